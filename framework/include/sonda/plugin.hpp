@@ -1,0 +1,166 @@
+// The C++ side of the sonda plugin contract: what a plugin author includes.
+//
+//   #include <sonda/plugin.hpp>
+//
+//   static nlohmann::json scan(const nlohmann::json& params, sonda::Context& ctx);
+//   static const sonda_param_spec kScanParams[] = {
+//       {.name = "interface", .type = SONDA_PARAM_STRING, .doc = "only this one"}};
+//   static const sonda::Action kActions[] = {
+//       {{.name = "scan", .doc = "List interfaces", .params = kScanParams,
+//         .param_count = std::size(kScanParams)}, &scan}};
+//   SONDA_PLUGIN("iface_scanner", "0.1.0", "Interfaces and counters",
+//                SONDA_CAP_DISCOVERY, kActions)
+//
+// An action function receives the normalised parameters (every declared
+// parameter with a default is present) and returns the step's record. To fail
+// the step it throws (sonda::StepError or any std::exception); the generated
+// dispatcher catches everything, so nothing escapes the library.
+#ifndef SONDA_PLUGIN_HPP_
+#define SONDA_PLUGIN_HPP_
+
+#include <sonda/abi.h>
+
+#include <boost/dll/alias.hpp>
+#include <cstring>
+#include <ctime>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <string>
+
+namespace sonda {
+
+using json = nlohmann::json;
+
+/// A failure to report as the step's one-line reason. `kind` is a stable
+/// machine-readable tag the runner may act on ("addr_in_use" makes it ask
+/// proc_scanner who holds the port); `details` is merged into the record.
+class StepError : public std::runtime_error {
+ public:
+  explicit StepError(const std::string& what, std::string kind = "error",
+                     json details = json::object())
+      : std::runtime_error(what), kind_(std::move(kind)), details_(std::move(details)) {}
+  const std::string& kind() const { return kind_; }
+  const json& details() const { return details_; }
+
+ private:
+  std::string kind_;
+  json details_;
+};
+
+/// The running action's view of the host. Not copyable; lives for one run().
+class Context {
+ public:
+  explicit Context(const sonda_host* host) : host_(host) {}
+  Context(const Context&) = delete;
+  Context& operator=(const Context&) = delete;
+
+  /// True once the action must wrap up (Ctrl-C, group end, or deadline).
+  bool should_stop() const {
+    if (host_->stop_flag != nullptr && __atomic_load_n(host_->stop_flag, __ATOMIC_RELAXED) != 0) {
+      return true;
+    }
+    return host_->deadline_ns != 0 && now_ns() >= host_->deadline_ns;
+  }
+  /// CLOCK_MONOTONIC deadline in ns, 0 when none.
+  int64_t deadline_ns() const { return host_->deadline_ns; }
+
+  void log(int level, const std::string& msg) const { host_->log(host_->ctx, level, msg.c_str()); }
+  void debug(const std::string& msg) const { log(SONDA_LOG_DEBUG, msg); }
+  void info(const std::string& msg) const { log(SONDA_LOG_INFO, msg); }
+  void warn(const std::string& msg) const { log(SONDA_LOG_WARN, msg); }
+
+  /// Background actions: announce that the service is up (e.g. bound port).
+  void ready(const json& info) const { host_->ready(host_->ctx, info.dump().c_str()); }
+  /// Record an interval sample.
+  void sample(const json& s) const { host_->sample(host_->ctx, s.dump().c_str()); }
+
+  /// CLOCK_MONOTONIC now, nanoseconds.
+  static int64_t now_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+  }
+
+ private:
+  const sonda_host* host_;
+};
+
+using ActionFn = json (*)(const json& params, Context& ctx);
+
+/// An action: its schema plus the function that runs it.
+struct Action {
+  sonda_action_spec spec;
+  ActionFn fn;
+};
+
+namespace detail {
+
+template <size_t N>
+struct ActionTable {
+  sonda_action_spec specs[N];
+};
+
+template <size_t N>
+constexpr ActionTable<N> specs_of(const Action (&actions)[N]) {
+  ActionTable<N> t{};
+  for (size_t i = 0; i < N; ++i) t.specs[i] = actions[i].spec;
+  return t;
+}
+
+/// Runs one action, turning every exception into a status. Never throws.
+template <size_t N>
+int dispatch(const Action (&actions)[N], const char* action, const char* params_json,
+             const sonda_host* host) noexcept {
+  try {
+    for (const Action& a : actions) {
+      if (std::strcmp(a.spec.name, action) != 0) continue;
+      Context ctx(host);
+      json params = json::parse(params_json);
+      json record = a.fn(params, ctx);
+      host->set_result(host->ctx, record.dump(-1, ' ', false, json::error_handler_t::replace).c_str());
+      return 0;
+    }
+    host->set_error(host->ctx, (std::string("unknown action '") + action + "'").c_str());
+    return 2;
+  } catch (const StepError& e) {
+    try {
+      json rec = e.details();
+      rec["error"] = {{"kind", e.kind()}, {"message", e.what()}};
+      if (rec.contains("error") && e.details().contains("error") && e.details()["error"].is_object()) {
+        rec["error"].update(e.details()["error"]);
+      }
+      host->set_result(host->ctx, rec.dump(-1, ' ', false, json::error_handler_t::replace).c_str());
+    } catch (...) {
+    }
+    host->set_error(host->ctx, e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    host->set_error(host->ctx, e.what());
+    return 1;
+  } catch (...) {
+    host->set_error(host->ctx, "unknown exception in plugin");
+    return 1;
+  }
+}
+
+}  // namespace detail
+}  // namespace sonda
+
+/// Defines and exports the plugin descriptor. Use once per plugin, at
+/// namespace scope, after the action table.
+#define SONDA_PLUGIN(NAME, VERSION, DESCRIPTION, CAPS, ACTIONS)                                 \
+  namespace sonda_plugin_export {                                                              \
+  static int run(const char* action, const char* params, const sonda_host* host) {             \
+    return ::sonda::detail::dispatch(ACTIONS, action, params, host);                           \
+  }                                                                                            \
+  static const auto kSpecs = ::sonda::detail::specs_of(ACTIONS);                               \
+  static const sonda_plugin kDescriptor = {                                                    \
+      SONDA_ABI_VERSION, sizeof(sonda_plugin), NAME, VERSION, DESCRIPTION, CAPS, kSpecs.specs, \
+      sizeof(kSpecs.specs) / sizeof(kSpecs.specs[0]), &run};                                   \
+  extern "C" const sonda_plugin* sonda_entry() { return &kDescriptor; }                        \
+  extern "C" const uint32_t sonda_abi = SONDA_ABI_VERSION;                                     \
+  }                                                                                            \
+  BOOST_DLL_ALIAS(sonda_plugin_export::sonda_entry, sonda_plugin_entry)                        \
+  BOOST_DLL_ALIAS(sonda_plugin_export::sonda_abi, sonda_abi_version)
+
+#endif  // SONDA_PLUGIN_HPP_

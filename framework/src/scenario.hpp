@@ -1,0 +1,153 @@
+// The validated, immutable scenario the runner trusts (STYLE 5: validate,
+// then trust). Produced by load_scenario(); every error found on the way is
+// collected and thrown at once as ScenarioError.
+#pragma once
+
+#include <sonda/abi.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sonda {
+
+/// Where something was written: 1-based line and column.
+struct SourceMark {
+  std::string file;
+  int line = 0;
+  int column = 0;
+  /// "file:line:col"
+  std::string str() const;
+};
+
+/// One problem in a scenario, e.g. `s.yaml:12:5: unknown parameter 'prot'
+/// for tcp_transport.rr; did you mean 'proto'?`
+struct Diagnostic {
+  SourceMark mark;
+  std::string message;
+  std::string str() const { return mark.str() + ": " + message; }
+};
+
+/// All the problems found in a scenario. what() is every str() joined by
+/// newlines.
+class ScenarioError : public std::runtime_error {
+ public:
+  explicit ScenarioError(std::vector<Diagnostic> diags);
+  const std::vector<Diagnostic>& diagnostics() const { return diags_; }
+
+ private:
+  std::vector<Diagnostic> diags_;
+};
+
+/// What validation needs to know about plugins. The plugin registry
+/// implements it; tests can fake it.
+class SchemaSource {
+ public:
+  virtual ~SchemaSource() = default;
+  virtual std::vector<std::string> plugin_names() const = 0;
+  /// nullptr when no plugin has that name.
+  virtual const sonda_plugin* find_plugin(std::string_view name) const = 0;
+};
+
+/// An external program to start as the system under test.
+struct SpawnSpec {
+  std::vector<std::string> argv;
+  std::map<std::string, std::string> env;  // added to the runner's environment
+  std::string cwd;                         // empty: the runner's cwd
+  /// Ready when the process (or a child) listens on this port.
+  std::optional<uint16_t> ready_tcp_port;
+  std::optional<uint16_t> ready_udp_port;
+  int64_t ready_timeout_ns = 10'000'000'000;
+  int64_t stop_grace_ns = 2'000'000'000;  // SIGTERM, then SIGKILL after this
+};
+
+/// One step: a plugin action or a spawned program.
+struct Step {
+  enum class Kind { kAction, kSpawn };
+  Kind kind = Kind::kAction;
+  std::string id;
+  SourceMark mark;
+  std::string plugin;  // kAction
+  std::string action;  // kAction
+  /// Normalised parameters (see abi.h for the encoding of each type), every
+  /// declared parameter with a default filled in. Parameters whose text
+  /// contains `${...}` references are left as their raw string here and
+  /// listed in `deferred`; resolve_params() finishes them at run time.
+  nlohmann::json params = nlohmann::json::object();
+  std::vector<std::string> deferred;
+  std::optional<int64_t> timeout_ns;
+  /// Lives until its group (or the scenario) ends, then is stopped.
+  /// Always true for spawn steps and for actions flagged BACKGROUND.
+  bool background = false;
+  int repeat = 1;
+  SpawnSpec spawn;  // kSpawn
+};
+
+struct Group;
+
+/// A step or a nested group.
+struct Node {
+  Step step;
+  std::shared_ptr<const Group> group;  // non-null: this node is a group
+  bool is_group() const { return group != nullptr; }
+};
+
+struct Group {
+  bool parallel = false;
+  std::string id;  // optional
+  SourceMark mark;
+  std::vector<Node> nodes;
+};
+
+/// A threshold on a recorded figure, e.g. `load.latency.p99_ns < 2ms`.
+struct Expectation {
+  std::string text;
+  SourceMark mark;
+  std::shared_ptr<const void> compiled;  // parsed form, private to scenario code
+};
+
+struct ExpectationOutcome {
+  bool passed = false;
+  nlohmann::json measured;  // the left-hand value(s) as found
+  std::string message;      // e.g. "load.latency.p99_ns = 1834211 < 2000000" or why not evaluable
+};
+
+struct Scenario {
+  std::string name;
+  std::string description;
+  std::string file;
+  bool stop_on_failure = false;
+  std::vector<std::string> plugin_paths;  // explicit `plugins:` entries, resolved
+  Group root;                              // sequence of the top-level steps
+  std::vector<Expectation> expectations;
+  nlohmann::json as_run;                   // the document after --set, as JSON
+};
+
+/// Reads just the `plugins:` list (explicit .so paths, resolved relative to
+/// the scenario file) so the host can load them before validation. Throws
+/// ScenarioError on unreadable or malformed YAML.
+std::vector<std::string> scenario_plugin_paths(const std::string& file);
+
+/// Parses and validates `file`. `overrides` are `--set key=value` pairs:
+/// dotted paths into the document ("defaults.duration=1s",
+/// "steps.load.with.payload=128B" addressing a step by id). Throws
+/// ScenarioError listing every problem.
+Scenario load_scenario(const std::string& file, const std::vector<std::string>& overrides,
+                       const SchemaSource& schemas);
+
+/// Finishes a step's deferred parameters: substitutes `${step.path}` from
+/// `records` ({step_id: record}) and normalises them against the schema.
+/// Throws std::runtime_error naming the step and parameter.
+nlohmann::json resolve_params(const Step& step, const nlohmann::json& records,
+                              const SchemaSource& schemas);
+
+/// Evaluates an expectation against {step_id: record}.
+ExpectationOutcome evaluate(const Expectation& e, const nlohmann::json& records);
+
+}  // namespace sonda
