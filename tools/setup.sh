@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# One-stop set-up for a fresh Debian 12 machine (run as root, or with sudo).
+#
+#   tools/setup.sh run    install what is missing, build, run the lab scenario
+#   tools/setup.sh test   install what is missing, build, run the whole test suite
+#   tools/setup.sh build  install what is missing, build
+#
+# Idempotent: packages already present are not reinstalled, the build is
+# incremental. BUILD_DIR (default: build) and JOBS (default: nproc) override.
+set -euo pipefail
+
+mode=${1:-build}
+shift || true
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${BUILD_DIR:-$root/build}
+jobs=${JOBS:-$(nproc)}
+
+packages=(
+  build-essential cmake pkg-config git
+  libboost-dev libboost-filesystem-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
+  nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
+  python3 iproute2 nftables iperf3 sockperf net-tools lsof procps kmod
+  clang libclang-rt-14-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}" >&2
+  as_root=()
+  [[ $(id -u) -eq 0 ]] || as_root=(sudo)
+  export DEBIAN_FRONTEND=noninteractive
+  "${as_root[@]}" apt-get update -qq
+  "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSONDA_WERROR=ON >/dev/null
+cmake --build "$build" -j "$jobs"
+
+case "$mode" in
+  build) ;;
+  run)
+    exec "$build/bin/sonda" run "$root/scenarios/practica1.yaml" -o "$root/results" "$@" ;;
+  test)
+    cd "$build"
+    exec ctest --output-on-failure --timeout 300 -j 1 "$@" ;;
+  *)
+    echo "usage: tools/setup.sh run|test|build" >&2
+    exit 2 ;;
+esac
