@@ -1,0 +1,73 @@
+// Service identification: the application catalog (YAML, user-extendable)
+// and the port names of /etc/services.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace sonda::proc_scanner {
+
+/// One application the catalog knows.
+struct CatalogEntry {
+  std::string id;                     ///< short key, e.g. "sshd"
+  std::string name;                   ///< what people call it: "OpenSSH server"
+  std::vector<std::string> process;   ///< comm names; a trailing '*' matches a prefix
+  std::vector<std::string> exe;       ///< executable basenames (same globbing)
+  std::vector<std::string> cmdline;   ///< substrings; when given, one must occur
+  std::vector<std::pair<uint16_t, std::string>> ports;  ///< default (port, "tcp"|"udp")
+  std::string banner;                 ///< substring expected in its banner
+  std::string source;                 ///< file it came from
+};
+
+/// What one listener looks like to the matcher.
+struct ServiceFacts {
+  uint16_t port = 0;
+  std::string protocol;  ///< "tcp" | "udp"
+  std::string comm;
+  std::string exe;
+  std::string cmdline;
+  std::string banner;
+};
+
+/// The best guess for one listener.
+struct Identification {
+  const CatalogEntry* entry = nullptr;  ///< nullptr: nothing in the catalog fits
+  std::string port_name;                ///< /etc/services name, "" if none
+  std::vector<std::string> tags;        ///< catalog, cmdline, port, services, banner
+  std::vector<std::string> evidence;    ///< one sentence per tag
+  std::string confidence;               ///< high | medium | low | none
+};
+
+/// A loaded catalog: entries of later files (user catalogs) take precedence
+/// over the shipped one when both match equally well.
+class Catalog {
+ public:
+  /// Loads one YAML file ({applications: [...]}) and appends its entries.
+  /// Throws std::runtime_error naming the file (and line) on bad input.
+  void load_file(const std::string& path);
+  /// Loads YAML text; `origin` names it in errors.
+  void load_text(const std::string& text, const std::string& origin);
+  const std::vector<CatalogEntry>& entries() const { return entries_; }
+  const std::vector<std::string>& files() const { return files_; }
+
+  /// Matches a listener: process/exe (+cmdline when the entry asks for it),
+  /// then default port, then banner; falls back to a port-only guess.
+  Identification identify(const ServiceFacts& facts) const;
+
+ private:
+  std::vector<CatalogEntry> entries_;
+  std::vector<std::string> files_;
+};
+
+/// The catalog shipped with the plugin: <plugin dir>/proc_scanner/apps.yaml,
+/// else the installed share dir, else the source tree. "" when none exists.
+std::string default_catalog_path();
+
+/// Port name from /etc/services ("ssh" for 22/tcp), "" when unlisted.
+/// The file is read once per process.
+std::string service_port_name(uint16_t port, const std::string& protocol);
+
+}  // namespace sonda::proc_scanner

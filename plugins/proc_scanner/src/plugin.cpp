@@ -1,0 +1,112 @@
+// proc_scanner plugin: action table and the glue from sonda::Context to the
+// core library (which tests and the benchmark use directly).
+#include <iterator>
+#include <sonda/plugin.hpp>
+
+#include "port_lookup.hpp"
+#include "scan.hpp"
+
+namespace {
+
+using sonda::json;
+
+json scan_action(const json& params, sonda::Context& ctx) {
+  const auto options = sonda::proc_scanner::ScanOptions::from_json(params);
+  json record = sonda::proc_scanner::run_scan(options);
+  if (record.value("partial", false)) {
+    ctx.warn(record["partial_reason"].get<std::string>());
+  }
+  ctx.debug(record["summary"].get<std::string>());
+  return record;
+}
+
+json owner_action(const json& params, sonda::Context& /*ctx*/) {
+  return sonda::proc_scanner::find_port_owner(params.at("port").get<int>(),
+                                              params.value("protocol", std::string("tcp")));
+}
+
+json wait_for_action(const json& params, sonda::Context& ctx) {
+  sonda::proc_scanner::WaitSpec spec;
+  spec.port = params.at("port").get<int>();
+  spec.protocol = params.value("protocol", std::string("tcp"));
+  spec.pid = params.value("pid", 0);
+  spec.timeout_ns = params.value("timeout", spec.timeout_ns);
+  spec.interval_ns = std::max<int64_t>(1'000'000, params.value("interval", spec.interval_ns));
+  return sonda::proc_scanner::wait_for_port(spec, [&ctx] { return ctx.should_stop(); });
+}
+
+const sonda_param_spec kScanParams[] = {
+    {.name = "protocol", .type = SONDA_PARAM_STRING, .default_value = "all",
+     .choices = "tcp|udp|all", .doc = "which transport's sockets to list"},
+    {.name = "state", .type = SONDA_PARAM_STRING_LIST,
+     .doc = "only these states (LISTEN, ESTABLISHED, TIME_WAIT, UNCONN, ...; ss spellings too)"},
+    {.name = "listening", .type = SONDA_PARAM_BOOL, .default_value = "false",
+     .doc = "only TCP listeners and unconnected bound UDP sockets"},
+    {.name = "port", .type = SONDA_PARAM_INT, .min = 1, .max = 65535,
+     .doc = "only sockets with this local or remote port"},
+    {.name = "pid", .type = SONDA_PARAM_INT, .min = 1, .max = 4194304,
+     .doc = "only sockets this process holds"},
+    {.name = "process", .type = SONDA_PARAM_STRING,
+     .doc = "only sockets held by processes of this name (comm, as ps shows it)"},
+    {.name = "all_netns", .type = SONDA_PARAM_BOOL, .default_value = "false",
+     .doc = "also scan every other network namespace (/run/netns and those of processes)"},
+    {.name = "owners", .type = SONDA_PARAM_BOOL, .default_value = "true",
+     .doc = "find owning processes by walking /proc/*/fd"},
+    {.name = "identify", .type = SONDA_PARAM_BOOL, .default_value = "true",
+     .doc = "name the application behind each listening socket"},
+    {.name = "catalog", .type = SONDA_PARAM_STRING_LIST,
+     .doc = "extra application catalog YAML files (take precedence over the shipped one)"},
+    {.name = "banner_ports", .type = SONDA_PARAM_INT_LIST,
+     .doc = "read a banner from this host's TCP listeners on these ports (opt-in)"},
+    {.name = "banner_http", .type = SONDA_PARAM_BOOL, .default_value = "false",
+     .doc = "when a banner port says nothing, send one HTTP HEAD and read Server:"},
+    {.name = "banner_timeout", .type = SONDA_PARAM_DURATION, .default_value = "300ms",
+     .min = 1e6, .max = 5e9, .unit = "ns", .doc = "per-port connect+read budget"},
+    {.name = "source", .type = SONDA_PARAM_STRING, .default_value = "auto",
+     .choices = "auto|sock_diag|procfs",
+     .doc = "socket table source; auto = sock_diag, /proc/net only if that fails"},
+};
+
+const sonda_param_spec kOwnerParams[] = {
+    {.name = "port", .type = SONDA_PARAM_INT, .required = 1, .min = 1, .max = 65535,
+     .doc = "local port to look up"},
+    {.name = "protocol", .type = SONDA_PARAM_STRING, .default_value = "tcp", .choices = "tcp|udp",
+     .doc = "transport of the port"},
+};
+
+const sonda_param_spec kWaitParams[] = {
+    {.name = "port", .type = SONDA_PARAM_INT, .required = 1, .min = 1, .max = 65535,
+     .doc = "port that must be listening"},
+    {.name = "protocol", .type = SONDA_PARAM_STRING, .default_value = "tcp", .choices = "tcp|udp",
+     .doc = "transport of the port"},
+    {.name = "pid", .type = SONDA_PARAM_INT, .min = 1, .max = 4194304,
+     .doc = "the listener must belong to this process or one of its descendants"},
+    {.name = "timeout", .type = SONDA_PARAM_DURATION, .default_value = "10s", .min = 1e6,
+     .max = 3.6e12, .unit = "ns", .doc = "give up (kind timeout) after this long"},
+    {.name = "interval", .type = SONDA_PARAM_DURATION, .default_value = "50ms", .min = 1e6,
+     .max = 6e10, .unit = "ns", .doc = "time between two looks at the socket table"},
+};
+
+const sonda::Action kActions[] = {
+    {{.name = "scan",
+      .doc = "TCP/UDP sockets with owners, containers, namespaces and identified services",
+      .params = kScanParams,
+      .param_count = std::size(kScanParams)},
+     &scan_action},
+    {{.name = "owner",
+      .doc = "who holds a local port (listening or bound)",
+      .params = kOwnerParams,
+      .param_count = std::size(kOwnerParams)},
+     &owner_action},
+    {{.name = "wait_for",
+      .doc = "block until a port is listening, optionally owned by a process tree",
+      .params = kWaitParams,
+      .param_count = std::size(kWaitParams)},
+     &wait_for_action},
+};
+
+}  // namespace
+
+SONDA_PLUGIN("proc_scanner", "0.1.0",
+             "Who listens where: sockets, owning processes, containers, namespaces, services",
+             SONDA_CAP_DISCOVERY, kActions)

@@ -1,0 +1,173 @@
+#include "port_lookup.hpp"
+
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <sonda/plugin.hpp>
+#include <thread>
+
+#include "proc_table.hpp"
+#include "socket_table.hpp"
+#include "sonda_common/net.hpp"
+
+namespace sonda::proc_scanner {
+namespace {
+
+using nlohmann::json;
+
+// TCP: listening or bound-only (CLOSE with a local port); UDP: any socket
+// bound to the port.
+bool holds_port(const SocketEntry& s, int port) {
+  if (s.local_port != port) {
+    return false;
+  }
+  return s.protocol == IPPROTO_UDP || s.state == 10 || s.state == 7;
+}
+
+std::vector<SocketEntry> sockets_on_port(int port, bool tcp, bool listening_only) {
+  std::vector<SocketEntry> all;
+  SocketSource source = SocketSource::kSockDiag;
+  std::string fallback_reason;
+  try {
+    collect_inet_sockets(current_netns(), tcp, !tcp, false, all, source, fallback_reason);
+  } catch (const std::exception& e) {
+    throw StepError(std::string("proc_scanner: cannot read the socket table: ") + e.what());
+  }
+  std::vector<SocketEntry> hits;
+  for (const SocketEntry& s : all) {
+    if (listening_only ? (s.local_port == port && is_listening(s)) : holds_port(s, port)) {
+      hits.push_back(s);
+    }
+  }
+  return hits;
+}
+
+void check_spec(int port, const std::string& protocol, const char* action) {
+  if (port < 1 || port > 65535) {
+    throw StepError(std::string("proc_scanner.") + action + ": parameter 'port' = " +
+                        std::to_string(port) + " is not a port (1..65535)",
+                    "invalid_param");
+  }
+  if (protocol != "tcp" && protocol != "udp") {
+    throw StepError(std::string("proc_scanner.") + action + ": parameter 'protocol' = '" +
+                        protocol + "'; expected tcp or udp",
+                    "invalid_param");
+  }
+}
+
+}  // namespace
+
+std::string format_duration_ns(int64_t ns) {
+  char buf[64];
+  if (ns % 1'000'000'000 == 0) {
+    std::snprintf(buf, sizeof buf, "%llds", static_cast<long long>(ns / 1'000'000'000));
+  } else if (ns >= 1'000'000'000) {
+    std::snprintf(buf, sizeof buf, "%.3gs", static_cast<double>(ns) / 1e9);
+  } else if (ns % 1'000'000 == 0) {
+    std::snprintf(buf, sizeof buf, "%lldms", static_cast<long long>(ns / 1'000'000));
+  } else {
+    std::snprintf(buf, sizeof buf, "%lldus", static_cast<long long>(ns / 1000));
+  }
+  return buf;
+}
+
+json find_port_owner(int port, const std::string& protocol) {
+  check_spec(port, protocol, "owner");
+  const std::vector<SocketEntry> hits = sockets_on_port(port, protocol == "tcp", false);
+  json record = {{"port", port}, {"protocol", protocol}, {"found", !hits.empty()}};
+  json owners = json::array();
+  std::vector<std::string> names;
+  if (!hits.empty()) {
+    const OwnerIndex index = walk_proc(WalkOptions{});
+    for (const SocketEntry& s : hits) {
+      const auto [first, last] = index.owners_of(s.inode);
+      for (size_t i = first; s.inode != 0 && i < last; ++i) {
+        const ProcessInfo& p = index.processes[index.inode_owners[i].second];
+        owners.push_back({{"pid", p.pid},
+                          {"process", p.comm},
+                          {"exe", p.exe},
+                          {"cmdline", p.cmdline},
+                          {"user", p.user},
+                          {"uid", p.uid},
+                          {"state", state_name(s.protocol, s.state)},
+                          {"local", format_endpoint(s.family, s.local_addr, s.local_port)},
+                          {"netns", p.netns}});
+        const std::string who = p.comm + " (pid " + std::to_string(p.pid) + ")";
+        if (std::find(names.begin(), names.end(), who) == names.end()) {
+          names.push_back(who);
+        }
+      }
+    }
+  }
+  std::string summary = "port " + std::to_string(port) + "/" + protocol;
+  if (hits.empty()) {
+    summary += " is free";
+  } else if (names.empty()) {
+    summary += ::geteuid() == 0 ? " is in use, but no process holds it in this pid namespace"
+                                : " is in use (owner not visible without root)";
+  } else {
+    summary += " is in use by ";
+    for (size_t i = 0; i < names.size(); ++i) {
+      summary += (i == 0 ? "" : ", ") + names[i];
+    }
+  }
+  record["owners"] = std::move(owners);
+  record["summary"] = summary;
+  return record;
+}
+
+json wait_for_port(const WaitSpec& spec, const std::function<bool()>& should_stop) {
+  check_spec(spec.port, spec.protocol, "wait_for");
+  const int64_t start_ns = common::monotonic_ns();
+  const bool tcp = spec.protocol == "tcp";
+  const std::string what = std::to_string(spec.port) + "/" + spec.protocol +
+                           (spec.pid != 0 ? " owned by pid " + std::to_string(spec.pid) +
+                                                " or its children"
+                                          : "");
+  for (;;) {
+    const std::vector<SocketEntry> hits = sockets_on_port(spec.port, tcp, true);
+    if (!hits.empty()) {
+      WalkOptions walk;
+      if (spec.pid != 0) {
+        walk.only_pids = process_tree(spec.pid);
+      }
+      const OwnerIndex index = walk_proc(walk);
+      for (const SocketEntry& s : hits) {
+        const auto [first, last] = index.owners_of(s.inode);
+        if (spec.pid != 0 && (s.inode == 0 || first == last)) {
+          continue;  // listening, but not by the process tree we wait for
+        }
+        json record = {{"port", spec.port},
+                       {"protocol", spec.protocol},
+                       {"pid", nullptr},
+                       {"process", nullptr},
+                       {"local", format_endpoint(s.family, s.local_addr, s.local_port)},
+                       {"waited_ns", common::monotonic_ns() - start_ns}};
+        if (s.inode != 0 && first != last) {
+          const ProcessInfo& p = index.processes[index.inode_owners[first].second];
+          record["pid"] = p.pid;
+          record["process"] = p.comm;
+        }
+        return record;
+      }
+    }
+    const int64_t waited_ns = common::monotonic_ns() - start_ns;
+    const json details = {{"port", spec.port}, {"protocol", spec.protocol},
+                          {"waited_ns", waited_ns}};
+    if (waited_ns >= spec.timeout_ns) {
+      throw StepError("nothing listening on " + what + " after " +
+                          format_duration_ns(spec.timeout_ns),
+                      "timeout", details);
+    }
+    if (should_stop()) {
+      throw StepError("stopped waiting for " + what + " after " + format_duration_ns(waited_ns),
+                      "cancelled", details);
+    }
+    const int64_t sleep_ns = std::min(spec.interval_ns, spec.timeout_ns - waited_ns);
+    std::this_thread::sleep_for(std::chrono::nanoseconds(sleep_ns));
+  }
+}
+
+}  // namespace sonda::proc_scanner

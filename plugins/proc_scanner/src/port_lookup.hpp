@@ -1,0 +1,36 @@
+// The runner's two questions about one port: who holds it (owner) and
+// "tell me when it is listening" (wait_for).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace sonda::proc_scanner {
+
+/// Who holds a port: listening or bound sockets on that local port in this
+/// network namespace. Record: {port, protocol, found, owners[], summary}.
+/// Not an error when nothing holds it (found=false).
+nlohmann::json find_port_owner(int port, const std::string& protocol);
+
+/// What wait_for waits for.
+struct WaitSpec {
+  int port = 0;
+  std::string protocol = "tcp";
+  int pid = 0;  ///< 0: any owner; else that pid or one of its descendants
+  int64_t timeout_ns = 10'000'000'000;
+  int64_t interval_ns = 50'000'000;
+};
+
+/// Polls the socket table every interval until something listens on the
+/// port (owned by spec.pid or its descendants when given). Record: {port,
+/// protocol, pid, process, local, waited_ns}. Throws sonda::StepError kind
+/// "timeout" ("nothing listening on 10000/tcp after 10s"), or kind
+/// "cancelled" when should_stop() turns true first.
+nlohmann::json wait_for_port(const WaitSpec& spec, const std::function<bool()>& should_stop);
+
+/// "10s", "250ms", "1.5s", "800us": a duration as people write it.
+std::string format_duration_ns(int64_t ns);
+
+}  // namespace sonda::proc_scanner

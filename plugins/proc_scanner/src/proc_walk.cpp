@@ -1,0 +1,242 @@
+// walk_proc(): the single pass over /proc/*/fd that maps socket inodes to
+// their owners. It is the hot path of a scan (one readlinkat per open fd on
+// the host), so it uses raw getdents64 on directory fds and *at() calls.
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <system_error>
+#include <unordered_set>
+
+#include "proc_read.hpp"
+#include "proc_table.hpp"
+#include "sonda_common/net.hpp"
+
+namespace sonda::proc_scanner {
+namespace {
+
+struct LinuxDirent64 {
+  uint64_t d_ino;
+  int64_t d_off;
+  unsigned short d_reclen;
+  unsigned char d_type;
+  char d_name[];
+};
+
+// Calls fn(name) for every entry of an open directory except "." and "..".
+template <typename Fn>
+void for_each_entry(int dir_fd, Fn&& fn) {
+  alignas(8) char buf[32768];
+  for (;;) {
+    const long n = ::syscall(SYS_getdents64, dir_fd, buf, sizeof buf);
+    if (n <= 0) {
+      return;
+    }
+    for (long off = 0; off < n;) {
+      const auto* d = reinterpret_cast<const LinuxDirent64*>(buf + off);
+      off += d->d_reclen;
+      if (d->d_name[0] == '.') {
+        continue;
+      }
+      fn(d->d_name);
+    }
+  }
+}
+
+bool all_digits(const char* s) {
+  if (*s == '\0') {
+    return false;
+  }
+  for (; *s != '\0'; ++s) {
+    if (*s < '0' || *s > '9') {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool comm_matches(const std::string& comm, const std::string& wanted) {
+  // comm is truncated to 15 bytes (TASK_COMM_LEN - 1).
+  return comm == wanted || (comm.size() == 15 && wanted.compare(0, 15, comm) == 0);
+}
+
+// Reads one process into `index`. `inodes` is scratch space.
+void walk_one(int proc_fd, const char* pid_name, const WalkOptions& options, OwnerIndex& index,
+              std::vector<uint64_t>& inodes, std::unordered_set<uint64_t>& seen_netns) {
+  common::Fd pid_fd(::openat(proc_fd, pid_name, O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!pid_fd) {
+    ++index.skipped.pids_vanished;
+    return;
+  }
+  ProcessInfo info;
+  uint32_t flags = 0;
+  if (!read_stat_at(pid_fd.get(), info, flags)) {
+    ++index.skipped.pids_vanished;
+    return;
+  }
+  ++index.processes_seen;
+  if ((flags & kPfKthread) != 0) {
+    ++index.kernel_threads;
+    return;  // kernel threads hold no file descriptors
+  }
+  if (options.record_all_netns) {
+    char link[64];
+    const ssize_t n = ::readlinkat(pid_fd.get(), "ns/net", link, sizeof link);
+    const uint64_t ns = n > 0 ? bracket_inode(link, static_cast<size_t>(n)) : 0;
+    if (ns != 0 && seen_netns.insert(ns).second) {
+      index.netns_pids.emplace_back(ns, info.pid);
+    }
+  }
+  if (!options.process_name.empty() && !comm_matches(info.comm, options.process_name)) {
+    return;
+  }
+  common::Fd fd_dir(::openat(pid_fd.get(), "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd_dir) {
+    if (errno == EACCES || errno == EPERM) {
+      ++index.skipped.fd_dirs_denied;
+    } else {
+      ++index.skipped.pids_vanished;
+    }
+    return;
+  }
+  inodes.clear();
+  bool denied = false;
+  for_each_entry(fd_dir.get(), [&](const char* fd_name) {
+    if (denied) {
+      return;
+    }
+    char link[64];
+    const ssize_t n = ::readlinkat(fd_dir.get(), fd_name, link, sizeof link);
+    if (n < 0) {
+      if (errno == EACCES || errno == EPERM) {
+        denied = true;  // ptrace access check failed: the whole table is hidden
+      } else {
+        ++index.skipped.fds_vanished;
+      }
+      return;
+    }
+    // "socket:[12345]"; anything else (files, pipes, anon inodes) is not ours.
+    if (n > 9 && std::memcmp(link, "socket:[", 8) == 0) {
+      inodes.push_back(bracket_inode(link + 7, static_cast<size_t>(n) - 7));
+    }
+  });
+  if (denied) {
+    ++index.skipped.fd_dirs_denied;
+    return;
+  }
+  if (inodes.empty()) {
+    return;
+  }
+  read_details_at(pid_fd.get(), info);
+  // The pid may have exited and been reused while we read its fds: the start
+  // time tells the two processes apart.
+  ProcessInfo again;
+  uint32_t flags_again = 0;
+  if (!read_stat_at(pid_fd.get(), again, flags_again)) {
+    ++index.skipped.pids_vanished;
+    return;
+  }
+  if (again.start_time_ticks != info.start_time_ticks) {
+    ++index.skipped.pids_reused;
+    return;
+  }
+  const auto proc_index = static_cast<uint32_t>(index.processes.size());
+  index.processes.push_back(std::move(info));
+  index.socket_fds += static_cast<uint32_t>(inodes.size());
+  for (const uint64_t inode : inodes) {
+    index.inode_owners.emplace_back(inode, proc_index);
+  }
+}
+
+}  // namespace
+
+std::pair<size_t, size_t> OwnerIndex::owners_of(uint64_t inode) const {
+  const auto lo = std::lower_bound(inode_owners.begin(), inode_owners.end(),
+                                   std::make_pair(inode, uint32_t{0}));
+  auto hi = lo;
+  while (hi != inode_owners.end() && hi->first == inode) {
+    ++hi;
+  }
+  return {static_cast<size_t>(lo - inode_owners.begin()),
+          static_cast<size_t>(hi - inode_owners.begin())};
+}
+
+OwnerIndex walk_proc(const WalkOptions& options) {
+  common::Fd proc_fd(::open(options.proc_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!proc_fd) {
+    throw std::system_error(errno, std::generic_category(), "open(" + options.proc_root + ")");
+  }
+  OwnerIndex index;
+  index.inode_owners.reserve(4096);
+  std::vector<uint64_t> inodes;
+  inodes.reserve(1024);
+  std::unordered_set<uint64_t> seen_netns;
+  if (!options.only_pids.empty()) {
+    for (const int pid : options.only_pids) {
+      walk_one(proc_fd.get(), std::to_string(pid).c_str(), options, index, inodes, seen_netns);
+    }
+  } else {
+    for_each_entry(proc_fd.get(), [&](const char* name) {
+      if (all_digits(name)) {
+        walk_one(proc_fd.get(), name, options, index, inodes, seen_netns);
+      }
+    });
+  }
+  std::sort(index.inode_owners.begin(), index.inode_owners.end());
+  // A process holding the same socket in two fds (dup) is one owner.
+  index.inode_owners.erase(std::unique(index.inode_owners.begin(), index.inode_owners.end()),
+                           index.inode_owners.end());
+  return index;
+}
+
+std::optional<ProcessInfo> read_process(int pid, const std::string& proc_root) {
+  const std::string path = proc_root + "/" + std::to_string(pid);
+  common::Fd pid_fd(::open(path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!pid_fd) {
+    return std::nullopt;
+  }
+  ProcessInfo info;
+  uint32_t flags = 0;
+  if (!read_stat_at(pid_fd.get(), info, flags)) {
+    return std::nullopt;
+  }
+  info.kernel_thread = (flags & kPfKthread) != 0;
+  read_details_at(pid_fd.get(), info);
+  return info;
+}
+
+std::vector<int> process_tree(int pid, const std::string& proc_root) {
+  // PPid chains from one pass over /proc/*/stat: /proc/<pid>/task/*/children
+  // needs CONFIG_PROC_CHILDREN, which not every kernel has.
+  std::vector<std::pair<int, int>> parent_child;
+  common::Fd proc_fd(::open(proc_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (proc_fd) {
+    for_each_entry(proc_fd.get(), [&](const char* name) {
+      if (!all_digits(name)) {
+        return;
+      }
+      common::Fd pid_fd(::openat(proc_fd.get(), name, O_PATH | O_DIRECTORY | O_CLOEXEC));
+      ProcessInfo info;
+      uint32_t flags = 0;
+      if (pid_fd && read_stat_at(pid_fd.get(), info, flags)) {
+        parent_child.emplace_back(info.ppid, info.pid);
+      }
+    });
+  }
+  std::sort(parent_child.begin(), parent_child.end());
+  std::vector<int> tree{pid};
+  for (size_t i = 0; i < tree.size(); ++i) {
+    auto it = std::lower_bound(parent_child.begin(), parent_child.end(),
+                               std::make_pair(tree[i], 0));
+    for (; it != parent_child.end() && it->first == tree[i]; ++it) {
+      tree.push_back(it->second);
+    }
+  }
+  return tree;
+}
+
+}  // namespace sonda::proc_scanner

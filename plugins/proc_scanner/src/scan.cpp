@@ -1,0 +1,229 @@
+#include "scan.hpp"
+
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <sonda/plugin.hpp>
+#include <tuple>
+
+#include "sonda_common/net.hpp"
+
+namespace sonda::proc_scanner {
+namespace {
+
+using nlohmann::json;
+
+std::vector<std::string> as_string_list(const json& v) {
+  if (v.is_string()) {
+    return {v.get<std::string>()};
+  }
+  return v.get<std::vector<std::string>>();
+}
+
+std::vector<int> as_int_list(const json& v) {
+  if (v.is_number_integer()) {
+    return {v.get<int>()};
+  }
+  return v.get<std::vector<int>>();
+}
+
+void check_port(int port, const char* name) {
+  if (port < 0 || port > 65535) {
+    throw StepError(std::string("proc_scanner.scan: parameter '") + name + "' = " +
+                        std::to_string(port) + " is not a port (1..65535)",
+                    "invalid_param");
+  }
+}
+
+bool state_wanted(const ScanOptions& o, const SocketEntry& s) {
+  if (o.states.empty()) {
+    return true;
+  }
+  const char* name = state_name(s.protocol, s.state);
+  return std::find(o.states.begin(), o.states.end(), name) != o.states.end();
+}
+
+}  // namespace
+
+ScanOptions ScanOptions::from_json(const json& params) {
+  ScanOptions o;
+  try {
+    const std::string protocol = params.value("protocol", std::string("all"));
+    if (protocol != "all" && protocol != "tcp" && protocol != "udp") {
+      throw StepError("proc_scanner.scan: parameter 'protocol' = '" + protocol +
+                          "'; expected tcp, udp or all",
+                      "invalid_param");
+    }
+    o.tcp = protocol != "udp";
+    o.udp = protocol != "tcp";
+    if (params.contains("state") && !params["state"].is_null()) {
+      for (const std::string& name : as_string_list(params["state"])) {
+        const int tcp_state = parse_state_name(IPPROTO_TCP, name);
+        const int udp_state = parse_state_name(IPPROTO_UDP, name);
+        if (tcp_state < 0 && udp_state < 0) {
+          throw StepError("proc_scanner.scan: parameter 'state': unknown state '" + name +
+                              "'; expected LISTEN, ESTABLISHED, TIME_WAIT, UNCONN, ...",
+                          "invalid_param");
+        }
+        // "unconn" means a UDP socket without a peer; other names are TCP's.
+        if (udp_state == 7 && tcp_state != 7) {
+          o.states.emplace_back("UNCONN");
+        } else {
+          o.states.emplace_back(state_name(IPPROTO_TCP, static_cast<uint8_t>(tcp_state)));
+          if (tcp_state == 1) {
+            o.states.emplace_back("ESTABLISHED");
+          }
+        }
+      }
+    }
+    o.listening_only = params.value("listening", false);
+    o.port = params.value("port", 0);
+    check_port(o.port, "port");
+    o.pid = params.value("pid", 0);
+    o.process = params.value("process", std::string());
+    o.all_netns = params.value("all_netns", false);
+    o.owners = params.value("owners", true);
+    o.identify = params.value("identify", true);
+    if (params.contains("catalog") && !params["catalog"].is_null()) {
+      o.extra_catalogs = as_string_list(params["catalog"]);
+    }
+    if (params.contains("banner_ports") && !params["banner_ports"].is_null()) {
+      o.banner_ports = as_int_list(params["banner_ports"]);
+      for (const int p : o.banner_ports) {
+        check_port(p, "banner_ports");
+      }
+    }
+    o.banner_http = params.value("banner_http", false);
+    o.banner_timeout_ns = params.value("banner_timeout", int64_t{300'000'000});
+    const std::string source = params.value("source", std::string("auto"));
+    if (source != "auto" && source != "sock_diag" && source != "procfs") {
+      throw StepError("proc_scanner.scan: parameter 'source' = '" + source +
+                          "'; expected auto, sock_diag or procfs",
+                      "invalid_param");
+    }
+    o.force_procfs = source == "procfs";
+  } catch (const json::exception& e) {
+    throw StepError(std::string("proc_scanner.scan: bad parameter type: ") + e.what(),
+                    "invalid_param");
+  }
+  if ((o.pid != 0 || !o.process.empty()) && !o.owners) {
+    throw StepError("proc_scanner.scan: 'pid'/'process' filters need owners: true",
+                    "invalid_param");
+  }
+  return o;
+}
+
+void sort_sockets(std::vector<SocketEntry>& sockets) {
+  const auto key = [](const SocketEntry& s) {
+    return std::tie(s.netns, s.protocol, s.family, s.local_port, s.local_addr, s.remote_addr,
+                    s.remote_port, s.state, s.inode);
+  };
+  std::stable_sort(sockets.begin(), sockets.end(),
+                   [&](const SocketEntry& a, const SocketEntry& b) { return key(a) < key(b); });
+}
+
+ScanResult collect_scan(const ScanOptions& options) {
+  ScanResult result;
+  result.own_netns = current_netns();
+  const int64_t walk_start_ns = common::monotonic_ns();
+  if (options.owners || options.all_netns) {
+    WalkOptions walk;
+    walk.proc_root = options.proc_root;
+    walk.record_all_netns = options.all_netns;
+    if (options.pid != 0 && !options.all_netns) {
+      walk.only_pids.push_back(options.pid);
+    }
+    if (!options.all_netns) {
+      walk.process_name = options.process;
+    }
+    result.owners = walk_proc(walk);
+    if (!options.owners) {
+      result.owners.inode_owners.clear();
+      result.owners.processes.clear();
+    }
+  }
+  const int64_t dump_start_ns = common::monotonic_ns();
+  result.proc_walk_ns = dump_start_ns - walk_start_ns;
+  result.sockets.reserve(8192);
+  try {
+    collect_inet_sockets(result.own_netns, options.tcp, options.udp, options.force_procfs,
+                         result.sockets, result.source, result.fallback_reason);
+  } catch (const std::exception& e) {
+    throw StepError(std::string("proc_scanner.scan: cannot read the socket table: ") + e.what(),
+                    "error");
+  }
+  if (options.all_netns) {
+    const auto targets = list_netns(result.owners.netns_pids, result.own_netns);
+    result.namespaces =
+        dump_other_netns(targets, options.tcp, options.udp, options.force_procfs, result.sockets);
+  }
+  result.socket_dump_ns = common::monotonic_ns() - dump_start_ns;
+  result.sockets_dumped = result.sockets.size();
+
+  const bool owner_filter = options.pid != 0 || !options.process.empty();
+  const auto keep = [&](const SocketEntry& s) {
+    if (options.listening_only && !is_listening(s)) {
+      return false;
+    }
+    if (options.port != 0 && s.local_port != options.port && s.remote_port != options.port) {
+      return false;
+    }
+    if (!state_wanted(options, s)) {
+      return false;
+    }
+    if (owner_filter) {
+      const auto [first, last] = result.owners.owners_of(s.inode);
+      for (size_t i = first; s.inode != 0 && i < last; ++i) {
+        const ProcessInfo& p = result.owners.processes[result.owners.inode_owners[i].second];
+        const bool pid_ok = options.pid == 0 || p.pid == options.pid;
+        const bool name_ok = options.process.empty() || p.comm == options.process ||
+                             (p.comm.size() == 15 && options.process.compare(0, 15, p.comm) == 0);
+        if (pid_ok && name_ok) {
+          return true;
+        }
+      }
+      return false;
+    }
+    return true;
+  };
+  result.sockets.erase(
+      std::remove_if(result.sockets.begin(), result.sockets.end(),
+                     [&](const SocketEntry& s) { return !keep(s); }),
+      result.sockets.end());
+  sort_sockets(result.sockets);
+  if (options.pid != 0) {
+    if (const auto p = read_process(options.pid, options.proc_root); p && p->kernel_thread) {
+      result.notes.push_back("pid " + std::to_string(options.pid) + " is a kernel thread (" +
+                             p->comm + "): it holds no sockets");
+    } else if (!p) {
+      result.notes.push_back("pid " + std::to_string(options.pid) + " does not exist");
+    }
+  }
+  return result;
+}
+
+json owners_json(const ScanResult& result, const SocketEntry& socket) {
+  json owners = json::array();
+  if (socket.inode == 0) {
+    return owners;
+  }
+  const auto [first, last] = result.owners.owners_of(socket.inode);
+  for (size_t i = first; i < last; ++i) {
+    const ProcessInfo& p = result.owners.processes[result.owners.inode_owners[i].second];
+    json o = {{"pid", p.pid},         {"process", p.comm}, {"exe", p.exe},
+              {"cmdline", p.cmdline}, {"user", p.user},    {"uid", p.uid}};
+    if (!p.cgroup.container_runtime.empty()) {
+      o["container"] = {{"runtime", p.cgroup.container_runtime}, {"id", p.cgroup.container_id}};
+    }
+    if (!p.cgroup.unit.empty()) {
+      o["unit"] = p.cgroup.unit;
+    }
+    owners.push_back(std::move(o));
+  }
+  return owners;
+}
+
+json run_scan(const ScanOptions& options) { return render_scan(collect_scan(options), options); }
+
+}  // namespace sonda::proc_scanner

@@ -1,0 +1,73 @@
+// The scan action's engine: socket tables of one or every network namespace,
+// joined with their owners from one /proc walk, filtered, identified.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "netns.hpp"
+#include "proc_table.hpp"
+#include "socket_table.hpp"
+
+namespace sonda::proc_scanner {
+
+/// Validated scan parameters (see README for the user-facing table).
+struct ScanOptions {
+  bool tcp = true;
+  bool udp = true;
+  std::vector<std::string> states;  ///< canonical names (LISTEN, UNCONN, ...); empty = all
+  bool listening_only = false;
+  int port = 0;  ///< local or remote port; 0 = any
+  int pid = 0;   ///< owner pid; 0 = any
+  std::string process;  ///< owner comm; "" = any
+  bool all_netns = false;
+  bool owners = true;  ///< walk /proc for owners (off: kernel table only)
+  bool identify = true;
+  std::vector<std::string> extra_catalogs;
+  std::vector<int> banner_ports;
+  bool banner_http = false;
+  int64_t banner_timeout_ns = 300'000'000;
+  bool force_procfs = false;  ///< source: procfs (tests the fallback)
+  std::string proc_root = "/proc";
+
+  /// Reads the action's normalised params. Throws sonda::StepError naming
+  /// the parameter on a bad value.
+  static ScanOptions from_json(const nlohmann::json& params);
+};
+
+/// Raw scan output before rendering: kept separate so the benchmark can time
+/// collection and rendering apart.
+struct ScanResult {
+  SocketSource source = SocketSource::kSockDiag;
+  std::string fallback_reason;
+  uint64_t own_netns = 0;
+  std::vector<SocketEntry> sockets;  ///< filtered and sorted
+  OwnerIndex owners;
+  std::vector<NetnsDump> namespaces;  ///< other namespaces (all_netns)
+  size_t sockets_dumped = 0;          ///< before filters
+  int64_t socket_dump_ns = 0;
+  int64_t proc_walk_ns = 0;
+  std::vector<std::string> notes;
+};
+
+/// Dumps, walks, joins and filters. Throws sonda::StepError when neither
+/// sock_diag nor /proc/net can be read.
+ScanResult collect_scan(const ScanOptions& options);
+
+/// Renders one socket's owner list ([] when unknown).
+nlohmann::json owners_json(const ScanResult& result, const SocketEntry& socket);
+
+/// Renders the full record: source, sockets, services, counts, skipped,
+/// summary. Reads banners when the options ask for them.
+nlohmann::json render_scan(const ScanResult& result, const ScanOptions& options);
+
+/// collect_scan + render_scan.
+nlohmann::json run_scan(const ScanOptions& options);
+
+/// Orders sockets by (netns, protocol, family, local port, local address,
+/// remote address, remote port, state, inode): a stable, diffable order.
+void sort_sockets(std::vector<SocketEntry>& sockets);
+
+}  // namespace sonda::proc_scanner

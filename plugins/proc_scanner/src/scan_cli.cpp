@@ -1,0 +1,42 @@
+// proc_scan: runs the scan engine once and prints the record, for the peer
+// benchmark (tools/proc_vs_ss.py) and for people without the runner.
+//
+//   proc_scan '{"protocol":"tcp","listening":true}'   # params as the runner passes them
+//   proc_scan --sockets-only '{...}'                  # skip service identification
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <sonda/plugin.hpp>
+
+#include "scan.hpp"
+
+int main(int argc, char** argv) {
+  nlohmann::json params = nlohmann::json::object();
+  bool compact = true;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--pretty") == 0) {
+      compact = false;
+    } else if (std::strcmp(argv[i], "--sockets-only") == 0) {
+      params["identify"] = false;
+    } else {
+      try {
+        params.update(nlohmann::json::parse(argv[i]));
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "proc_scan: argument %d is not a JSON object: %s\n", i, e.what());
+        return 2;
+      }
+    }
+  }
+  try {
+    const auto options = sonda::proc_scanner::ScanOptions::from_json(params);
+    const nlohmann::json record = sonda::proc_scanner::run_scan(options);
+    const std::string text =
+        record.dump(compact ? -1 : 2, ' ', false, nlohmann::json::error_handler_t::replace);
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    std::fputc('\n', stdout);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "proc_scan: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

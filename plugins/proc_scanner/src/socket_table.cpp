@@ -1,0 +1,258 @@
+#include "socket_table.hpp"
+
+#include <arpa/inet.h>
+#include <linux/inet_diag.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
+#include <strings.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <system_error>
+
+#include "sonda_common/netlink.hpp"
+
+namespace sonda::proc_scanner {
+namespace {
+
+// Kernel TCP state numbers (include/net/tcp_states.h) and their names.
+constexpr const char* kTcpStateNames[] = {
+    "UNKNOWN",   "ESTABLISHED", "SYN_SENT", "SYN_RECV",   "FIN_WAIT1", "FIN_WAIT2",  "TIME_WAIT",
+    "CLOSE",     "CLOSE_WAIT",  "LAST_ACK", "LISTEN",     "CLOSING",   "NEW_SYN_RECV"};
+constexpr int kTcpStateCount = static_cast<int>(std::size(kTcpStateNames));
+constexpr uint8_t kStateEstablished = 1;
+constexpr uint8_t kStateClose = 7;
+constexpr uint8_t kStateListen = 10;
+
+// ss's spellings, accepted by the state filter so users can paste them.
+struct StateAlias {
+  const char* alias;
+  uint8_t state;
+};
+constexpr StateAlias kStateAliases[] = {
+    {"estab", 1},     {"syn-sent", 2},  {"syn-recv", 3},   {"fin-wait-1", 4},
+    {"fin-wait-2", 5}, {"time-wait", 6}, {"unconn", 7},     {"close-wait", 8},
+    {"last-ack", 9},  {"closing", 11},  {"fin_wait_1", 4}, {"fin_wait_2", 5}};
+
+uint32_t parse_hex_u32(const char*& p) {
+  uint32_t v = 0;
+  for (;; ++p) {
+    const char c = *p;
+    if (c >= '0' && c <= '9') {
+      v = (v << 4) | static_cast<uint32_t>(c - '0');
+    } else if (c >= 'A' && c <= 'F') {
+      v = (v << 4) | static_cast<uint32_t>(c - 'A' + 10);
+    } else if (c >= 'a' && c <= 'f') {
+      v = (v << 4) | static_cast<uint32_t>(c - 'a' + 10);
+    } else {
+      return v;
+    }
+  }
+}
+
+// /proc/net prints each 32-bit word of the address as the in-memory __be32
+// read as a native integer; copying the native value back restores the bytes.
+void parse_proc_address(const char*& p, int words, std::array<uint8_t, 16>& addr, uint16_t& port) {
+  for (int i = 0; i < words; ++i) {
+    const char* start = p;
+    char word[9] = {};
+    std::memcpy(word, start, 8);
+    const char* w = word;
+    const uint32_t v = parse_hex_u32(w);
+    std::memcpy(addr.data() + 4 * i, &v, 4);
+    p += 8;
+  }
+  if (*p == ':') {
+    ++p;
+  }
+  port = static_cast<uint16_t>(parse_hex_u32(p));
+}
+
+}  // namespace
+
+const char* source_name(SocketSource source) {
+  return source == SocketSource::kSockDiag ? "sock_diag" : "procfs";
+}
+
+bool parse_inet_diag(const nlmsghdr* message, uint8_t protocol, uint64_t netns, SocketEntry& out) {
+  if (message->nlmsg_len < NLMSG_LENGTH(sizeof(inet_diag_msg))) {
+    return false;
+  }
+  const auto* m = static_cast<const inet_diag_msg*>(NLMSG_DATA(message));
+  out.protocol = protocol;
+  out.family = m->idiag_family;
+  out.state = m->idiag_state;
+  out.local_port = ntohs(m->id.idiag_sport);
+  out.remote_port = ntohs(m->id.idiag_dport);
+  std::memcpy(out.local_addr.data(), m->id.idiag_src, 16);
+  std::memcpy(out.remote_addr.data(), m->id.idiag_dst, 16);
+  out.recv_q = m->idiag_rqueue;
+  out.send_q = m->idiag_wqueue;
+  out.uid = m->idiag_uid;
+  out.bound_ifindex = m->id.idiag_if;
+  out.inode = m->idiag_inode;
+  out.netns = netns;
+  return true;
+}
+
+void dump_inet_sockets(uint8_t protocol, uint8_t family, uint64_t netns,
+                       std::vector<SocketEntry>& out) {
+  struct {
+    nlmsghdr header;
+    inet_diag_req_v2 request;
+  } msg{};
+  msg.header.nlmsg_len = sizeof msg;
+  msg.header.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+  msg.header.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  msg.request.sdiag_family = family;
+  msg.request.sdiag_protocol = protocol;
+  msg.request.idiag_states = ~0u;  // every state, TIME_WAIT and SYN_RECV included
+  SocketEntry entry;
+  common::netlink_dump(NETLINK_SOCK_DIAG, &msg, sizeof msg, [&](const nlmsghdr* h) {
+    if (h->nlmsg_type == SOCK_DIAG_BY_FAMILY && parse_inet_diag(h, protocol, netns, entry)) {
+      out.push_back(entry);
+    }
+  });
+}
+
+void read_proc_net(const std::string& path, uint8_t protocol, uint8_t family, uint64_t netns,
+                   std::vector<SocketEntry>& out) {
+  std::FILE* f = std::fopen(path.c_str(), "re");
+  if (f == nullptr) {
+    throw std::system_error(errno, std::generic_category(), "fopen(" + path + ")");
+  }
+  const int words = family == AF_INET6 ? 4 : 1;
+  char line[512];
+  bool header = true;
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    if (header) {
+      header = false;
+      continue;
+    }
+    const char* p = std::strchr(line, ':');
+    if (p == nullptr) {
+      continue;
+    }
+    SocketEntry s;
+    s.protocol = protocol;
+    s.family = family;
+    s.netns = netns;
+    p += 2;
+    parse_proc_address(p, words, s.local_addr, s.local_port);
+    ++p;
+    parse_proc_address(p, words, s.remote_addr, s.remote_port);
+    ++p;
+    s.state = static_cast<uint8_t>(parse_hex_u32(p));
+    ++p;
+    s.send_q = parse_hex_u32(p);
+    ++p;
+    s.recv_q = parse_hex_u32(p);
+    unsigned long tr = 0;
+    unsigned long when = 0;
+    unsigned long retr = 0;
+    unsigned long uid = 0;
+    unsigned long timeout = 0;
+    unsigned long long inode = 0;
+    if (std::sscanf(p, " %lx:%lx %lx %lu %lu %llu", &tr, &when, &retr, &uid, &timeout, &inode) !=
+        6) {
+      continue;
+    }
+    s.uid = static_cast<uint32_t>(uid);
+    s.inode = inode;
+    out.push_back(s);
+  }
+  std::fclose(f);
+}
+
+void collect_inet_sockets(uint64_t netns, bool want_tcp, bool want_udp, bool force_procfs,
+                          std::vector<SocketEntry>& out, SocketSource& source,
+                          std::string& fallback_reason) {
+  struct Table {
+    uint8_t protocol;
+    uint8_t family;
+    const char* proc_file;
+  };
+  static constexpr Table kTables[] = {{IPPROTO_TCP, AF_INET, "tcp"},
+                                      {IPPROTO_TCP, AF_INET6, "tcp6"},
+                                      {IPPROTO_UDP, AF_INET, "udp"},
+                                      {IPPROTO_UDP, AF_INET6, "udp6"}};
+  const size_t first = out.size();
+  if (!force_procfs) {
+    try {
+      for (const Table& t : kTables) {
+        if ((t.protocol == IPPROTO_TCP && want_tcp) || (t.protocol == IPPROTO_UDP && want_udp)) {
+          dump_inet_sockets(t.protocol, t.family, netns, out);
+        }
+      }
+      source = SocketSource::kSockDiag;
+      return;
+    } catch (const std::system_error& e) {
+      fallback_reason = std::string("sock_diag unavailable (") + e.what() + "), read /proc/net";
+      out.resize(first);
+    }
+  } else {
+    fallback_reason = "procfs requested";
+  }
+  source = SocketSource::kProcfs;
+  for (const Table& t : kTables) {
+    if ((t.protocol == IPPROTO_TCP && want_tcp) || (t.protocol == IPPROTO_UDP && want_udp)) {
+      // thread-self: the namespace of this thread, which may have setns()'d.
+      const std::string path = std::string("/proc/thread-self/net/") + t.proc_file;
+      try {
+        read_proc_net(path, t.protocol, t.family, netns, out);
+      } catch (const std::system_error&) {
+        if (t.family != AF_INET6) {
+          throw;  // IPv6 may be disabled; IPv4 tables always exist
+        }
+      }
+    }
+  }
+}
+
+const char* state_name(uint8_t protocol, uint8_t state) {
+  if (protocol == IPPROTO_UDP) {
+    return state == kStateEstablished ? "ESTABLISHED" : "UNCONN";
+  }
+  return state < kTcpStateCount ? kTcpStateNames[state] : "UNKNOWN";
+}
+
+int parse_state_name(uint8_t protocol, const std::string& name) {
+  if (protocol == IPPROTO_UDP && strcasecmp(name.c_str(), "unconn") == 0) {
+    return kStateClose;
+  }
+  for (int i = 1; i < kTcpStateCount; ++i) {
+    if (strcasecmp(name.c_str(), kTcpStateNames[i]) == 0) {
+      return i;
+    }
+  }
+  for (const StateAlias& a : kStateAliases) {
+    if (strcasecmp(name.c_str(), a.alias) == 0) {
+      return a.state;
+    }
+  }
+  return -1;
+}
+
+std::string format_address(uint8_t family, const std::array<uint8_t, 16>& addr) {
+  char buf[INET6_ADDRSTRLEN] = {};
+  inet_ntop(family == AF_INET6 ? AF_INET6 : AF_INET, addr.data(), buf, sizeof buf);
+  return buf;
+}
+
+std::string format_endpoint(uint8_t family, const std::array<uint8_t, 16>& addr, uint16_t port) {
+  if (family == AF_INET6) {
+    return "[" + format_address(family, addr) + "]:" + std::to_string(port);
+  }
+  return format_address(family, addr) + ":" + std::to_string(port);
+}
+
+bool is_listening(const SocketEntry& s) {
+  if (s.protocol == IPPROTO_TCP) {
+    return s.state == kStateListen;
+  }
+  return s.state == kStateClose && s.remote_port == 0;
+}
+
+}  // namespace sonda::proc_scanner

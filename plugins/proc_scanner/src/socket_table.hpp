@@ -1,0 +1,80 @@
+// The kernel's socket table: inet_diag dumps over NETLINK_SOCK_DIAG, with a
+// /proc/net/{tcp,udp}[6] reader for kernels where sock_diag is unavailable.
+#pragma once
+
+#include <linux/netlink.h>
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace sonda::proc_scanner {
+
+/// One socket as the kernel reports it. Addresses stay raw (network byte
+/// order, IPv4 in the first 4 bytes) until rendering, so a dump of tens of
+/// thousands of sockets costs no string formatting.
+struct SocketEntry {
+  uint8_t protocol = 0;  ///< IPPROTO_TCP or IPPROTO_UDP
+  uint8_t family = 0;    ///< AF_INET or AF_INET6
+  uint8_t state = 0;     ///< kernel TCP_* state number (UDP uses 1 and 7)
+  uint16_t local_port = 0;
+  uint16_t remote_port = 0;
+  std::array<uint8_t, 16> local_addr{};
+  std::array<uint8_t, 16> remote_addr{};
+  uint32_t recv_q = 0;
+  uint32_t send_q = 0;
+  uint32_t uid = 0;
+  uint32_t bound_ifindex = 0;
+  uint64_t inode = 0;  ///< 0 for TIME_WAIT / request sockets, which no fd holds
+  uint64_t netns = 0;  ///< inode of the network namespace it was dumped in
+};
+
+/// Where the socket table came from.
+enum class SocketSource { kSockDiag, kProcfs };
+
+/// "sock_diag" or "procfs".
+const char* source_name(SocketSource source);
+
+/// Decodes one SOCK_DIAG_BY_FAMILY reply (struct inet_diag_msg). Returns
+/// false for a message too short to hold one. `protocol` is the one the dump
+/// asked for (the reply does not carry it).
+bool parse_inet_diag(const nlmsghdr* message, uint8_t protocol, uint64_t netns, SocketEntry& out);
+
+/// Appends every socket of (protocol, family) in the calling thread's network
+/// namespace: one NLM_F_DUMP per call, all states. Throws std::system_error
+/// naming the netlink call when sock_diag is unavailable or refuses.
+void dump_inet_sockets(uint8_t protocol, uint8_t family, uint64_t netns,
+                       std::vector<SocketEntry>& out);
+
+/// Appends the sockets listed in a /proc/net/{tcp,tcp6,udp,udp6} file
+/// (`path`). Throws std::system_error naming the file when unreadable.
+void read_proc_net(const std::string& path, uint8_t protocol, uint8_t family, uint64_t netns,
+                   std::vector<SocketEntry>& out);
+
+/// Dumps TCP and UDP, IPv4 and IPv6, of the calling thread's namespace via
+/// sock_diag, or via /proc/thread-self/net when sock_diag fails (in which
+/// case `source` is set to kProcfs and `fallback_reason` says why).
+void collect_inet_sockets(uint64_t netns, bool want_tcp, bool want_udp, bool force_procfs,
+                          std::vector<SocketEntry>& out, SocketSource& source,
+                          std::string& fallback_reason);
+
+/// The state's name: LISTEN, ESTABLISHED, TIME_WAIT, ...; UDP sockets that
+/// are not connected are "UNCONN" (as ss prints them).
+const char* state_name(uint8_t protocol, uint8_t state);
+
+/// Parses a state name as state_name() prints it (case-insensitive; also
+/// ss's spellings "estab", "time-wait", ...). Returns -1 when unknown.
+int parse_state_name(uint8_t protocol, const std::string& name);
+
+/// Numeric address text ("127.0.0.1", "::1").
+std::string format_address(uint8_t family, const std::array<uint8_t, 16>& addr);
+
+/// "127.0.0.1:80" or "[::1]:80".
+std::string format_endpoint(uint8_t family, const std::array<uint8_t, 16>& addr, uint16_t port);
+
+/// True for the kernel's "bound but not connected" shapes: TCP LISTEN and
+/// UDP sockets without a peer.
+bool is_listening(const SocketEntry& s);
+
+}  // namespace sonda::proc_scanner
