@@ -1,0 +1,61 @@
+// One accepted connection of the `server` action: detects a sonda Hello and
+// runs the requested session, else the configured mode.
+#pragma once
+
+#include <sonda_common/net.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "options.hpp"
+
+namespace sonda::tcp {
+
+/// What the server served, updated by every connection thread.
+struct ServerCounters {
+  std::atomic<uint64_t> connections{0};
+  std::atomic<uint64_t> bytes_in{0};
+  std::atomic<uint64_t> bytes_out{0};
+  std::atomic<uint64_t> sink_sessions{0};
+  std::atomic<uint64_t> source_sessions{0};
+  std::atomic<uint64_t> rr_sessions{0};
+  std::atomic<uint64_t> plain_connections{0};  ///< no sonda hello: configured mode
+  std::atomic<uint64_t> resets{0};             ///< peers that reset the connection
+
+  /// Records a per-connection failure (the server itself keeps serving).
+  void note_error(const std::string& message);
+  nlohmann::json to_json() const;
+
+ private:
+  mutable std::mutex mu_;
+  uint64_t error_count_ = 0;
+  std::vector<std::string> first_errors_;
+};
+
+/// Open connection sockets, so stopping the server can wake blocked threads
+/// with shutdown(). Thread-safe.
+class LiveSockets {
+ public:
+  /// False when the server is already stopping (caller closes at once).
+  bool add(int fd);
+  void remove(int fd);
+  /// shutdown(SHUT_RDWR) on every live socket; later add()s fail.
+  void shutdown_all();
+
+ private:
+  std::mutex mu_;
+  std::set<int> fds_;
+  bool stopping_ = false;
+};
+
+/// Serves one connection to completion. Never throws: failures go to
+/// counters.note_error() with the peer named.
+void serve_connection(common::Fd fd, const std::string& peer, const ServerOptions& options,
+                      ServerCounters& counters, LiveSockets& live);
+
+}  // namespace sonda::tcp

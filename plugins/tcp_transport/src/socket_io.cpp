@@ -1,0 +1,183 @@
+#include "socket_io.hpp"
+
+#include <linux/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <ctime>
+#include <sonda/plugin.hpp>
+
+namespace sonda::tcp {
+
+using common::throw_sys;
+
+namespace {
+
+void set_buffer(int fd, int opt, int force_opt, int64_t bytes, const char* what) {
+  const int value = static_cast<int>(bytes);
+  // SO_*BUFFORCE ignores net.core.[rw]mem_max (needs CAP_NET_ADMIN); without
+  // it the kernel silently caps the request, which is still worth doing.
+  if (::setsockopt(fd, SOL_SOCKET, force_opt, &value, sizeof value) == 0) {
+    return;
+  }
+  common::set_opt(fd, SOL_SOCKET, opt, value, what);
+}
+
+timeval to_timeval(int64_t ns) {
+  timeval tv{};
+  tv.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
+  tv.tv_usec = static_cast<suseconds_t>((ns % 1'000'000'000) / 1000);
+  if (tv.tv_sec == 0 && tv.tv_usec == 0) {
+    tv.tv_usec = 1;
+  }
+  return tv;
+}
+
+}  // namespace
+
+void apply_tuning(int fd, const SocketTuning& t) {
+  if (t.send_buffer_bytes > 0) {
+    set_buffer(fd, SO_SNDBUF, SO_SNDBUFFORCE, t.send_buffer_bytes, "SO_SNDBUF (send_buffer)");
+  }
+  if (t.recv_buffer_bytes > 0) {
+    set_buffer(fd, SO_RCVBUF, SO_RCVBUFFORCE, t.recv_buffer_bytes, "SO_RCVBUF (recv_buffer)");
+  }
+  if (t.nodelay) {
+    common::set_opt(fd, IPPROTO_TCP, TCP_NODELAY, 1, "TCP_NODELAY (nodelay)");
+  }
+  if (!t.congestion.empty()) {
+    if (::setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, t.congestion.data(),
+                     static_cast<socklen_t>(t.congestion.size())) != 0) {
+      throw_sys("setsockopt", "TCP_CONGESTION '" + t.congestion + "' (congestion; see net.ipv4.tcp_available_congestion_control)",
+                errno);
+    }
+  }
+  if (t.mss_bytes > 0) {
+    common::set_opt(fd, IPPROTO_TCP, TCP_MAXSEG, static_cast<int>(t.mss_bytes), "TCP_MAXSEG (mss)");
+  }
+}
+
+void set_io_timeout(int fd, int64_t timeout_ns) {
+  const timeval tv = to_timeval(timeout_ns);
+  if (::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0 ||
+      ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) != 0) {
+    throw_sys("setsockopt", "SO_RCVTIMEO/SO_SNDTIMEO", errno);
+  }
+}
+
+common::Fd connect_to(const common::SockAddr& target, const std::string& target_text,
+                      const SocketTuning& tuning, int64_t timeout_ns) {
+  common::Fd fd(::socket(target.family(), SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP));
+  if (!fd) {
+    throw_sys("socket", "for " + target_text, errno);
+  }
+  // Buffer sizes and MSS must be set before connect() to shape the window
+  // scale and the SYN's MSS option.
+  apply_tuning(fd.get(), tuning);
+  // A blocking connect() honours SO_SNDTIMEO and fails with EINPROGRESS when
+  // it expires.
+  set_io_timeout(fd.get(), timeout_ns);
+  if (::connect(fd.get(), target.get(), target.len) != 0) {
+    const int err = errno == EINPROGRESS ? ETIMEDOUT : errno;
+    throw_sys("connect", "to " + target_text, err);
+  }
+  return fd;
+}
+
+void send_all(int fd, const void* buf, size_t len, const std::string& peer) {
+  const char* p = static_cast<const char*>(buf);
+  while (len > 0) {
+    const ssize_t n = ::send(fd, p, len, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      throw_sys("send", "to " + peer, errno == EAGAIN ? ETIMEDOUT : errno);
+    }
+    p += n;
+    len -= static_cast<size_t>(n);
+  }
+}
+
+bool recv_exact(int fd, void* buf, size_t len, const std::string& peer, int64_t stall_ns) {
+  char* p = static_cast<char*>(buf);
+  size_t got = 0;
+  int64_t last_progress_ns = common::monotonic_ns();
+  while (got < len) {
+    const ssize_t n = ::recv(fd, p + got, len - got, 0);
+    if (n > 0) {
+      got += static_cast<size_t>(n);
+      last_progress_ns = common::monotonic_ns();
+      continue;
+    }
+    if (n == 0) {
+      if (got == 0) {
+        return false;
+      }
+      throw StepError("recv from " + peer + ": connection closed mid-message (" + std::to_string(got) + " of " +
+                          std::to_string(len) + " bytes)",
+                      "reset");
+    }
+    if (errno == EINTR) {
+      continue;
+    }
+    if ((errno == EAGAIN || errno == EWOULDBLOCK) && common::monotonic_ns() - last_progress_ns < stall_ns) {
+      continue;
+    }
+    throw_sys("recv", "from " + peer, errno == EAGAIN ? ETIMEDOUT : errno);
+  }
+  return true;
+}
+
+nlohmann::json TcpInfoSnapshot::to_json() const {
+  return {{"retransmits", total_retransmits},
+          {"rtt_ns", rtt_ns},
+          {"rttvar_ns", rttvar_ns},
+          {"snd_cwnd_segments", snd_cwnd_segments},
+          {"snd_mss_bytes", snd_mss_bytes},
+          {"pacing_rate_bits_per_sec", pacing_rate_bits_per_sec},
+          {"bytes_acked", bytes_acked},
+          {"bytes_received", bytes_received}};
+}
+
+TcpInfoSnapshot read_tcp_info(int fd) {
+  TcpInfoSnapshot s;
+  tcp_info info{};
+  socklen_t len = sizeof info;
+  if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0) {
+    return s;
+  }
+  s.valid = true;
+  s.total_retransmits = info.tcpi_total_retrans;
+  s.rtt_ns = static_cast<uint64_t>(info.tcpi_rtt) * 1000;
+  s.rttvar_ns = static_cast<uint64_t>(info.tcpi_rttvar) * 1000;
+  s.snd_cwnd_segments = info.tcpi_snd_cwnd;
+  s.snd_mss_bytes = info.tcpi_snd_mss;
+  // tcpi_pacing_rate is bytes per second; ~0 means "no pacing".
+  s.pacing_rate_bits_per_sec = info.tcpi_pacing_rate == ~0ULL ? 0 : info.tcpi_pacing_rate * 8;
+  s.bytes_acked = info.tcpi_bytes_acked;
+  s.bytes_received = info.tcpi_bytes_received;
+  return s;
+}
+
+int64_t thread_cpu_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+std::string format_bits_per_sec(double bps) {
+  char buf[64];
+  if (bps >= 1e9) {
+    std::snprintf(buf, sizeof buf, "%.2f Gbit/s", bps / 1e9);
+  } else if (bps >= 1e6) {
+    std::snprintf(buf, sizeof buf, "%.2f Mbit/s", bps / 1e6);
+  } else {
+    std::snprintf(buf, sizeof buf, "%.0f kbit/s", bps / 1e3);
+  }
+  return buf;
+}
+
+}  // namespace sonda::tcp

@@ -1,0 +1,64 @@
+// Socket plumbing for the tcp_transport actions: connect with a timeout,
+// apply tuning, exact reads/writes that name the peer in their errors, and a
+// TCP_INFO snapshot.
+#pragma once
+
+#include <sonda_common/net.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "options.hpp"
+
+namespace sonda::tcp {
+
+/// Applies buffer sizes, TCP_NODELAY, congestion control and MSS to a socket.
+/// Buffers above net.core.[rw]mem_max are requested with SO_*BUFFORCE (root)
+/// and fall back to the capped request. Throws StepError naming the option.
+void apply_tuning(int fd, const SocketTuning& tuning);
+
+/// Opens a TCP socket to `target`, tuned, connected within `timeout_ns`.
+/// Throws StepError "connect to <target>: <strerror>" with kind
+/// connection_refused / timeout / unreachable.
+common::Fd connect_to(const common::SockAddr& target, const std::string& target_text,
+                      const SocketTuning& tuning, int64_t timeout_ns);
+
+/// Sets SO_RCVTIMEO and SO_SNDTIMEO so blocking calls wake up to check the
+/// stop flag and deadlines.
+void set_io_timeout(int fd, int64_t timeout_ns);
+
+/// Writes all `len` bytes (MSG_NOSIGNAL). Throws StepError "send to <peer>"
+/// (kind timeout when the socket send timeout expires).
+void send_all(int fd, const void* buf, size_t len, const std::string& peer);
+
+/// Reads exactly `len` bytes. Returns false on EOF before the first byte;
+/// throws StepError on EOF mid-message, errors, or a stall longer than
+/// `stall_ns` (the socket must have an I/O timeout set).
+bool recv_exact(int fd, void* buf, size_t len, const std::string& peer, int64_t stall_ns);
+
+/// TCP_INFO figures of one socket (units in names).
+struct TcpInfoSnapshot {
+  uint64_t total_retransmits = 0;
+  uint64_t rtt_ns = 0;
+  uint64_t rttvar_ns = 0;
+  uint64_t snd_cwnd_segments = 0;
+  uint64_t snd_mss_bytes = 0;
+  uint64_t pacing_rate_bits_per_sec = 0;
+  uint64_t bytes_acked = 0;
+  uint64_t bytes_received = 0;
+  bool valid = false;
+  nlohmann::json to_json() const;
+};
+
+/// Reads TCP_INFO; `valid` false when the call fails (socket closed).
+TcpInfoSnapshot read_tcp_info(int fd);
+
+/// CPU time consumed by the calling thread, ns (CLOCK_THREAD_CPUTIME_ID).
+int64_t thread_cpu_ns();
+
+/// "38.2 Gbit/s" style text for summaries.
+std::string format_bits_per_sec(double bits_per_sec);
+
+}  // namespace sonda::tcp

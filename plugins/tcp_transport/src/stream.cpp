@@ -1,0 +1,255 @@
+// `stream`: bulk throughput over one or more connections, measured at the
+// receiver (see wire.hpp for how a forward stream learns the server's count).
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <atomic>
+#include <memory>
+#include <thread>
+
+#include "actions.hpp"
+#include "stream_worker.hpp"
+
+namespace sonda::tcp {
+namespace {
+
+constexpr int64_t kWakeNs = 100'000'000;  // SO_*TIMEO: how often blocked loops look at the clock
+
+/// Receiver-side cumulative payload bytes of one connection, right now.
+uint64_t receiver_bytes_now(StreamConnection& s, bool handshake) {
+  if (!s.forward) {
+    return s.bytes.load(std::memory_order_relaxed);
+  }
+  if (handshake) {
+    s.drain_reports(0);
+  }
+  if (s.have_report) {
+    return s.latest_report.bytes;
+  }
+  const TcpInfoSnapshot info = read_tcp_info(s.fd.get());
+  const uint64_t hello = handshake ? wire::kHelloBytes : 0;
+  return info.bytes_acked > hello ? info.bytes_acked - hello : 0;
+}
+
+/// Totals of one direction: what the receiver got and how that was measured.
+json direction_totals(std::vector<std::unique_ptr<StreamConnection>>& conns, bool forward, bool handshake,
+                      int64_t start_ns, uint64_t& retransmits) {
+  uint64_t client_bytes = 0;
+  uint64_t receiver_bytes = 0;
+  int64_t elapsed_ns = 0;
+  int64_t client_cpu_ns = 0;
+  uint64_t server_cpu_ns = 0;
+  bool all_reported = true;
+  int64_t first_ns = INT64_MAX;
+  int64_t last_ns = 0;
+  json streams = json::array();
+  for (auto& s : conns) {
+    if (s->forward != forward) {
+      continue;
+    }
+    const uint64_t sent_or_got = s->bytes.load();
+    client_bytes += sent_or_got;
+    client_cpu_ns += s->cpu_ns;
+    retransmits += s->tcp_info.total_retransmits;
+    json st = {{"bytes", sent_or_got}, {"tcp_info", s->tcp_info.to_json()}, {"cpu_ns", s->cpu_ns}};
+    if (forward) {
+      all_reported = all_reported && s->final_report;
+      if (s->final_report) {
+        receiver_bytes += s->latest_report.bytes;
+        server_cpu_ns += s->latest_report.cpu_ns;
+        elapsed_ns = std::max<int64_t>(elapsed_ns, static_cast<int64_t>(s->latest_report.elapsed_ns));
+        st["receiver_bytes"] = s->latest_report.bytes;
+      }
+      last_ns = std::max(last_ns, s->last_byte_ns);
+    } else {
+      receiver_bytes += sent_or_got;
+      if (s->first_byte_ns != 0) {
+        first_ns = std::min(first_ns, s->first_byte_ns);
+        last_ns = std::max(last_ns, s->last_byte_ns);
+      }
+    }
+    streams.push_back(std::move(st));
+  }
+  json out;
+  std::string measured_by;
+  if (!forward) {
+    measured_by = "receiver: this client, first to last byte";
+    elapsed_ns = first_ns == INT64_MAX ? 0 : last_ns - first_ns;
+    out["cpu"] = {{"receiver_ns", client_cpu_ns}};
+  } else if (all_reported) {
+    measured_by = "receiver: sonda server report, first byte to EOF";
+    out["cpu"] = {{"sender_ns", client_cpu_ns}, {"receiver_ns", server_cpu_ns}};
+  } else {
+    // Not a sonda server (or handshake off): the best the sender knows is
+    // what the peer's TCP acknowledged.
+    measured_by = "sender: TCP_INFO tcpi_bytes_acked (peer sent no sonda report)";
+    receiver_bytes = 0;
+    const uint64_t hello = handshake ? wire::kHelloBytes : 0;
+    for (auto& s : conns) {
+      if (s->forward) {
+        const uint64_t acked = s->tcp_info.bytes_acked > hello ? s->tcp_info.bytes_acked - hello : 0;
+        receiver_bytes += std::min(acked, s->bytes.load());
+      }
+    }
+    elapsed_ns = last_ns - start_ns;
+    out["cpu"] = {{"sender_ns", client_cpu_ns}};
+  }
+  const double bps = elapsed_ns > 0 ? static_cast<double>(receiver_bytes) * 8e9 / static_cast<double>(elapsed_ns) : 0;
+  out[forward ? "bytes_sent" : "bytes_received"] = client_bytes;
+  out["receiver_bytes"] = receiver_bytes;
+  out["elapsed_ns"] = elapsed_ns;
+  out["bits_per_sec"] = bps;
+  out["measured_by"] = measured_by;
+  out["streams"] = std::move(streams);
+  return out;
+}
+
+}  // namespace
+
+json run_stream(const json& params, Context& ctx) {
+  const StreamOptions o = parse_stream_options(params);
+  const common::SockAddr addr = common::resolve_endpoint(o.target, SOCK_STREAM);
+  const std::string target = addr.to_string();
+
+  std::vector<std::unique_ptr<StreamConnection>> conns;
+  const int n_forward = o.reverse ? 0 : o.parallel;
+  const int n_reverse = (o.reverse || o.bidir) ? o.parallel : 0;
+  for (int i = 0; i < n_forward + n_reverse; ++i) {
+    auto s = std::make_unique<StreamConnection>();
+    s->forward = i < n_forward;
+    s->target_text = target;
+    const int64_t share = s->forward ? n_forward : n_reverse;
+    const int64_t index = s->forward ? i : i - n_forward;
+    if (o.bytes > 0) {
+      s->quota_bytes = static_cast<uint64_t>(o.bytes / share + (index < o.bytes % share ? 1 : 0));
+    }
+    s->fd = connect_to(addr, target, o.tuning, o.timeout_ns);
+    if (o.handshake) {
+      wire::Hello h;
+      h.op = s->forward ? wire::Op::kSink : wire::Op::kSource;
+      h.report_interval_ms = static_cast<uint32_t>(std::max<int64_t>(10, o.interval_ns / 10 / 1'000'000));
+      h.flags = o.recv_trunc ? wire::kFlagRecvTrunc : 0;
+      const auto b = wire::encode(h);
+      send_all(s->fd.get(), b.data(), b.size(), target);
+    }
+    set_io_timeout(s->fd.get(), kWakeNs);
+    conns.push_back(std::move(s));
+  }
+
+  std::atomic<bool> stop{false};
+  const int64_t start_ns = common::monotonic_ns();
+  const int64_t end_ns = o.bytes > 0 ? INT64_MAX : start_ns + o.duration_ns;
+  std::atomic<size_t> finished{0};
+  std::vector<std::thread> threads;
+  threads.reserve(conns.size());
+  for (auto& s : conns) {
+    threads.emplace_back([&o, &stop, &finished, end_ns, c = s.get()] {
+      c->run(o, end_ns, stop);
+      finished.fetch_add(1);
+    });
+  }
+
+  // Interval samples: receiver cumulative counts per direction at each tick.
+  uint64_t prev[2] = {0, 0};
+  int64_t prev_ns = start_ns;
+  int64_t next_tick_ns = start_ns + o.interval_ns;
+  for (;;) {
+    const int64_t now = common::monotonic_ns();
+    if (ctx.should_stop()) {
+      stop.store(true);
+    }
+    if (finished.load() == conns.size()) {
+      break;
+    }
+    if (now >= next_tick_ns) {
+      uint64_t cur[2] = {0, 0};
+      for (auto& s : conns) {
+        cur[s->forward ? 0 : 1] += receiver_bytes_now(*s, o.handshake);
+      }
+      const double dt = static_cast<double>(now - prev_ns);
+      json sample = {{"t_ns", now - start_ns}, {"interval_ns", now - prev_ns}};
+      double total_bps = 0;
+      const char* names[2] = {"sent", "received"};
+      for (int d = 0; d < 2; ++d) {
+        if ((d == 0 && n_forward == 0) || (d == 1 && n_reverse == 0)) {
+          continue;
+        }
+        const uint64_t delta = cur[d] >= prev[d] ? cur[d] - prev[d] : 0;
+        const double bps = static_cast<double>(delta) * 8e9 / dt;
+        sample[names[d]] = {{"bytes", delta}, {"bits_per_sec", bps}};
+        total_bps += bps;
+        prev[d] = cur[d];
+      }
+      sample["bits_per_sec"] = total_bps;
+      ctx.sample(sample);
+      prev_ns = now;
+      next_tick_ns += o.interval_ns;
+    }
+    const int64_t sleep_ns = std::min<int64_t>(next_tick_ns - common::monotonic_ns(), 20'000'000);
+    if (sleep_ns > 0) {
+      std::this_thread::sleep_for(std::chrono::nanoseconds(sleep_ns));
+    }
+  }
+  for (auto& t : threads) {
+    t.join();
+  }
+  // Forward streams: wait for each server's final report. A peer that sent
+  // none during the run is not a sonda server: give it only a short grace.
+  for (auto& s : conns) {
+    if (s->forward && o.handshake && !s->error) {
+      s->drain_reports(s->have_report ? o.timeout_ns : 200'000'000);
+    }
+    if (s->forward) {
+      s->tcp_info = read_tcp_info(s->fd.get());
+    }
+  }
+  for (auto& s : conns) {
+    if (s->error) {
+      std::rethrow_exception(s->error);
+    }
+  }
+
+  uint64_t retransmits = 0;
+  json record = {{"target", target},
+                 {"direction", o.bidir ? "bidir" : (o.reverse ? "reverse" : "forward")},
+                 {"parallel", o.parallel},
+                 {"message_size_bytes", o.message_bytes},
+                 {"send_buffer_bytes", o.tuning.send_buffer_bytes},
+                 {"recv_buffer_bytes", o.tuning.recv_buffer_bytes},
+                 {"recv_trunc", o.recv_trunc},
+                 {"recv_mode", o.recv_trunc ? "MSG_TRUNC: receiver skipped the copy to user space" : "copy"},
+                 {"duration_ns", common::monotonic_ns() - start_ns}};
+  double total_bps = 0;
+  uint64_t total_bytes = 0;
+  std::string summary = "stream " + target + ":";
+  if (n_forward > 0) {
+    json sent = direction_totals(conns, true, o.handshake, start_ns, retransmits);
+    total_bps += sent["bits_per_sec"].get<double>();
+    total_bytes += sent["receiver_bytes"].get<uint64_t>();
+    summary += " " + format_bits_per_sec(sent["bits_per_sec"].get<double>()) +
+               (n_reverse > 0 ? " sent (received by server)," : " received,");
+    if (sent["measured_by"].get<std::string>().rfind("sender", 0) == 0) {
+      summary.pop_back();
+      summary += " [acked, peer not sonda],";
+    }
+    record["sent"] = std::move(sent);
+  }
+  if (n_reverse > 0) {
+    json got = direction_totals(conns, false, o.handshake, start_ns, retransmits);
+    total_bps += got["bits_per_sec"].get<double>();
+    total_bytes += got["receiver_bytes"].get<uint64_t>();
+    summary += " " + format_bits_per_sec(got["bits_per_sec"].get<double>()) + " received,";
+    record["received"] = std::move(got);
+  }
+  record["bytes"] = total_bytes;
+  record["bits_per_sec"] = total_bps;
+  record["retransmits"] = retransmits;
+  summary += " " + std::to_string(retransmits) + " retransmits";
+  if (o.recv_trunc) {
+    summary += " (MSG_TRUNC receive)";
+  }
+  record["summary"] = summary;
+  return record;
+}
+
+}  // namespace sonda::tcp

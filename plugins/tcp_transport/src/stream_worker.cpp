@@ -1,0 +1,171 @@
+#include "stream_worker.hpp"
+
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <sonda/plugin.hpp>
+
+namespace sonda::tcp {
+namespace {
+
+[[noreturn]] void stalled(const char* call, const std::string& target, int64_t timeout_ns) {
+  throw StepError(std::string(call) + " " + target + ": no progress for " + std::to_string(timeout_ns / 1'000'000) +
+                      " ms",
+                  "timeout");
+}
+
+void send_loop(StreamConnection& s, const StreamOptions& o, int64_t end_ns, const std::atomic<bool>& stop) {
+  std::vector<char> buf(static_cast<size_t>(o.message_bytes));
+  for (size_t i = 0; i < buf.size(); ++i) {
+    buf[i] = static_cast<char>(i * 131 + 7);
+  }
+  uint64_t sent = 0;
+  int64_t progress_ns = common::monotonic_ns();
+  for (;;) {
+    if (stop.load(std::memory_order_relaxed)) {
+      break;
+    }
+    size_t len = buf.size();
+    if (s.quota_bytes != 0) {
+      if (sent >= s.quota_bytes) {
+        break;
+      }
+      len = static_cast<size_t>(std::min<uint64_t>(len, s.quota_bytes - sent));
+    } else if (common::monotonic_ns() >= end_ns) {
+      break;
+    }
+    const ssize_t n = ::send(s.fd.get(), buf.data(), len, MSG_NOSIGNAL);
+    if (n > 0) {
+      sent += static_cast<uint64_t>(n);
+      s.bytes.store(sent, std::memory_order_relaxed);
+      progress_ns = common::monotonic_ns();
+      continue;
+    }
+    if (errno == EINTR) {
+      continue;
+    }
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      // SO_SNDTIMEO woke us to look at the clock and the stop flag.
+      if (common::monotonic_ns() - progress_ns > o.timeout_ns) {
+        stalled("send to", s.target_text, o.timeout_ns);
+      }
+      continue;
+    }
+    common::throw_sys("send", "to " + s.target_text, errno);
+  }
+  s.last_byte_ns = common::monotonic_ns();
+  // EOF tells a sonda server to send its final report.
+  ::shutdown(s.fd.get(), SHUT_WR);
+}
+
+void recv_loop(StreamConnection& s, const StreamOptions& o, int64_t end_ns, const std::atomic<bool>& stop) {
+  std::vector<char> buf(static_cast<size_t>(o.message_bytes));
+  const int flags = o.recv_trunc ? MSG_TRUNC : 0;
+  uint64_t got = 0;
+  int64_t progress_ns = common::monotonic_ns();
+  for (;;) {
+    if (stop.load(std::memory_order_relaxed)) {
+      break;
+    }
+    size_t len = buf.size();
+    if (s.quota_bytes != 0) {
+      if (got >= s.quota_bytes) {
+        break;
+      }
+      len = static_cast<size_t>(std::min<uint64_t>(len, s.quota_bytes - got));
+    } else if (progress_ns >= end_ns) {
+      break;
+    }
+    const ssize_t n = ::recv(s.fd.get(), buf.data(), len, flags);
+    if (n > 0) {
+      got += static_cast<uint64_t>(n);
+      s.bytes.store(got, std::memory_order_relaxed);
+      progress_ns = common::monotonic_ns();
+      if (s.first_byte_ns == 0) {
+        s.first_byte_ns = progress_ns;
+      }
+      s.last_byte_ns = progress_ns;
+      continue;
+    }
+    if (n == 0) {
+      throw StepError("recv from " + s.target_text + ": server closed the stream after " + std::to_string(got) +
+                          " bytes",
+                      "reset");
+    }
+    if (errno == EINTR) {
+      continue;
+    }
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      const int64_t now = common::monotonic_ns();
+      if (now - progress_ns > o.timeout_ns) {
+        stalled("recv from", s.target_text, o.timeout_ns);
+      }
+      if (s.quota_bytes == 0 && now >= end_ns) {
+        break;
+      }
+      continue;
+    }
+    common::throw_sys("recv", "from " + s.target_text, errno);
+  }
+  s.tcp_info = read_tcp_info(s.fd.get());
+  // The server sends until we go: closing with unread data resets the
+  // connection, which is how a source session ends.
+  ::shutdown(s.fd.get(), SHUT_RDWR);
+}
+
+}  // namespace
+
+void StreamConnection::run(const StreamOptions& o, int64_t end_ns, const std::atomic<bool>& stop) {
+  const int64_t cpu_start_ns = thread_cpu_ns();
+  try {
+    if (forward) {
+      send_loop(*this, o, end_ns, stop);
+    } else {
+      recv_loop(*this, o, end_ns, stop);
+    }
+  } catch (...) {
+    error = std::current_exception();
+  }
+  cpu_ns = thread_cpu_ns() - cpu_start_ns;
+}
+
+void StreamConnection::drain_reports(int64_t wait_ns) {
+  const int64_t give_up_ns = common::monotonic_ns() + wait_ns;
+  char buf[4 * wire::kReportBytes];
+  while (!final_report) {
+    const int flags = wait_ns == 0 ? MSG_DONTWAIT : 0;
+    const ssize_t n = ::recv(fd.get(), buf, sizeof buf, flags);
+    if (n > 0) {
+      report_bytes.insert(report_bytes.end(), buf, buf + n);
+      size_t off = 0;
+      while (report_bytes.size() - off >= wire::kReportBytes) {
+        wire::Report r;
+        if (!wire::decode(report_bytes.data() + off, r)) {
+          throw StepError("stream " + target_text + ": peer sent bytes that are not a sonda report", "protocol");
+        }
+        latest_report = r;
+        have_report = true;
+        final_report = r.final;
+        off += wire::kReportBytes;
+      }
+      report_bytes.erase(report_bytes.begin(), report_bytes.begin() + static_cast<ptrdiff_t>(off));
+      continue;
+    }
+    if (n == 0) {
+      return;  // closed without a final report
+    }
+    if (errno == EINTR) {
+      continue;
+    }
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      if (wait_ns == 0 || common::monotonic_ns() >= give_up_ns) {
+        return;
+      }
+      continue;
+    }
+    common::throw_sys("recv", "report from " + target_text, errno);
+  }
+}
+
+}  // namespace sonda::tcp

@@ -1,0 +1,49 @@
+// One TCP connection of a `stream` run: its send or receive loop, and the
+// receiver reports a sonda server writes back on it.
+#pragma once
+
+#include <sonda_common/net.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "options.hpp"
+#include "socket_io.hpp"
+#include "wire.hpp"
+
+namespace sonda::tcp {
+
+/// State of one stream connection. The worker thread owns the data loop; the
+/// orchestrating thread reads `bytes` (atomic) and drains reports.
+struct StreamConnection {
+  bool forward = true;  ///< true: this client sends; false: it receives
+  common::Fd fd;
+  std::string target_text;
+  uint64_t quota_bytes = 0;  ///< 0 = until end_ns
+  std::atomic<uint64_t> bytes{0};  ///< sent (forward) or received (reverse) by this client
+  int64_t first_byte_ns = 0;       ///< reverse: first byte received
+  int64_t last_byte_ns = 0;        ///< reverse: last byte received; forward: send loop end
+  int64_t cpu_ns = 0;              ///< worker thread CPU time
+  TcpInfoSnapshot tcp_info;        ///< at the end of the stream
+  std::exception_ptr error;
+
+  // Receiver reports (forward + handshake); touched only by the orchestrator.
+  std::vector<char> report_bytes;
+  wire::Report latest_report;
+  bool have_report = false;
+  bool final_report = false;
+
+  /// Runs the send (forward) or receive (reverse) loop until `end_ns`, the
+  /// quota, or `stop`; records errors in `error`. Runs on its own thread.
+  void run(const StreamOptions& o, int64_t end_ns, const std::atomic<bool>& stop);
+
+  /// Reads the reports that have arrived without blocking (`wait_ns` 0), or
+  /// blocks up to `wait_ns` for the final one. Throws StepError on a
+  /// malformed report.
+  void drain_reports(int64_t wait_ns);
+};
+
+}  // namespace sonda::tcp
