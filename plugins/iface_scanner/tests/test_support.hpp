@@ -6,6 +6,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <sonda/plugin.hpp>
+#include <sonda_common/net.hpp>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,17 @@ std::string run_command(const std::string& command);
 
 /// `ip -j <args>` parsed.
 json ip_json(const std::string& args);
+
+/// A UDP socket bound to `ip`:`port` (0: any port) in the calling thread's
+/// network namespace. Throws StepError naming the call on failure.
+common::Fd bound_udp_socket(const std::string& ip, uint16_t port);
+
+/// Sends `count` datagrams of `payload_bytes` from `fd` to `to`.
+void send_datagrams(int fd, const common::SockAddr& to, int count, size_t payload_bytes);
+
+/// Reads datagrams from `fd` until `count` arrived or `timeout_ms` of
+/// silence; returns how many arrived.
+int receive_datagrams(int fd, int count, int timeout_ms);
 
 /// Two namespaces "sonda-t<pid>a"/"...b" joined by veth "sv<pid>a" (in a) and
 /// "sv<pid>b" (in b). Created by the constructor; destroyed (namespaces and
