@@ -1,0 +1,60 @@
+// Real fixtures for proc_scanner tests: loopback sockets, child processes,
+// network namespaces and cgroup directories that the test creates and always
+// removes.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace sonda::proc_scanner::testing {
+
+/// A TCP or UDP socket bound to `address` ("127.0.0.1", "::1") on `port`
+/// (0 = ephemeral). Listens when `listen_backlog` > 0. Returns the fd; fails
+/// the test (throws) on error.
+int bound_socket(int family, int type, const std::string& address, uint16_t port,
+                 int listen_backlog = 0);
+
+/// The local port of a bound socket.
+uint16_t local_port(int fd);
+
+/// Connects a new socket bound to `from_address` to `to_address`:`port`.
+int connected_socket(int family, int type, const std::string& from_address,
+                     const std::string& to_address, uint16_t port);
+
+/// A child process started with execvp; killed (SIGKILL) and reaped on
+/// destruction. stdout is a pipe readable with read_line().
+class ChildProcess {
+ public:
+  explicit ChildProcess(const std::vector<std::string>& argv);
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+  ~ChildProcess();
+  pid_t pid() const { return pid_; }
+  /// Next line of the child's stdout, waiting up to timeout_ms; "" on timeout/EOF.
+  std::string read_line(int timeout_ms = 5000);
+  /// Kills and reaps now.
+  void stop();
+
+ private:
+  pid_t pid_ = -1;
+  int stdout_fd_ = -1;
+  std::string buffer_;
+};
+
+/// Runs a shell command, returns its stdout; exit status in *status.
+std::string run_command(const std::string& command, int* status = nullptr);
+
+/// The python3 interpreter to start test servers with (/usr/bin/python3
+/// when present: its comm is "python3" and it starts fast).
+std::string python3();
+
+/// A free TCP port on 127.0.0.1 right now (bound, read, released).
+uint16_t free_tcp_port();
+
+/// Closes every fd in the list.
+void close_all(std::vector<int>& fds);
+
+}  // namespace sonda::proc_scanner::testing
