@@ -1,0 +1,136 @@
+#include "receive_loop.hpp"
+
+#include <netinet/in.h>
+#include <netinet/udp.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "sonda_common/net.hpp"
+
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
+
+namespace sonda::udp {
+namespace {
+
+constexpr size_t kBatch = 64;
+constexpr size_t kSlotBytes = 65536;  // a GRO-coalesced buffer can be this big
+constexpr int kPollMs = 50;
+
+/// Reusable recvmmsg buffers.
+struct RecvBuffers {
+  std::vector<uint8_t> data = std::vector<uint8_t>(kBatch * kSlotBytes);
+  std::vector<iovec> iov = std::vector<iovec>(kBatch);
+  std::vector<mmsghdr> hdr = std::vector<mmsghdr>(kBatch);
+  std::vector<sockaddr_storage> from = std::vector<sockaddr_storage>(kBatch);
+  std::vector<uint8_t> cmsg = std::vector<uint8_t>(kBatch * CMSG_SPACE(sizeof(int)));
+
+  void arm() {
+    for (size_t i = 0; i < kBatch; ++i) {
+      iov[i] = {data.data() + i * kSlotBytes, kSlotBytes};
+      msghdr& m = hdr[i].msg_hdr;
+      m = msghdr{};
+      m.msg_name = &from[i];
+      m.msg_namelen = sizeof(sockaddr_storage);
+      m.msg_iov = &iov[i];
+      m.msg_iovlen = 1;
+      m.msg_control = cmsg.data() + i * CMSG_SPACE(sizeof(int));
+      m.msg_controllen = CMSG_SPACE(sizeof(int));
+    }
+  }
+};
+
+/// The GRO segment size of a coalesced read, 0 when it holds one datagram.
+size_t gro_segment_size(msghdr& m) {
+  for (cmsghdr* c = CMSG_FIRSTHDR(&m); c != nullptr; c = CMSG_NXTHDR(&m, c)) {
+    if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+      int size = 0;
+      std::memcpy(&size, CMSG_DATA(c), sizeof size);
+      return size > 0 ? static_cast<size_t>(size) : 0;
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+ReceiveLoopStats run_receive_loop(int fd, ReceiveTable& table, bool echo,
+                                  const std::function<bool()>& should_stop,
+                                  const std::function<void()>& on_tick) {
+  ReceiveLoopStats stats;
+  RecvBuffers bufs;
+  int64_t last_tick = common::monotonic_ns();
+  while (!should_stop()) {
+    pollfd p{fd, POLLIN, 0};
+    const int pr = ::poll(&p, 1, kPollMs);
+    if (pr < 0 && errno != EINTR) {
+      common::throw_sys("poll", "udp receive socket", errno);
+    }
+    // Drain everything queued before looking at the clock/stop flag again.
+    while (pr > 0) {
+      bufs.arm();
+      const int n = ::recvmmsg(fd, bufs.hdr.data(), kBatch, MSG_DONTWAIT, nullptr);
+      if (n < 0) {
+        if (errno == EAGAIN || errno == EINTR || errno == ECONNREFUSED) {
+          break;
+        }
+        common::throw_sys("recvmmsg", "udp receive socket", errno);
+      }
+      const int64_t arrival = common::monotonic_ns();
+      ++stats.batches;
+      {
+        std::lock_guard<std::mutex> lock(table.mutex());
+        for (int i = 0; i < n; ++i) {
+          msghdr& m = bufs.hdr[i].msg_hdr;
+          const size_t len = bufs.hdr[i].msg_len;
+          const uint8_t* base = bufs.data.data() + static_cast<size_t>(i) * kSlotBytes;
+          const size_t seg = gro_segment_size(m);
+          if (seg == 0 || seg >= len) {
+            table.on_datagram(bufs.from[i], base, len, arrival);
+            continue;
+          }
+          for (size_t off = 0; off < len; off += seg) {
+            table.on_datagram(bufs.from[i], base + off, std::min(seg, len - off), arrival);
+          }
+        }
+      }
+      if (echo) {
+        // Reuse the received buffers as the replies: same data, same peer.
+        for (int i = 0; i < n; ++i) {
+          bufs.iov[i].iov_len = bufs.hdr[i].msg_len;
+          bufs.hdr[i].msg_hdr.msg_control = nullptr;
+          bufs.hdr[i].msg_hdr.msg_controllen = 0;
+        }
+        int done = 0;
+        while (done < n) {
+          const int s = ::sendmmsg(fd, bufs.hdr.data() + done, static_cast<unsigned>(n - done), 0);
+          if (s <= 0) {
+            stats.echo_errors += static_cast<uint64_t>(n - done);
+            break;
+          }
+          done += s;
+          stats.echoed += static_cast<uint64_t>(s);
+        }
+      }
+      if (static_cast<size_t>(n) < kBatch) {
+        break;
+      }
+      if (arrival - last_tick > kPollMs * 1'000'000LL) {
+        break;
+      }
+    }
+    const int64_t now = common::monotonic_ns();
+    if (now - last_tick >= kPollMs * 1'000'000LL || pr == 0) {
+      last_tick = now;
+      on_tick();
+    }
+  }
+  return stats;
+}
+
+}  // namespace sonda::udp

@@ -1,0 +1,84 @@
+// All flows one receiving socket has seen, told apart by (source address,
+// flow id), plus the datagrams that were not sonda's.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <array>
+#include <functional>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "flow_receiver.hpp"
+
+namespace sonda::udp {
+
+/// Identity of a flow: who sent it (address and port) and its flow id.
+struct FlowKey {
+  std::array<uint8_t, 16> addr{};
+  uint16_t port = 0;
+  uint16_t family = 0;
+  uint32_t flow_id = 0;
+  bool operator==(const FlowKey&) const = default;
+  static FlowKey from(const sockaddr_storage& src, uint32_t flow_id);
+  /// "127.0.0.1:5000".
+  std::string source() const;
+};
+
+struct FlowKeyHash {
+  size_t operator()(const FlowKey& k) const;
+};
+
+/// Thread-safety: every method but mutex() expects the caller to hold
+/// mutex(); the receive loop takes it once per batch, the control thread to
+/// read and remove flows.
+class ReceiveTable {
+ public:
+  /// `interval_ns`: per-interval sample width for new flows (0 = none).
+  explicit ReceiveTable(int64_t interval_ns) : interval_ns_(interval_ns) {}
+
+  std::mutex& mutex() { return mutex_; }
+
+  /// Parses and accounts one datagram from `from`.
+  void on_datagram(const sockaddr_storage& from, const uint8_t* data, size_t len, int64_t arrival_ns);
+
+  /// The flow, or nullptr if nothing valid came from it.
+  const FlowReceiver* find(const FlowKey& key) const;
+  /// Removes the flow (after its report went out), so a later stream reusing
+  /// the same source port starts clean.
+  void erase(const FlowKey& key);
+
+  uint64_t datagrams() const { return datagrams_; }
+  uint64_t too_short() const { return too_short_; }
+  uint64_t foreign_magic() const { return foreign_magic_; }
+  /// Figures of every flow still held plus the malformed counters.
+  nlohmann::json to_json(bool shared_clock, uint64_t wire_overhead) const;
+  /// {packets, bytes} accepted since the last call (for interval samples).
+  std::pair<uint64_t, uint64_t> take_interval();
+
+ private:
+  std::mutex mutex_;
+  int64_t interval_ns_;
+  std::unordered_map<FlowKey, std::unique_ptr<FlowReceiver>, FlowKeyHash> flows_;
+  // Most datagrams come from the flow the previous one came from.
+  FlowKey last_key_{};
+  FlowReceiver* last_flow_ = nullptr;
+  uint64_t datagrams_ = 0;
+  uint64_t too_short_ = 0;
+  uint64_t foreign_magic_ = 0;
+  uint64_t interval_packets_ = 0;
+  uint64_t interval_bytes_ = 0;
+};
+
+/// Waits until none of `keys` has delivered a datagram for `quiet_ns`, or
+/// `max_wait_ns` passed, or `should_stop()`. Takes the table lock itself.
+void wait_until_quiet(ReceiveTable& table, const std::vector<FlowKey>& keys, int64_t quiet_ns,
+                      int64_t max_wait_ns, const std::function<bool()>& should_stop);
+
+}  // namespace sonda::udp

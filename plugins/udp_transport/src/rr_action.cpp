@@ -1,0 +1,156 @@
+// The `rr` action: one UDP request outstanding at a time, each with its own
+// timeout. The reply must echo our header (any echo server does); latency is
+// measured from our own send time, never from the echoed timestamp.
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <random>
+#include <vector>
+
+#include "actions.hpp"
+#include "sonda_common/histogram.hpp"
+#include "udp_socket.hpp"
+#include "wire_header.hpp"
+
+namespace sonda::udp {
+namespace {
+
+/// Counters of one rr run.
+struct RrCounts {
+  uint64_t requests = 0;
+  uint64_t replies = 0;
+  uint64_t lost = 0;
+  uint64_t late = 0;
+  uint64_t malformed = 0;
+  uint64_t foreign_session = 0;
+  uint64_t refused = 0;
+  uint64_t send_errors = 0;
+};
+
+enum class ReplyKind { kMatch, kLate, kMalformed, kForeign };
+
+ReplyKind classify(const uint8_t* data, size_t len, size_t want_len, uint32_t session, uint64_t seq) {
+  WireHeader h;
+  if (parse_header(data, len, &h) != ParseStatus::kOk || len != want_len) {
+    return ReplyKind::kMalformed;
+  }
+  if (h.flow_id != session) {
+    return ReplyKind::kForeign;
+  }
+  if (h.seq < seq) {
+    return ReplyKind::kLate;
+  }
+  return h.seq == seq ? ReplyKind::kMatch : ReplyKind::kMalformed;
+}
+
+}  // namespace
+
+nlohmann::json rr_action(const nlohmann::json& params, Context& ctx) {
+  const std::string target_text = string_param(params, "target", "");
+  if (target_text.empty()) {
+    throw StepError("parameter 'target': required (host:port of a UDP echo server)", "bad_param");
+  }
+  const auto size = static_cast<size_t>(int_param(params, "size", 64));
+  if (size < kHeaderBytes || size > 65507) {
+    throw StepError("parameter 'size': must be in [24, 65507] bytes", "bad_param");
+  }
+  const int64_t duration_ns = int_param(params, "duration", 2'000'000'000);
+  const auto count = static_cast<uint64_t>(int_param(params, "count", 0));
+  const int64_t timeout_ns = int_param(params, "timeout", 200'000'000);
+  if (timeout_ns <= 0) {
+    throw StepError("parameter 'timeout': must be positive", "bad_param");
+  }
+  const common::SockAddr target = common::resolve_endpoint(target_text, SOCK_DGRAM);
+  common::Fd fd = open_udp(target.family());
+  if (::connect(fd.get(), target.get(), target.len) != 0) {
+    common::throw_sys("connect", "udp " + target.to_string(), errno);
+  }
+  // A random session id in the flow-id field tells our replies apart from
+  // stray datagrams of an earlier run reaching the same port.
+  const uint32_t session = std::random_device{}();
+  std::vector<uint8_t> request(size, 0);
+  std::vector<uint8_t> reply(65536);
+  common::LatencyHistogram latency;
+  RrCounts c;
+  const int64_t start = common::monotonic_ns();
+  int64_t now = start;
+  while (!ctx.should_stop() && (count == 0 || c.requests < count) &&
+         (duration_ns <= 0 || now - start < duration_ns)) {
+    const uint64_t seq = c.requests++;
+    const int64_t sent_at = common::monotonic_ns();
+    write_header({session, seq, sent_at}, request.data());
+    if (::send(fd.get(), request.data(), size, 0) < 0) {
+      ++(errno == ECONNREFUSED ? c.refused : c.send_errors);
+    }
+    const int64_t deadline = sent_at + timeout_ns;
+    bool answered = false;
+    while (!answered) {
+      now = common::monotonic_ns();
+      if (now >= deadline) {
+        break;
+      }
+      pollfd p{fd.get(), POLLIN, 0};
+      const int wait_ms = static_cast<int>((deadline - now + 999'999) / 1'000'000);
+      if (::poll(&p, 1, wait_ms) <= 0) {
+        continue;
+      }
+      const ssize_t n = ::recv(fd.get(), reply.data(), reply.size(), MSG_DONTWAIT);
+      const int64_t got_at = common::monotonic_ns();
+      if (n < 0) {
+        // ICMP port unreachable for this request: it is lost, not retried.
+        c.refused += errno == ECONNREFUSED ? 1 : 0;
+        continue;
+      }
+      switch (classify(reply.data(), static_cast<size_t>(n), size, session, seq)) {
+        case ReplyKind::kMatch:
+          latency.record(static_cast<uint64_t>(got_at - sent_at));
+          ++c.replies;
+          answered = true;
+          break;
+        case ReplyKind::kLate: ++c.late; break;
+        case ReplyKind::kForeign: ++c.foreign_session; break;
+        case ReplyKind::kMalformed: ++c.malformed; break;
+      }
+    }
+    if (!answered) {
+      ++c.lost;
+    }
+    now = common::monotonic_ns();
+  }
+  const int64_t elapsed = now - start;
+  const double tps = elapsed > 0 ? static_cast<double>(c.replies) * 1e9 / static_cast<double>(elapsed) : 0.0;
+  nlohmann::json rec = {
+      {"target", target.to_string()},
+      {"payload_bytes", size},
+      {"timeout_ns", timeout_ns},
+      {"duration_ns", elapsed},
+      {"requests", c.requests},
+      {"replies", c.replies},
+      {"lost", c.lost},
+      {"loss_ratio", c.requests > 0 ? static_cast<double>(c.lost) / static_cast<double>(c.requests) : 0.0},
+      {"late_replies", c.late},
+      {"malformed", c.malformed},
+      {"foreign_session", c.foreign_session},
+      {"refused", c.refused},
+      {"send_errors", c.send_errors},
+      {"transactions_per_sec", tps},
+      {"latency", latency.summary("_ns")}};
+  char summary[256];
+  std::snprintf(summary, sizeof summary,
+                "udp rr %zu B to %s: %llu/%llu replies, %llu lost, %.0f trans/s, p50 %.1f us, p99 %.1f us",
+                size, target.to_string().c_str(), static_cast<unsigned long long>(c.replies),
+                static_cast<unsigned long long>(c.requests), static_cast<unsigned long long>(c.lost), tps,
+                static_cast<double>(latency.percentile(50)) / 1000.0,
+                static_cast<double>(latency.percentile(99)) / 1000.0);
+  rec["summary"] = summary;
+  if (c.requests > 0 && c.replies == 0) {
+    throw StepError(std::string("no replies from ") + target.to_string() + " (" + std::to_string(c.requests) +
+                        " requests, " + std::to_string(c.refused) + " refused)",
+                    c.refused > 0 ? "connection_refused" : "no_replies", rec);
+  }
+  return rec;
+}
+
+}  // namespace sonda::udp

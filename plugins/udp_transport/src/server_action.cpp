@@ -1,0 +1,58 @@
+// The `server` action and the parameter accessors shared by all actions.
+#include "actions.hpp"
+#include "udp_server.hpp"
+
+namespace sonda::udp {
+
+int64_t int_param(const nlohmann::json& params, const char* name, int64_t fallback) {
+  if (!params.contains(name) || params[name].is_null()) {
+    return fallback;
+  }
+  const nlohmann::json& v = params[name];
+  if (v.is_number_integer() || v.is_number_unsigned()) {
+    return v.get<int64_t>();
+  }
+  if (v.is_number_float()) {
+    return static_cast<int64_t>(v.get<double>());
+  }
+  throw StepError(std::string("parameter '") + name + "': expected a number, got " + v.dump(), "bad_param");
+}
+
+std::string string_param(const nlohmann::json& params, const char* name, const std::string& fallback) {
+  if (!params.contains(name) || params[name].is_null()) {
+    return fallback;
+  }
+  if (!params[name].is_string()) {
+    throw StepError(std::string("parameter '") + name + "': expected a string, got " + params[name].dump(),
+                    "bad_param");
+  }
+  return params[name].get<std::string>();
+}
+
+bool bool_param(const nlohmann::json& params, const char* name, bool fallback) {
+  if (!params.contains(name) || params[name].is_null()) {
+    return fallback;
+  }
+  if (!params[name].is_boolean()) {
+    throw StepError(std::string("parameter '") + name + "': expected true/false, got " + params[name].dump(),
+                    "bad_param");
+  }
+  return params[name].get<bool>();
+}
+
+nlohmann::json server_action(const nlohmann::json& params, Context& ctx) {
+  ServerOptions o;
+  o.listen = string_param(params, "listen", "0.0.0.0:0");
+  const std::string mode = string_param(params, "mode", "sink");
+  if (mode != "sink" && mode != "echo") {
+    throw StepError("parameter 'mode': expected sink|echo, got '" + mode + "'", "bad_param");
+  }
+  o.echo = mode == "echo";
+  o.rcvbuf_bytes = static_cast<int>(int_param(params, "rcvbuf", 8 << 20));
+  o.interval_ns = int_param(params, "interval", 1'000'000'000);
+  UdpServer server(o);
+  ctx.ready(server.ready_info());
+  return server.run([&ctx] { return ctx.should_stop(); }, [&ctx](const nlohmann::json& s) { ctx.sample(s); });
+}
+
+}  // namespace sonda::udp

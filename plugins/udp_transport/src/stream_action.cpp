@@ -1,0 +1,230 @@
+// The `stream` action. Three ways to get receiver-measured figures:
+//  - no target: a receiver on `listen` (loopback by default) runs in this
+//    process next to the senders ("local");
+//  - target = a sonda udp_transport.server: send, then ask the server over
+//    its TCP control port for its figures for our (source, flow id)s
+//    ("forward");
+//  - reverse: ask the server to send to a socket of ours and measure here.
+// Against a receiver that is not sonda's, the record has sender figures only
+// and says why.
+#include <atomic>
+#include <thread>
+
+#include "actions.hpp"
+#include "control_channel.hpp"
+#include "receive_loop.hpp"
+#include "stream_record.hpp"
+#include "udp_socket.hpp"
+#include "wire_header.hpp"
+
+namespace sonda::udp {
+namespace {
+
+constexpr int64_t kQuietNs = 100'000'000;
+constexpr int64_t kConnectTimeoutNs = 2'000'000'000;
+
+StreamShape shape_from_params(const nlohmann::json& p, bool target_is_loopback) {
+  StreamShape s;
+  s.payload_bytes = static_cast<uint64_t>(int_param(p, "size", 1400));
+  if (s.payload_bytes < kHeaderBytes || s.payload_bytes > 65507) {
+    throw StepError("parameter 'size': " + std::to_string(s.payload_bytes) + " bytes is outside [" +
+                        std::to_string(kHeaderBytes) + ", 65507]",
+                    "bad_param");
+  }
+  s.rate = RateSpec::from_json(p.value("rate", nlohmann::json{{"unlimited", true}}));
+  s.duration_ns = int_param(p, "duration", 2'000'000'000);
+  s.count = static_cast<uint64_t>(int_param(p, "count", 0));
+  if (s.duration_ns <= 0 && s.count == 0) {
+    throw StepError("parameters 'duration' and 'count': at least one must be positive", "bad_param");
+  }
+  s.flows = static_cast<unsigned>(int_param(p, "flows", 1));
+  if (s.flows == 0 || s.flows > 1024) {
+    throw StepError("parameter 'flows': must be 1..1024", "bad_param");
+  }
+  const std::string gso = string_param(p, "gso", "auto");
+  s.gso = gso == "on" || (gso == "auto" && target_is_loopback);
+  s.sndbuf_bytes = static_cast<int>(int_param(p, "sndbuf", 4 << 20));
+  s.max_lag_ns = int_param(p, "max_lag", 1'000'000);
+  return s;
+}
+
+/// A receiving socket with its own thread, for local and reverse modes.
+class LocalReceiver {
+ public:
+  LocalReceiver(const common::SockAddr& bind_to, int rcvbuf, int64_t interval_ns)
+      : fd_(open_udp(bind_to.family())), table_(interval_ns) {
+    bind_or_throw(fd_.get(), bind_to, "udp");
+    addr_ = local_address(fd_.get());
+    rcvbuf_ = size_buffer(fd_.get(), true, rcvbuf);
+    gro_ = enable_gro(fd_.get());
+    thread_ = std::thread([this] {
+      try {
+        run_receive_loop(fd_.get(), table_, false, [this] { return stop_.load(); }, [] {});
+      } catch (...) {
+        error_ = std::current_exception();
+      }
+    });
+  }
+  ~LocalReceiver() { stop(); }
+  void stop() {
+    stop_ = true;
+    if (thread_.joinable()) {
+      thread_.join();
+    }
+    if (error_) {
+      std::rethrow_exception(std::exchange(error_, nullptr));
+    }
+  }
+  /// Per-flow figures for flows identified by (source, flow id, sent).
+  nlohmann::json flows_json(const std::vector<std::pair<FlowKey, uint64_t>>& flows, bool shared_clock,
+                            const std::function<bool()>& should_stop) {
+    std::vector<FlowKey> keys;
+    for (const auto& f : flows) {
+      keys.push_back(f.first);
+    }
+    wait_until_quiet(table_, keys, kQuietNs, 10'000'000'000, should_stop);
+    stop();
+    nlohmann::json out = nlohmann::json::array();
+    const FlowReceiver empty(0);
+    for (const auto& [key, sent] : flows) {
+      const FlowReceiver* f = table_.find(key);
+      nlohmann::json j = (f != nullptr ? *f : empty).to_json(sent, shared_clock, wire_overhead_bytes(addr_.family()));
+      j["flow_id"] = key.flow_id;
+      j["source"] = key.source();
+      out.push_back(std::move(j));
+    }
+    return out;
+  }
+  nlohmann::json socket_json() {
+    std::lock_guard<std::mutex> lock(table_.mutex());
+    return {{"listen", addr_.to_string()}, {"rcvbuf_bytes", rcvbuf_}, {"gro", gro_},
+            {"too_short", table_.too_short()}, {"foreign_magic", table_.foreign_magic()}};
+  }
+  const common::SockAddr& addr() const { return addr_; }
+
+ private:
+  common::Fd fd_;
+  common::SockAddr addr_;
+  int rcvbuf_ = 0;
+  bool gro_ = false;
+  ReceiveTable table_;
+  std::atomic<bool> stop_{false};
+  std::exception_ptr error_;
+  std::thread thread_;
+};
+
+/// Adds the receiving socket's facts to the receiver record; its malformed
+/// counters join the per-flow ones under "malformed".
+void merge_socket_json(nlohmann::json& receiver, const nlohmann::json& socket) {
+  for (const auto& [k, v] : socket.items()) {
+    if (k == "too_short" || k == "foreign_magic") {
+      receiver["malformed"][k] = v;
+    } else {
+      receiver[k] = v;
+    }
+  }
+}
+
+std::vector<SendResult> results_of(const std::vector<FlowSend>& sends) {
+  std::vector<SendResult> out;
+  for (const FlowSend& f : sends) {
+    out.push_back(f.result);
+  }
+  return out;
+}
+
+}  // namespace
+
+nlohmann::json stream_action(const nlohmann::json& params, Context& ctx) {
+  const std::string target_text = string_param(params, "target", "");
+  const bool reverse = bool_param(params, "reverse", false);
+  const int rcvbuf = static_cast<int>(int_param(params, "rcvbuf", 8 << 20));
+  const int64_t interval_ns = int_param(params, "interval", 1'000'000'000);
+  const int64_t report_timeout_ns = int_param(params, "report_timeout", 10'000'000'000);
+  std::function<bool()> stop = [&ctx] { return ctx.should_stop(); };
+  nlohmann::json record;
+  nlohmann::json receiver_flows;
+  std::string note;
+  int sndbuf = 0;
+
+  if (target_text.empty()) {
+    if (reverse) {
+      throw StepError("parameter 'reverse': needs a 'target' (a sonda udp_transport.server)", "bad_param");
+    }
+    const common::SockAddr bind_to =
+        common::resolve_endpoint(string_param(params, "listen", "127.0.0.1:0"), SOCK_DGRAM);
+    const StreamShape shape = shape_from_params(params, is_loopback(bind_to));
+    LocalReceiver rx(bind_to, rcvbuf, interval_ns);
+    const std::vector<FlowSend> sends = send_flows(rx.addr(), shape, stop, &sndbuf);
+    std::vector<std::pair<FlowKey, uint64_t>> keys;
+    for (const FlowSend& f : sends) {
+      keys.emplace_back(FlowKey::from(f.local.storage, f.result.flow_id), f.result.sent);
+    }
+    // Same process, same CLOCK_MONOTONIC: one-way delay is meaningful.
+    receiver_flows = rx.flows_json(keys, true, [] { return false; });
+    record = stream_record("local", rx.addr().to_string(), shape, results_of(sends), receiver_flows, note);
+    merge_socket_json(record["receiver"], rx.socket_json());
+  } else {
+    const common::SockAddr target = common::resolve_endpoint(target_text, SOCK_DGRAM);
+    const StreamShape shape = shape_from_params(params, is_loopback(target));
+    if (!reverse) {
+      const std::vector<FlowSend> sends = send_flows(target, shape, stop, &sndbuf);
+      nlohmann::json request = {{"op", "report"}, {"boot_id", boot_id()}, {"flows", nlohmann::json::array()}};
+      for (const FlowSend& f : sends) {
+        request["flows"].push_back(
+            {{"flow_id", f.result.flow_id}, {"source", f.local.to_string()}, {"sent", f.result.sent}});
+      }
+      nlohmann::json reply;
+      try {
+        ControlChannel ch = ControlChannel::connect_to(target, kConnectTimeoutNs);
+        ch.send(request);
+        reply = ch.receive(common::monotonic_ns() + report_timeout_ns, [] { return false; });
+      } catch (const StepError& e) {
+        note = std::string("no sonda receiver report: ") + e.what();
+      }
+      if (reply.contains("error")) {
+        throw StepError("server refused the report: " + reply["error"].dump(), "protocol");
+      }
+      if (reply.contains("flows")) {
+        receiver_flows = reply["flows"];
+      }
+      record = stream_record("forward", target.to_string(), shape, results_of(sends), receiver_flows, note);
+      if (reply.contains("flows")) {
+        record["receiver"]["rcvbuf_bytes"] = reply.value("rcvbuf_bytes", 0);
+        record["receiver"]["gro"] = reply.value("gro", false);
+        // Not attributable to one sender: the whole server's counters.
+        merge_socket_json(record["receiver"], reply.value("server_malformed", nlohmann::json::object()));
+      }
+    } else {
+      ControlChannel ch = ControlChannel::connect_to(target, kConnectTimeoutNs);
+      common::SockAddr bind_to = local_address(ch.fd());
+      reinterpret_cast<sockaddr_in*>(&bind_to.storage)->sin_port = 0;  // same offset for v6
+      LocalReceiver rx(bind_to, rcvbuf, interval_ns);
+      ch.send({{"op", "send"}, {"udp_port", rx.addr().port()}, {"shape", shape.to_json()}, {"boot_id", boot_id()}});
+      const int64_t budget = (shape.duration_ns > 0 ? shape.duration_ns : 0) + report_timeout_ns;
+      const nlohmann::json reply = ch.receive(common::monotonic_ns() + budget, stop);
+      if (reply.contains("error") || !reply.contains("flows")) {
+        throw StepError("server refused the reverse stream: " + reply.dump(), "protocol");
+      }
+      std::vector<SendResult> sent;
+      std::vector<std::pair<FlowKey, uint64_t>> keys;
+      for (const nlohmann::json& f : reply["flows"]) {
+        SendResult r = SendResult::from_json(f);
+        const common::SockAddr src = common::resolve_endpoint(f.value("source", ""), SOCK_DGRAM);
+        keys.emplace_back(FlowKey::from(src.storage, r.flow_id), r.sent);
+        sent.push_back(r);
+      }
+      sndbuf = reply.value("sndbuf_bytes", 0);
+      receiver_flows = rx.flows_json(keys, reply.value("boot_id", "") == boot_id(), [] { return false; });
+      record = stream_record("reverse", target.to_string(), shape, sent, receiver_flows, note);
+      merge_socket_json(record["receiver"], rx.socket_json());
+    }
+  }
+  record["sender"]["sndbuf_bytes"] = sndbuf;
+  for (const nlohmann::json& s : interval_samples(receiver_flows)) {
+    ctx.sample(s);
+  }
+  return record;
+}
+
+}  // namespace sonda::udp
