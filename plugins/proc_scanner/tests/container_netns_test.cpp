@@ -1,0 +1,205 @@
+// Containers (a real cgroup named like docker's) and network namespaces (a
+// real one made with `ip netns`), both created and removed by the test.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "cgroup.hpp"
+#include "proc_table.hpp"
+#include "scan.hpp"
+#include "test_support.hpp"
+
+namespace sonda::proc_scanner {
+namespace {
+
+using nlohmann::json;
+
+std::string cgroup2_mount() {
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    // "... mountpoint options - fstype source superopts"
+    const auto dash = line.find(" - ");
+    if (dash == std::string::npos || line.compare(dash + 3, 8, "cgroup2 ") != 0) {
+      continue;
+    }
+    std::istringstream f(line);
+    std::string id, parent, dev, root, mount;
+    f >> id >> parent >> dev >> root >> mount;
+    return mount;
+  }
+  return "";
+}
+
+std::string random_hex64() {
+  std::random_device rd;
+  std::string hex;
+  for (int i = 0; i < 64; ++i) {
+    hex.push_back("0123456789abcdef"[rd() % 16]);
+  }
+  return hex;
+}
+
+TEST(Cgroup, ClassifiesRuntimePaths) {
+  const std::string id(64, 'a');
+  EXPECT_EQ(classify_cgroup_path("/system.slice/docker-" + id + ".scope").container_runtime, "docker");
+  EXPECT_EQ(classify_cgroup_path("/system.slice/docker-" + id + ".scope").container_id, id);
+  EXPECT_EQ(classify_cgroup_path("/docker/" + id).container_id, id);
+  EXPECT_EQ(classify_cgroup_path("/kubepods.slice/kubepods-pod1.slice/cri-containerd-" + id +
+                                 ".scope")
+                .container_runtime,
+            "containerd");
+  EXPECT_EQ(classify_cgroup_path("/machine.slice/libpod-" + id + ".scope").container_runtime,
+            "podman");
+  const CgroupIdentity nspawn =
+      classify_cgroup_path("/machine.slice/machine-deb\\x2dtest.scope/payload");
+  EXPECT_EQ(nspawn.container_runtime, "systemd-nspawn");
+  EXPECT_EQ(nspawn.container_id, "deb-test");
+  const CgroupIdentity ssh = classify_cgroup_path("/system.slice/ssh.service");
+  EXPECT_EQ(ssh.container_runtime, "");
+  EXPECT_EQ(ssh.unit, "ssh.service");
+  EXPECT_EQ(classify_cgroup_path("/user.slice/user-0.slice/session-3.scope").container_runtime, "");
+}
+
+TEST(Cgroup, HybridHostsUseTheSystemdHierarchyWhenV2SaysRoot) {
+  const CgroupIdentity id = parse_cgroup_file(
+      "12:memory:/system.slice/cron.service\n1:name=systemd:/system.slice/cron.service\n0::/\n");
+  EXPECT_EQ(id.unit, "cron.service");
+}
+
+// A child moved into <cgroup2>/sonda-proc-<pid>.slice/docker-<hex>.scope is
+// attributed to container <hex>.
+class DockerLikeCgroup : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    if (child_) {
+      child_->stop();
+    }
+    if (!scope_.empty()) {
+      ::rmdir(scope_.c_str());
+    }
+    if (!slice_.empty()) {
+      ::rmdir(slice_.c_str());
+    }
+  }
+  std::string slice_;
+  std::string scope_;
+  std::unique_ptr<testing::ChildProcess> child_;
+};
+
+TEST_F(DockerLikeCgroup, ListenerInsideIsAttributedToTheContainerId) {
+  const std::string mount = cgroup2_mount();
+  if (mount.empty()) {
+    GTEST_SKIP() << "no cgroup2 mount in /proc/self/mountinfo";
+  }
+  const std::string id = random_hex64();
+  slice_ = mount + "/sonda-proc-" + std::to_string(::getpid()) + ".slice";
+  if (::mkdir(slice_.c_str(), 0755) != 0) {
+    const std::string reason = std::strerror(errno);
+    slice_.clear();
+    GTEST_SKIP() << "cannot create a cgroup under " << mount << ": " << reason;
+  }
+  scope_ = slice_ + "/docker-" + id + ".scope";
+  ASSERT_EQ(::mkdir(scope_.c_str(), 0755), 0) << std::strerror(errno);
+  child_ = std::make_unique<testing::ChildProcess>(std::vector<std::string>{
+      testing::python3(), "-c",
+      "import socket,sys,time\n"
+      "s=socket.socket(); s.bind(('127.0.0.1',0)); s.listen()\n"
+      "print(s.getsockname()[1], flush=True); time.sleep(60)"});
+  const std::string port = child_->read_line();
+  ASSERT_FALSE(port.empty()) << "child did not start";
+  {
+    std::ofstream procs(scope_ + "/cgroup.procs");
+    procs << child_->pid() << "\n";
+    procs.flush();
+    if (!procs) {
+      GTEST_SKIP() << "cannot move a process into " << scope_;
+    }
+  }
+  const json record = run_scan(ScanOptions::from_json(
+      {{"pid", child_->pid()}, {"port", std::stoi(port)}, {"listening", true}}));
+  ASSERT_EQ(record["sockets"].size(), 1u) << record.dump(2);
+  const json& owner = record["sockets"][0]["owners"][0];
+  EXPECT_EQ(owner["pid"], child_->pid());
+  EXPECT_EQ(owner["container"]["runtime"], "docker");
+  EXPECT_EQ(owner["container"]["id"], id);
+  EXPECT_EQ(owner["unit"], "docker-" + id + ".scope");
+  EXPECT_EQ(record["services"][0]["container"]["id"], id);
+}
+
+// A listener inside a test-made namespace, on the same address and port as
+// one in ours: the all-namespaces scan finds both, told apart by netns.
+class TestNetns : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    name_ = "sonda_ps_" + std::to_string(::getpid());
+    int status = 0;
+    testing::run_command("ip netns add " + name_ + " 2>&1", &status);
+    if (status != 0) {
+      name_.clear();
+      GTEST_SKIP() << "ip netns add failed (need root / CAP_SYS_ADMIN)";
+    }
+    testing::run_command("ip -n " + name_ + " link set lo up", &status);
+    ASSERT_EQ(status, 0);
+  }
+  void TearDown() override {
+    if (child_) {
+      child_->stop();
+    }
+    if (!name_.empty()) {
+      testing::run_command("ip netns del " + name_ + " 2>&1");
+    }
+  }
+  std::string name_;
+  std::unique_ptr<testing::ChildProcess> child_;
+};
+
+TEST_F(TestNetns, AllNetnsScanFindsTheListenerInsideWithItsNamespace) {
+  const int here = testing::bound_socket(AF_INET, SOCK_STREAM, "127.0.0.1", 0, 16);
+  const uint16_t port = testing::local_port(here);
+  child_ = std::make_unique<testing::ChildProcess>(std::vector<std::string>{
+      "ip", "netns", "exec", name_, testing::python3(), "-c",
+      "import socket,sys,time\n"
+      "s=socket.socket(); s.bind(('127.0.0.1'," + std::to_string(port) + ")); s.listen()\n"
+      "print('ready', flush=True); time.sleep(60)"});
+  ASSERT_EQ(child_->read_line(), "ready");
+  struct stat st {};
+  ASSERT_EQ(::stat(("/run/netns/" + name_).c_str(), &st), 0);
+  const uint64_t inside = st.st_ino;
+
+  const json own_only = run_scan(ScanOptions::from_json({{"port", port}, {"listening", true}}));
+  EXPECT_EQ(own_only["sockets"].size(), 1u);
+
+  const json all = run_scan(
+      ScanOptions::from_json({{"port", port}, {"listening", true}, {"all_netns", true}}));
+  ASSERT_EQ(all["sockets"].size(), 2u) << all.dump(2);
+  bool found_inside = false;
+  for (const json& s : all["sockets"]) {
+    EXPECT_EQ(s["local"]["address"], "127.0.0.1");
+    if (s["netns"] == inside) {
+      found_inside = true;
+      ASSERT_EQ(s["owners"].size(), 1u);
+      EXPECT_EQ(s["owners"][0]["process"], "python3");
+    } else {
+      EXPECT_EQ(s["netns"], current_netns());
+      EXPECT_EQ(s["owners"][0]["pid"], static_cast<int>(::getpid()));
+    }
+  }
+  EXPECT_TRUE(found_inside);
+  bool named = false;
+  for (const json& ns : all["namespaces"]) {
+    named = named || (ns.value("name", "") == name_ && ns["inode"] == inside);
+  }
+  EXPECT_TRUE(named) << all["namespaces"].dump();
+  EXPECT_EQ(all["services"].size(), 2u);
+  ::close(here);
+}
+
+}  // namespace
+}  // namespace sonda::proc_scanner
