@@ -147,6 +147,17 @@ Scenario load_scenario(const std::string& file, const std::vector<std::string>& 
 nlohmann::json resolve_params(const Step& step, const nlohmann::json& records,
                               const SchemaSource& schemas);
 
+/// Like load_scenario() but from text already in memory; `file` names it in
+/// marks and anchors relative `plugins:` paths. (Tests, fuzzing, stdin.)
+Scenario load_scenario_text(const std::string& text, const std::string& file,
+                            const std::vector<std::string>& overrides,
+                            const SchemaSource& schemas);
+
+/// A spawn step's command, environment and cwd with `${...}` references
+/// substituted from `records` (numbers become their decimal text). Throws
+/// std::runtime_error naming the step.
+SpawnSpec resolve_spawn(const Step& step, const nlohmann::json& records);
+
 /// Evaluates an expectation against {step_id: record}.
 ExpectationOutcome evaluate(const Expectation& e, const nlohmann::json& records);
 

@@ -1,0 +1,214 @@
+// load_scenario(): parse, apply --set, validate everything, collect all
+// errors, then hand out the immutable Scenario.
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <tuple>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "scenario/expect.hpp"
+#include "scenario/load_context.hpp"
+#include "scenario/overrides.hpp"
+#include "scenario/params.hpp"
+#include "scenario/suggest.hpp"
+
+namespace sonda {
+namespace {
+
+using scenario::LoadContext;
+using scenario::YamlEntry;
+using scenario::YamlNode;
+
+const std::vector<std::string> kTopKeys{"name",     "description", "plugins", "stop_on_failure",
+                                        "defaults", "steps",       "expect"};
+
+std::string read_file(const std::string& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    throw ScenarioError({Diagnostic{SourceMark{file, 0, 0},
+                                    "cannot read scenario: " + std::string(std::strerror(errno))}});
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::vector<std::string> read_plugin_paths(const YamlNode& root, const std::string& file,
+                                           std::vector<Diagnostic>& diags) {
+  std::vector<std::string> paths;
+  const YamlEntry* plugins = root.is_map() ? root.find("plugins") : nullptr;
+  if (plugins == nullptr || plugins->value.is_null()) {
+    return paths;
+  }
+  if (!plugins->value.is_sequence()) {
+    diags.push_back({plugins->key.mark, "plugins must be a list of .so paths"});
+    return paths;
+  }
+  const std::filesystem::path base = std::filesystem::path(file).parent_path();
+  for (const auto& item : plugins->value.items) {
+    if (!item.is_scalar() || item.scalar.empty()) {
+      diags.push_back({item.mark, "plugins entries must be paths, got " + kind_name(item)});
+      continue;
+    }
+    std::filesystem::path p(item.scalar);
+    paths.push_back((p.is_absolute() ? p : base / p).lexically_normal().string());
+  }
+  return paths;
+}
+
+void compile_expectations(const YamlEntry& expect, Scenario& out, LoadContext& ctx) {
+  if (!expect.value.is_sequence()) {
+    if (!expect.value.is_null()) {
+      ctx.error(expect.key.mark, "expect must be a list of comparisons like 'load.latency.p99_ns < 2ms'");
+    }
+    return;
+  }
+  std::vector<std::string> step_ids;
+  for (const auto& place : ctx.steps) {
+    step_ids.push_back(place.id);
+  }
+  for (const auto& item : expect.value.items) {
+    if (!item.is_scalar()) {
+      ctx.error(item.mark, "an expectation must be a string like 'load.latency.p99_ns < 2ms'");
+      continue;
+    }
+    Expectation e;
+    e.text = item.scalar;
+    e.mark = item.mark;
+    // A quoted item starts one column after its mark.
+    const int text_column = item.mark.column + (item.plain ? 0 : 1);
+    try {
+      auto compiled = std::make_shared<scenario::CompiledExpectation>(
+          scenario::compile_expectation(item.scalar));
+      for (const auto* operand : {&compiled->lhs, &compiled->rhs}) {
+        if (operand->path && std::find(step_ids.begin(), step_ids.end(),
+                                       operand->path->root()) == step_ids.end()) {
+          SourceMark at{item.mark.file, item.mark.line,
+                        text_column + static_cast<int>(operand->offset)};
+          ctx.error(at, "unknown step '" + operand->path->root() + "' in expectation" +
+                            scenario::did_you_mean(operand->path->root(), step_ids));
+        }
+      }
+      e.compiled = std::move(compiled);
+    } catch (const scenario::ExpectSyntaxError& err) {
+      SourceMark at{item.mark.file, item.mark.line, text_column + static_cast<int>(err.offset)};
+      ctx.error(at, "bad expectation '" + item.scalar + "': " + err.what());
+    }
+    out.expectations.push_back(std::move(e));
+  }
+}
+
+void check_defaults(LoadContext& ctx) {
+  if (ctx.defaults == nullptr) {
+    return;
+  }
+  std::vector<std::string> known(ctx.param_names.begin(), ctx.param_names.end());
+  for (const auto& entry : ctx.defaults->entries) {
+    if (ctx.param_names.count(entry.key.scalar) == 0) {
+      ctx.error(entry.key.mark, "default '" + entry.key.scalar +
+                                    "' is not a parameter of any step in this scenario" +
+                                    scenario::did_you_mean(entry.key.scalar, known));
+    }
+  }
+}
+
+std::string string_field(const YamlNode& root, const char* key, bool required, LoadContext& ctx) {
+  const YamlEntry* entry = root.find(key);
+  if (entry == nullptr) {
+    if (required) {
+      ctx.error(root.mark, std::string("missing required key '") + key + "'");
+    }
+    return "";
+  }
+  if (!entry->value.is_scalar()) {
+    ctx.error(entry->key.mark, std::string(key) + " must be a string, got " +
+                                   kind_name(entry->value));
+    return "";
+  }
+  return entry->value.scalar;
+}
+
+}  // namespace
+
+Scenario load_scenario_text(const std::string& text, const std::string& file,
+                            const std::vector<std::string>& overrides,
+                            const SchemaSource& schemas) {
+  YamlNode root = scenario::parse_yaml(text, file);
+  LoadContext ctx{schemas, file, {}, nullptr, {}, {}, {}, {}, {}, {}, 0};
+  scenario::check_duplicate_keys(root, ctx.diags);
+  scenario::apply_overrides(root, overrides, ctx.diags);
+
+  Scenario out;
+  out.file = file;
+  out.as_run = scenario::to_json(root);
+  out.root.mark = root.mark;
+  if (!root.is_map()) {
+    ctx.error(root.mark, "a scenario must be a map with name and steps, got " + kind_name(root));
+    throw ScenarioError(std::move(ctx.diags));
+  }
+  scenario::check_keys(root, kTopKeys, "scenario", ctx);
+  out.name = string_field(root, "name", true, ctx);
+  out.description = string_field(root, "description", false, ctx);
+  out.plugin_paths = read_plugin_paths(root, file, ctx.diags);
+  if (const YamlEntry* stop = root.find("stop_on_failure")) {
+    nlohmann::json value = scenario::to_json(stop->value);
+    if (!value.is_boolean()) {
+      ctx.error(stop->key.mark, "stop_on_failure must be true or false, got " +
+                                    kind_name(stop->value));
+    } else {
+      out.stop_on_failure = value.get<bool>();
+    }
+  }
+  if (const YamlEntry* defaults = root.find("defaults")) {
+    if (defaults->value.is_map()) {
+      ctx.defaults = &defaults->value;
+    } else if (!defaults->value.is_null()) {
+      ctx.error(defaults->key.mark, "defaults must be a map of parameter: value");
+    }
+  }
+  const YamlEntry* steps = root.find("steps");
+  if (steps == nullptr) {
+    ctx.error(root.mark, "missing required key 'steps'");
+  } else if (!steps->value.is_sequence() || steps->value.items.empty()) {
+    ctx.error(steps->key.mark, "steps must be a non-empty list");
+  } else {
+    out.root.mark = steps->key.mark;
+    scenario::collect_explicit_ids(steps->value, ctx.explicit_ids);
+    scenario::parse_group_items(steps->value, out.root, ctx, {});
+    scenario::check_references(ctx);
+    check_defaults(ctx);
+  }
+  if (const YamlEntry* expect = root.find("expect")) {
+    compile_expectations(*expect, out, ctx);
+  }
+  if (!ctx.diags.empty()) {
+    // Document order reads best; --set problems go last.
+    std::stable_sort(ctx.diags.begin(), ctx.diags.end(), [&](const Diagnostic& a, const Diagnostic& b) {
+      auto key = [&](const Diagnostic& d) {
+        return std::make_tuple(d.mark.file != file, d.mark.line, d.mark.column);
+      };
+      return key(a) < key(b);
+    });
+    throw ScenarioError(std::move(ctx.diags));
+  }
+  return out;
+}
+
+Scenario load_scenario(const std::string& file, const std::vector<std::string>& overrides,
+                       const SchemaSource& schemas) {
+  return load_scenario_text(read_file(file), file, overrides, schemas);
+}
+
+std::vector<std::string> scenario_plugin_paths(const std::string& file) {
+  YamlNode root = scenario::parse_yaml(read_file(file), file);
+  std::vector<Diagnostic> diags;
+  auto paths = read_plugin_paths(root, file, diags);
+  if (!diags.empty()) {
+    throw ScenarioError(std::move(diags));
+  }
+  return paths;
+}
+
+}  // namespace sonda

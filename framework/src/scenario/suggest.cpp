@@ -1,0 +1,60 @@
+#include "suggest.hpp"
+
+#include <algorithm>
+
+namespace sonda::scenario {
+
+size_t edit_distance(std::string_view a, std::string_view b) {
+  // Three rolling rows: the transposition rule looks two rows back.
+  std::vector<size_t> prev2(b.size() + 1), prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) {
+    prev[j] = j;
+  }
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        cur[j] = std::min(cur[j], prev2[j - 2] + 1);
+      }
+    }
+    std::swap(prev2, prev);
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+std::optional<std::string> closest_match(std::string_view word,
+                                         const std::vector<std::string>& candidates) {
+  std::optional<std::string> best;
+  size_t best_distance = 3;
+  for (const auto& candidate : candidates) {
+    size_t distance = edit_distance(word, candidate);
+    const bool prefix = !word.empty() && (candidate.starts_with(word) || word.starts_with(candidate));
+    if (prefix && distance > 2) {
+      distance = 2;  // "thr" -> "throughput" is a useful hint despite the length gap
+    }
+    if (distance < best_distance && distance < std::max(word.size(), candidate.size())) {
+      best = candidate;
+      best_distance = distance;
+    }
+  }
+  return best;
+}
+
+std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates) {
+  if (auto match = closest_match(word, candidates)) {
+    return "; did you mean '" + *match + "'?";
+  }
+  if (candidates.empty()) {
+    return "";
+  }
+  std::string out = "; expected one of: ";
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    out += (i == 0 ? "" : ", ") + candidates[i];
+  }
+  return out;
+}
+
+}  // namespace sonda::scenario
