@@ -1,0 +1,169 @@
+// Every action against sonda's own server on loopback: byte counts agree on
+// both ends, errors name the target.
+#include <gtest/gtest.h>
+#include <linux/tcp.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "test_support.hpp"
+
+namespace sonda::tcp {
+namespace {
+
+using test::run_action;
+using test::run_expect_error;
+
+constexpr int64_t kMs = 1'000'000;
+
+TEST(LoopbackTest, StreamForwardReceiverCountMatchesServer) {
+  BackgroundServer server(json{{"mode", "sink"}});
+  std::vector<json> samples;
+  const json r = run_action(&run_stream,
+                            {{"target", server.ready_info()["listen"]}, {"duration", 600 * kMs},
+                             {"interval", 200 * kMs}, {"parallel", 2}},
+                            &samples);
+  const json served = server.stop();
+  EXPECT_EQ(r["sent"]["measured_by"], "receiver: sonda server report, first byte to EOF");
+  // The server's own count excludes the 32-byte hello, as does the report.
+  EXPECT_EQ(r["bytes"].get<uint64_t>(), served["bytes_in"].get<uint64_t>());
+  EXPECT_EQ(r["sent"]["bytes_sent"].get<uint64_t>(), served["bytes_in"].get<uint64_t>());
+  EXPECT_GT(r["bits_per_sec"].get<double>(), 1e8);
+  EXPECT_EQ(served["sessions"]["sink"], 2);
+  EXPECT_EQ(r["sent"]["streams"].size(), 2U);
+  EXPECT_GE(samples.size(), 2U);
+  EXPECT_GT(samples.at(0)["sent"]["bytes"].get<uint64_t>(), 0U);
+  EXPECT_NE(r["summary"].get<std::string>().find("received, "), std::string::npos) << r["summary"];
+}
+
+TEST(LoopbackTest, StreamByteCountIsExact) {
+  BackgroundServer server(json{{"mode", "echo"}});  // the hello overrides the mode
+  const int64_t want = 12'345'679;
+  const json r = run_action(&run_stream, {{"target", server.ready_info()["listen"]}, {"bytes", want}, {"parallel", 3}});
+  const json served = server.stop();
+  EXPECT_EQ(r["bytes"].get<int64_t>(), want);
+  EXPECT_EQ(served["bytes_in"].get<int64_t>(), want);
+}
+
+TEST(LoopbackTest, StreamReverseAndBidirMeasureBothEnds) {
+  BackgroundServer server(json{{"mode", "sink"}});
+  const json rev =
+      run_action(&run_stream, {{"target", server.ready_info()["listen"]}, {"duration", 400 * kMs}, {"reverse", true}});
+  EXPECT_EQ(rev["received"]["measured_by"], "receiver: this client, first to last byte");
+  EXPECT_GT(rev["received"]["bits_per_sec"].get<double>(), 1e8);
+  const json bi =
+      run_action(&run_stream, {{"target", server.ready_info()["listen"]}, {"duration", 400 * kMs}, {"bidir", true}});
+  EXPECT_GT(bi["sent"]["receiver_bytes"].get<uint64_t>(), 0U);
+  EXPECT_GT(bi["received"]["receiver_bytes"].get<uint64_t>(), 0U);
+  const json served = server.stop();
+  EXPECT_EQ(served["sessions"]["source"], 2);
+  EXPECT_EQ(served["sessions"]["sink"], 1);
+  // What the client received is at most what the server managed to send.
+  EXPECT_LE(rev["received"]["receiver_bytes"].get<uint64_t>() + bi["received"]["receiver_bytes"].get<uint64_t>(),
+            served["bytes_out"].get<uint64_t>());
+}
+
+TEST(LoopbackTest, StreamRecvTruncIsReportedAsSuch) {
+  BackgroundServer server(json{{"mode", "sink"}});
+  const json r = run_action(&run_stream,
+                            {{"target", server.ready_info()["listen"]}, {"duration", 300 * kMs}, {"recv_trunc", true}});
+  EXPECT_TRUE(r["recv_trunc"].get<bool>());
+  EXPECT_NE(r["summary"].get<std::string>().find("MSG_TRUNC"), std::string::npos);
+  EXPECT_EQ(r["bytes"].get<uint64_t>(), server.stop()["bytes_in"].get<uint64_t>());
+}
+
+TEST(LoopbackTest, RrAndCrrAgainstSondaEchoOverIpv6) {
+  BackgroundServer server(json{{"listen", "[::1]:0"}, {"mode", "echo"}});
+  const std::string target = server.ready_info()["listen"];
+  EXPECT_EQ(target.rfind("[::1]:", 0), 0U);
+  const json rr = run_action(&run_rr, {{"target", target}, {"duration", 400 * kMs}, {"warmup", 100 * kMs},
+                                       {"verify", true}, {"outstanding", 4}, {"payload", 100}});
+  const json lat = rr["latency"];
+  EXPECT_GT(lat["count"].get<uint64_t>(), 100U);
+  EXPECT_EQ(lat["count"], rr["transactions"]);
+  EXPECT_EQ(rr["verify"]["verified"].get<uint64_t>(), rr["transactions"].get<uint64_t>() +
+                                                          rr["warmup"]["transactions"].get<uint64_t>());
+  EXPECT_GT(rr["warmup"]["transactions"].get<uint64_t>(), 0U);
+  EXPECT_LE(lat["min_ns"].get<uint64_t>(), lat["p50_ns"].get<uint64_t>());
+  EXPECT_LE(lat["p50_ns"].get<uint64_t>(), lat["p99_ns"].get<uint64_t>());
+  EXPECT_LE(lat["p99_ns"].get<uint64_t>(), lat["max_ns"].get<uint64_t>());
+  const json crr = run_action(&run_crr, {{"target", target}, {"duration", 300 * kMs}, {"verify", true}});
+  EXPECT_GT(crr["connections_per_sec"].get<double>(), 10);
+  EXPECT_EQ(crr["connect_latency"]["count"], crr["transactions"]);
+  const json served = server.stop();
+  EXPECT_EQ(served["connections"].get<uint64_t>(), 1 + crr["transactions"].get<uint64_t>() +
+                                                        crr["warmup"]["transactions"].get<uint64_t>());
+}
+
+TEST(LoopbackTest, RrWithDifferentResponseSizeUsesSondaSession) {
+  BackgroundServer server(json{{"mode", "sink"}});
+  const json rr = run_action(&run_rr, {{"target", server.ready_info()["listen"]}, {"duration", 200 * kMs},
+                                       {"payload", 32}, {"response_size", 5000}});
+  const json served = server.stop();
+  EXPECT_EQ(served["sessions"]["rr"], 1);
+  EXPECT_EQ(served["bytes_out"].get<uint64_t>(), 5000 * rr["transactions"].get<uint64_t>());
+}
+
+TEST(LoopbackTest, PacedRrHoldsTheRate) {
+  BackgroundServer server(json::object());
+  const json rr = run_action(&run_rr, {{"target", server.ready_info()["listen"]}, {"duration", 500 * kMs},
+                                       {"rate", {{"packets_per_sec", 1000}}}});
+  EXPECT_NEAR(rr["transactions_per_sec"].get<double>(), 1000, 50);
+  EXPECT_EQ(rr["latency_from"], "scheduled send time");
+}
+
+TEST(LoopbackTest, ServerPortInUseIsAddrInUseWithPort) {
+  BackgroundServer first(json::object());
+  const StepError e = [&] {
+    try {
+      BackgroundServer second(json{{"listen", first.ready_info()["listen"]}});
+    } catch (const StepError& err) {
+      return err;
+    }
+    return StepError("second server started");
+  }();
+  EXPECT_EQ(e.kind(), "addr_in_use");
+  EXPECT_EQ(e.details()["port"], first.port());
+  EXPECT_EQ(e.details()["protocol"], "tcp");
+  EXPECT_NE(std::string(e.what()).find("Address already in use"), std::string::npos) << e.what();
+}
+
+TEST(LoopbackTest, ConnectionRefusedNamesTarget) {
+  const std::string target = "127.0.0.1:" + std::to_string(test::closed_port());
+  for (auto fn : {&run_stream, &run_rr, &run_crr}) {
+    const StepError e = run_expect_error(fn, {{"target", target}, {"duration", 100 * kMs}});
+    EXPECT_EQ(e.kind(), "connection_refused");
+    EXPECT_EQ(std::string(e.what()), "connect to " + target + ": Connection refused");
+  }
+}
+
+TEST(LoopbackTest, ResetMidRunFailsWithReason) {
+  // A listener of the test's own that accepts, reads a little and resets.
+  const int lfd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  ASSERT_EQ(::bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(::listen(lfd, 4), 0);
+  ::getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &len);
+  std::thread resetter([lfd] {
+    const int c = ::accept(lfd, nullptr, nullptr);
+    char buf[64];
+    ::recv(c, buf, sizeof buf, 0);
+    linger l{1, 0};
+    ::setsockopt(c, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+    ::close(c);
+  });
+  const std::string target = "127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+  const StepError e = run_expect_error(&run_rr, {{"target", target}, {"duration", 2000 * kMs}});
+  resetter.join();
+  ::close(lfd);
+  EXPECT_EQ(e.kind(), "reset");
+  EXPECT_EQ(std::string(e.what()), "recv from " + target + ": Connection reset by peer");
+}
+
+}  // namespace
+}  // namespace sonda::tcp

@@ -1,0 +1,172 @@
+// Truth test on a shaped link: two network namespaces of the test's own,
+// joined by a veth pair, the sender's side shaped by tbf at 100 Mbit/s. The
+// stream must report the shaped rate, and its byte count must agree with the
+// server's own count and with the veth's interface counters.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <stdexcept>
+#include <thread>
+
+#include "test_support.hpp"
+
+namespace sonda::tcp {
+namespace {
+
+/// Runs a shell command, returns its stdout; throws naming the command on a
+/// non-zero exit.
+std::string run(const std::string& cmd) {
+  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
+  if (p == nullptr) {
+    throw std::runtime_error("popen failed: " + cmd);
+  }
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) {
+    out.append(buf, n);
+  }
+  if (::pclose(p) != 0) {
+    throw std::runtime_error("command failed: " + cmd + "\n" + out);
+  }
+  return out;
+}
+
+/// Two namespaces "<prefix>c"/"<prefix>s" joined by veth "<prefix>c"/"<prefix>s"
+/// (10.77.0.1 client, 10.77.0.2 server). Deleting a namespace destroys its end
+/// of the veth pair, so the destructor removes everything, also when the test
+/// fails half-way (the constructor cleans up after itself too).
+class VethPair {
+ public:
+  VethPair() : prefix_("stc" + std::to_string(::getpid())) {
+    try {
+      create();
+    } catch (...) {
+      destroy();
+      throw;
+    }
+  }
+  ~VethPair() { destroy(); }
+  VethPair(const VethPair&) = delete;
+  VethPair& operator=(const VethPair&) = delete;
+
+  std::string client_ns() const { return prefix_ + "c"; }
+  std::string server_ns() const { return prefix_ + "s"; }
+  std::string client_dev() const { return prefix_ + "c"; }
+  std::string server_dev() const { return prefix_ + "s"; }
+
+  /// rx {bytes, packets} of the server's veth end.
+  std::pair<uint64_t, uint64_t> server_rx() const {
+    const json j = json::parse(run("ip -n " + server_ns() + " -j -s link show dev " + server_dev()));
+    const json& rx = j.at(0).at("stats64").at("rx");
+    return {rx.at("bytes").get<uint64_t>(), rx.at("packets").get<uint64_t>()};
+  }
+
+ private:
+  void create() {
+    destroy();  // a leftover from a crashed run with the same pid
+    run("ip netns add " + client_ns());
+    run("ip netns add " + server_ns());
+    run("ip link add " + client_dev() + " netns " + client_ns() + " type veth peer name " + server_dev() + " netns " +
+        server_ns());
+    for (const auto& [ns, dev, addr] : {std::tuple{client_ns(), client_dev(), "10.77.0.1/24"},
+                                        std::tuple{server_ns(), server_dev(), "10.77.0.2/24"}}) {
+      // No IPv6 (router solicitations, DAD) on the link: only our TCP
+      // flow may move the counters.
+      run("ip netns exec " + ns + " sysctl -qw net.ipv6.conf.all.disable_ipv6=1");
+      run("ip -n " + ns + " addr add " + addr + " dev " + dev);
+      run("ip -n " + ns + " link set lo up");
+      run("ip -n " + ns + " link set " + dev + " up");
+    }
+    // Static neighbours: no ARP packets on the link either.
+    const std::string client_mac = mac(client_ns(), client_dev());
+    const std::string server_mac = mac(server_ns(), server_dev());
+    run("ip -n " + client_ns() + " neigh replace 10.77.0.2 lladdr " + server_mac + " dev " + client_dev() +
+        " nud permanent");
+    run("ip -n " + server_ns() + " neigh replace 10.77.0.1 lladdr " + client_mac + " dev " + server_dev() +
+        " nud permanent");
+    run("tc -n " + client_ns() + " qdisc add dev " + client_dev() + " root tbf rate 100mbit burst 32kbit latency 50ms");
+  }
+  static std::string mac(const std::string& ns, const std::string& dev) {
+    return json::parse(run("ip -n " + ns + " -j link show dev " + dev)).at(0).at("address").get<std::string>();
+  }
+  void destroy() noexcept {
+    for (const std::string& ns : {client_ns(), server_ns()}) {
+      std::string cmd = "ip netns del " + ns + " 2>/dev/null";
+      if (std::system(cmd.c_str()) != 0) {
+        // Not there: nothing to remove.
+      }
+    }
+  }
+  std::string prefix_;
+};
+
+class NetnsShapingTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) {
+      GTEST_SKIP() << "needs root to create network namespaces";
+    }
+    veth_ = std::make_unique<VethPair>();
+  }
+  void TearDown() override { veth_.reset(); }
+  std::unique_ptr<VethPair> veth_;
+};
+
+TEST_F(NetnsShapingTest, StreamReportsShapedRateAndCountsAgree) {
+  BackgroundServer server(json{{"listen", "10.77.0.2:0"}, {"mode", "sink"}}, veth_->server_ns());
+  const auto [rx_bytes0, rx_packets0] = veth_->server_rx();
+  json record;
+  std::exception_ptr error;
+  std::thread client([&] {
+    try {
+      enter_netns(veth_->client_ns());
+      record = test::run_action(&run_stream, {{"target", server.ready_info()["listen"]}, {"duration", 3'000'000'000}});
+    } catch (...) {
+      error = std::current_exception();
+    }
+  });
+  client.join();
+  if (error) {
+    std::rethrow_exception(error);
+  }
+  const json served = server.stop();
+  const auto [rx_bytes1, rx_packets1] = veth_->server_rx();
+
+  // Rate: tbf meters whole frames (skb->len incl. the 14-byte Ethernet
+  // header). Each full segment carries 1448 payload bytes in a 1514-byte
+  // frame (14 Ethernet + 20 IPv4 + 20 TCP + 12 timestamp option), so the
+  // best possible goodput is 100 Mbit/s * 1448/1514 = 95.64 Mbit/s. The
+  // stream's figure is receiver-measured (server report, first byte to EOF).
+  const double expected_bps = 100e6 * 1448.0 / 1514.0;
+  const double bps = record["bits_per_sec"].get<double>();
+  std::printf("shaped stream: %s (expected %.2f Mbit/s)\n", record["summary"].get<std::string>().c_str(),
+              expected_bps / 1e6);
+  EXPECT_NEAR(bps, expected_bps, expected_bps * 0.03) << record["summary"];
+
+  // Bytes: the stream's receiver count is the server's own count.
+  const uint64_t payload = record["bytes"].get<uint64_t>();
+  EXPECT_EQ(payload, served["bytes_in"].get<uint64_t>());
+
+  // Interface counters: every frame received on the server's veth has one
+  // 66-byte header (Ethernet 14 + IPv4 20 + TCP 20 + 12 option bytes of
+  // timestamps; with GSO one header per super-frame, which is what the
+  // counter sees), except the SYN, whose options take 20 bytes (8 more).
+  // No ARP or IPv6 traffic was allowed on the link. So the TCP payload that
+  // crossed the link is rx_bytes - 66 * rx_packets - 8, and it must be the
+  // 32-byte sonda hello plus the stream. Retransmissions add nothing here:
+  // tbf drops on the sender's side, before the wire, so a retransmitted
+  // segment is the first copy the link carries.
+  std::printf("server veth: %llu rx bytes in %llu frames -> %lld payload bytes; stream %llu + 32 hello\n",
+              static_cast<unsigned long long>(rx_bytes1 - rx_bytes0), static_cast<unsigned long long>(rx_packets1 - rx_packets0),
+              static_cast<long long>(static_cast<int64_t>(rx_bytes1 - rx_bytes0) - 66 * static_cast<int64_t>(rx_packets1 - rx_packets0) - 8),
+              static_cast<unsigned long long>(record["bytes"].get<uint64_t>()));
+  const uint64_t frames = rx_packets1 - rx_packets0;
+  const int64_t link_payload = static_cast<int64_t>(rx_bytes1 - rx_bytes0) - 66 * static_cast<int64_t>(frames) - 8;
+  EXPECT_EQ(link_payload, static_cast<int64_t>(payload + 32))
+      << "rx bytes " << rx_bytes1 - rx_bytes0 << " in " << frames << " frames; " << record.dump();
+}
+
+}  // namespace
+}  // namespace sonda::tcp
