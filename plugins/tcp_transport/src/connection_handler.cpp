@@ -39,13 +39,13 @@ class ConnectionSession {
       switch (hello.op) {
         case wire::Op::kSink:
           c_.sink_sessions.fetch_add(1, std::memory_order_relaxed);
-          return sink({}, hello.report_interval_ms, true, (hello.flags & wire::kFlagRecvTrunc) != 0);
+          return sink(prefix, hello.report_interval_ms, true, (hello.flags & wire::kFlagRecvTrunc) != 0);
         case wire::Op::kSource:
           c_.source_sessions.fetch_add(1, std::memory_order_relaxed);
           return source();
         case wire::Op::kRr:
           c_.rr_sessions.fetch_add(1, std::memory_order_relaxed);
-          return request_response(hello.request_bytes, hello.response_bytes);
+          return request_response(prefix, hello.request_bytes, hello.response_bytes);
       }
     }
     c_.plain_connections.fetch_add(1, std::memory_order_relaxed);
@@ -60,34 +60,36 @@ class ConnectionSession {
   }
 
  private:
-  /// Reads up to a Hello. True when one arrived; otherwise `prefix` holds the
-  /// bytes read so far, which belong to the payload.
-  bool read_hello(std::vector<char>& prefix, wire::Hello& hello) {
-    char head[wire::kHelloBytes];
+  /// Reads the first bytes of the connection. True when they start with a
+  /// Hello (decoded into `hello`); `rest` then holds what followed it,
+  /// else every byte read, which all belong to the payload. The first read
+  /// takes whatever has arrived, so an echoed request is not split.
+  bool read_hello(std::vector<char>& rest, wire::Hello& hello) {
+    rest.resize(64 * 1024);
     size_t have = 0;
     if (o_.mode == "source" && !wait_readable(fd_, kHelloWaitMs)) {
+      rest.clear();
       return false;
     }
-    while (have < sizeof head) {
-      const ssize_t n = ::recv(fd_, head + have, sizeof head - have, 0);
+    for (;;) {
+      const ssize_t n = ::recv(fd_, rest.data() + have, rest.size() - have, 0);
+      if (n < 0 && errno == EINTR) {
+        continue;
+      }
       if (n <= 0) {
-        if (n < 0 && errno == EINTR) {
-          continue;
-        }
         break;  // EOF or error: the mode's loop sees it again and reports it.
       }
       have += static_cast<size_t>(n);
-      if (std::memcmp(head, wire::kHelloMagic.data(), std::min<size_t>(have, 8)) != 0) {
-        break;
-      }
-      if (have < sizeof head && !wait_readable(fd_, kHelloWaitMs)) {
+      if (std::memcmp(rest.data(), wire::kHelloMagic.data(), std::min<size_t>(have, 8)) != 0 ||
+          have >= wire::kHelloBytes || !wait_readable(fd_, kHelloWaitMs)) {
         break;
       }
     }
-    if (have == sizeof head && wire::decode(head, hello)) {
+    rest.resize(have);
+    if (have >= wire::kHelloBytes && wire::decode(rest.data(), hello)) {
+      rest.erase(rest.begin(), rest.begin() + wire::kHelloBytes);
       return true;
     }
-    prefix.assign(head, head + have);
     return false;
   }
 
@@ -187,12 +189,29 @@ class ConnectionSession {
     }
   }
 
-  void request_response(uint32_t request_bytes, uint32_t response_bytes) {
+  void request_response(const std::vector<char>& early, uint32_t request_bytes, uint32_t response_bytes) {
     if (request_bytes == 0) {
       throw StepError("rr session from " + peer_ + ": request size 0 in hello", "protocol");
     }
     std::vector<char> request(request_bytes);
     std::vector<char> response(response_bytes, 'r');
+    // Requests that arrived with the hello (a pipelining client): answer
+    // the complete ones, keep the partial one's length.
+    size_t pending = early.size();
+    while (pending >= request_bytes) {
+      pending -= request_bytes;
+      c_.bytes_in.fetch_add(request_bytes, std::memory_order_relaxed);
+      send_all(fd_, response.data(), response.size(), peer_);
+      c_.bytes_out.fetch_add(response_bytes, std::memory_order_relaxed);
+    }
+    if (pending > 0 && !recv_exact(fd_, request.data(), request_bytes - pending, peer_, INT64_MAX)) {
+      throw StepError("rr session from " + peer_ + ": closed mid-request", "reset");
+    }
+    if (pending > 0) {
+      c_.bytes_in.fetch_add(request_bytes, std::memory_order_relaxed);
+      send_all(fd_, response.data(), response.size(), peer_);
+      c_.bytes_out.fetch_add(response_bytes, std::memory_order_relaxed);
+    }
     // No stall limit here: a client may pause between requests (rate).
     while (recv_exact(fd_, request.data(), request.size(), peer_, INT64_MAX)) {
       c_.bytes_in.fetch_add(request_bytes, std::memory_order_relaxed);

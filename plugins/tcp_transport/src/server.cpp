@@ -1,14 +1,13 @@
 // `server`: a thread per connection, blocking I/O. A thread per connection
 // keeps the receive path of a stream on its own core with nothing but recv()
-// in the loop; crr pays a thread creation per connection (reported by crr).
-#include <poll.h>
+// in the loop; threads are reused across connections (see AcceptorPool).
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <list>
 #include <mutex>
-#include <set>
+#include <chrono>
 #include <thread>
 
 #include "actions.hpp"
@@ -23,7 +22,7 @@ namespace {
 /// so the runner can ask proc_scanner who holds it.
 common::Fd open_listener(const ServerOptions& o, common::SockAddr& bound) {
   const common::SockAddr addr = common::resolve_endpoint(o.listen, SOCK_STREAM);
-  common::Fd fd(::socket(addr.family(), SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_TCP));
+  common::Fd fd(::socket(addr.family(), SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP));
   if (!fd) {
     common::throw_sys("socket", "for listen " + o.listen, errno);
   }
@@ -52,9 +51,80 @@ common::Fd open_listener(const ServerOptions& o, common::SockAddr& bound) {
   return fd;
 }
 
-struct Connection {
-  std::thread thread;
-  std::atomic<bool> done{false};
+/// Threads that block in accept() on the shared listener and serve the
+/// connection they get themselves: no hand-off between an acceptor and a
+/// worker, and no thread creation per connection once warm (crr). A worker
+/// that takes the last idle slot starts a spare, so there is always a thread
+/// in accept() whatever the number of long-lived streams.
+class AcceptorPool {
+ public:
+  AcceptorPool(int listen_fd, std::string listen_text, const ServerOptions& o, ServerCounters& c, LiveSockets& l)
+      : listen_fd_(listen_fd), listen_text_(std::move(listen_text)), o_(o), counters_(c), live_(l) {}
+
+  void start() { spawn(); }
+
+  /// Wakes every thread blocked in accept() (shutdown() on a listening
+  /// socket makes accept() fail with EINVAL), ends live connections, joins.
+  void stop() {
+    stopping_.store(true);
+    ::shutdown(listen_fd_, SHUT_RDWR);
+    live_.shutdown_all();
+    std::list<std::thread> threads;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      threads.swap(threads_);
+    }
+    for (std::thread& t : threads) {
+      t.join();
+    }
+  }
+
+ private:
+  void spawn() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_.load()) {
+      return;
+    }
+    idle_.fetch_add(1);
+    threads_.emplace_back([this] { run(); });
+  }
+
+  void run() {
+    for (;;) {
+      common::SockAddr peer;
+      peer.len = sizeof peer.storage;
+      const int fd = ::accept4(listen_fd_, peer.get(), &peer.len, SOCK_CLOEXEC);
+      if (stopping_.load()) {
+        if (fd >= 0) {
+          ::close(fd);
+        }
+        return;
+      }
+      if (fd < 0) {
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+          counters_.note_error(common::errno_text("accept4", errno) + " on " + listen_text_);
+          std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        continue;  // EINTR, ECONNABORTED: that client is gone, keep serving
+      }
+      if (idle_.fetch_sub(1) == 1) {
+        spawn();
+      }
+      counters_.connections.fetch_add(1, std::memory_order_relaxed);
+      serve_connection(common::Fd(fd), peer.to_string(), o_, counters_, live_);
+      idle_.fetch_add(1);
+    }
+  }
+
+  int listen_fd_;
+  std::string listen_text_;
+  const ServerOptions& o_;
+  ServerCounters& counters_;
+  LiveSockets& live_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<int> idle_{0};
+  std::mutex mu_;
+  std::list<std::thread> threads_;
 };
 
 }  // namespace
@@ -67,55 +137,17 @@ json run_server(const json& params, Context& ctx) {
 
   ServerCounters counters;
   LiveSockets live;
-  std::list<Connection> connections;
+  AcceptorPool pool(listener.get(), listen_text, o, counters, live);
+  const int64_t started_ns = common::monotonic_ns();
+  pool.start();
   ctx.ready({{"listen", listen_text}, {"port", bound.port()}, {"mode", o.mode}});
   ctx.info("tcp server listening on " + listen_text + " (" + o.mode + ")");
-
-  const int64_t started_ns = common::monotonic_ns();
   while (!ctx.should_stop()) {
-    pollfd pfd{listener.get(), POLLIN, 0};
-    // 50 ms bounds how long a stop request waits; an arriving connection
-    // wakes poll() at once.
-    if (::poll(&pfd, 1, 50) < 0 && errno != EINTR) {
-      common::throw_sys("poll", "listener " + listen_text, errno);
-    }
-    for (;;) {
-      common::SockAddr peer;
-      peer.len = sizeof peer.storage;
-      const int cfd = ::accept4(listener.get(), peer.get(), &peer.len, SOCK_CLOEXEC);
-      if (cfd < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
-          break;
-        }
-        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-          counters.note_error(common::errno_text("accept4", errno) + " on " + listen_text);
-          break;
-        }
-        // ECONNABORTED and friends: that client is gone, keep serving.
-        continue;
-      }
-      counters.connections.fetch_add(1, std::memory_order_relaxed);
-      Connection& c = connections.emplace_back();
-      c.thread = std::thread([&o, &counters, &live, &c, cfd, peer] {
-        serve_connection(common::Fd(cfd), peer.to_string(), o, counters, live);
-        c.done.store(true, std::memory_order_release);
-      });
-    }
-    // Reap finished connections so a long crr run does not pile up threads.
-    for (auto it = connections.begin(); it != connections.end();) {
-      if (it->done.load(std::memory_order_acquire)) {
-        it->thread.join();
-        it = connections.erase(it);
-      } else {
-        ++it;
-      }
-    }
+    // 20 ms bounds how long a stop request waits.
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+  pool.stop();
   listener.reset();
-  live.shutdown_all();
-  for (Connection& c : connections) {
-    c.thread.join();
-  }
 
   const double served_s = static_cast<double>(common::monotonic_ns() - started_ns) / 1e9;
   json record = counters.to_json();
