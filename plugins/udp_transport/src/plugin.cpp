@@ -43,7 +43,7 @@ const sonda_param_spec kStreamParams[] = {
      .unit = "bytes", .doc = "receive buffer of the in-process receiver"},
     {.name = "interval", .type = SONDA_PARAM_DURATION, .default_value = "1s", .min = 1e7, .max = 3.6e12,
      .unit = "ns", .doc = "width of the receiver's interval samples"},
-    {.name = "max_lag", .type = SONDA_PARAM_DURATION, .default_value = "1ms", .min = 0, .max = 1e10,
+    {.name = "max_lag", .type = SONDA_PARAM_DURATION, .default_value = "5ms", .min = 0, .max = 1e10,
      .unit = "ns", .doc = "paced slots later than this are skipped, not burst out"},
     {.name = "report_timeout", .type = SONDA_PARAM_DURATION, .default_value = "10s", .min = 1e8,
      .max = 3.6e12, .unit = "ns", .doc = "how long to wait for the receiver's report"},

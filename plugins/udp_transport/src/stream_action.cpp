@@ -44,7 +44,7 @@ StreamShape shape_from_params(const nlohmann::json& p, bool target_is_loopback) 
   const std::string gso = string_param(p, "gso", "auto");
   s.gso = gso == "on" || (gso == "auto" && target_is_loopback);
   s.sndbuf_bytes = static_cast<int>(int_param(p, "sndbuf", 4 << 20));
-  s.max_lag_ns = int_param(p, "max_lag", 1'000'000);
+  s.max_lag_ns = int_param(p, "max_lag", 5'000'000);
   return s;
 }
 

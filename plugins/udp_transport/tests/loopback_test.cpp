@@ -1,0 +1,148 @@
+// Streams and the server over loopback: every figure checked against what
+// was actually sent.
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+
+#include <thread>
+
+#include "test_support.hpp"
+#include "udp_socket.hpp"
+
+namespace sonda::udp {
+namespace {
+
+using test::ServerThread;
+using nlohmann::json;
+
+json run_stream(const json& params) {
+  LocalHost host;
+  return host.run(&stream_action, params);
+}
+
+TEST(UdpLoopback, LocalStreamAccountsForEveryDatagram) {
+  const json rec = run_stream({{"size", 64}, {"rate", test::packets_per_sec(100000)}, {"count", 20000},
+                               {"duration", 0}, {"interval", 100'000'000}});
+  ASSERT_FALSE(rec.contains("error")) << rec.dump();
+  const json& rx = rec["receiver"];
+  EXPECT_EQ(rec["sender"]["sent"], 20000);
+  EXPECT_EQ(rx["received"].get<uint64_t>() + rx["lost"].get<uint64_t>(), 20000u);
+  EXPECT_EQ(rx["duplicates"], 0);
+  EXPECT_EQ(rx["flows"][0]["expected_from"], "sender_count");
+  EXPECT_TRUE(rx.contains("one_way_delay"));
+  EXPECT_GT(rx["jitter_ns"].get<double>(), 0.0);
+  EXPECT_NE(rec["summary"].get<std::string>().find("sent 20000"), std::string::npos);
+}
+
+TEST(UdpLoopback, ForwardStreamGetsTheServersFigures) {
+  ServerThread server(json{{"listen", "127.0.0.1:0"}});
+  ASSERT_NE(server.port(), 0);
+  const std::string target = "127.0.0.1:" + std::to_string(server.port());
+  const json rec = run_stream({{"target", target}, {"size", 512}, {"rate", test::bits_per_sec(50e6)},
+                               {"count", 6000}, {"duration", 0}, {"flows", 3}});
+  ASSERT_FALSE(rec.contains("error")) << rec.dump();
+  ASSERT_TRUE(rec["receiver"].is_object()) << rec.dump();
+  EXPECT_EQ(rec["mode"], "forward");
+  EXPECT_EQ(rec["sender"]["sent"], 6000);
+  EXPECT_EQ(rec["receiver"]["flows"].size(), 3u);
+  uint64_t received = 0;
+  for (const json& f : rec["receiver"]["flows"]) {
+    EXPECT_EQ(f["expected"], 2000);
+    received += f["received"].get<uint64_t>();
+  }
+  EXPECT_EQ(received + rec["receiver"]["lost"].get<uint64_t>(), 6000u);
+  const json srv = server.stop();
+  EXPECT_EQ(srv["reports_served"], 1);
+  EXPECT_EQ(srv["flows"].size(), 0u);  // reported flows are handed over, not kept
+}
+
+TEST(UdpLoopback, ServerTellsConcurrentSendersApart) {
+  ServerThread server(json{{"listen", "127.0.0.1:0"}});
+  const std::string target = "127.0.0.1:" + std::to_string(server.port());
+  json a;
+  json b;
+  std::thread ta([&] {
+    a = run_stream({{"target", target}, {"size", 100}, {"rate", test::packets_per_sec(20000)},
+                    {"count", 3000}, {"duration", 0}});
+  });
+  std::thread tb([&] {
+    b = run_stream({{"target", target}, {"size", 300}, {"rate", test::packets_per_sec(20000)},
+                    {"count", 5000}, {"duration", 0}});
+  });
+  ta.join();
+  tb.join();
+  ASSERT_TRUE(a["receiver"].is_object()) << a.dump();
+  ASSERT_TRUE(b["receiver"].is_object()) << b.dump();
+  EXPECT_EQ(a["receiver"]["expected"], 3000);
+  EXPECT_EQ(b["receiver"]["expected"], 5000);
+  EXPECT_EQ(a["receiver"]["received"].get<uint64_t>() + a["receiver"]["lost"].get<uint64_t>(), 3000u);
+  EXPECT_EQ(b["receiver"]["received"].get<uint64_t>() + b["receiver"]["lost"].get<uint64_t>(), 5000u);
+  EXPECT_EQ(a["receiver"]["duplicates"], 0);
+  EXPECT_EQ(b["receiver"]["duplicates"], 0);
+}
+
+TEST(UdpLoopback, ReverseStreamIsMeasuredByTheClient) {
+  ServerThread server(json{{"listen", "127.0.0.1:0"}});
+  const json rec = run_stream({{"target", "127.0.0.1:" + std::to_string(server.port())},
+                               {"reverse", true}, {"size", 200}, {"rate", test::packets_per_sec(20000)},
+                               {"count", 4000}, {"duration", 0}, {"flows", 2}});
+  ASSERT_TRUE(rec["receiver"].is_object()) << rec.dump();
+  EXPECT_EQ(rec["mode"], "reverse");
+  EXPECT_EQ(rec["sender"]["sent"], 4000);
+  EXPECT_EQ(rec["receiver"]["expected"], 4000);
+  EXPECT_EQ(rec["receiver"]["received"].get<uint64_t>() + rec["receiver"]["lost"].get<uint64_t>(), 4000u);
+  // Same host, same clock: one-way delay is reported per flow.
+  EXPECT_TRUE(rec["receiver"]["flows"][0].contains("one_way_delay"));
+  EXPECT_EQ(server.stop()["reverse_streams"], 1);
+}
+
+TEST(UdpLoopback, WorksOverIpv6) {
+  ServerThread server(json{{"listen", "[::1]:0"}});
+  const json rec = run_stream({{"target", "[::1]:" + std::to_string(server.port())}, {"size", 1000},
+                               {"rate", test::packets_per_sec(10000)}, {"count", 1000}, {"duration", 0}});
+  ASSERT_TRUE(rec["receiver"].is_object()) << rec.dump();
+  EXPECT_EQ(rec["receiver"]["expected"], 1000);
+  EXPECT_NE(rec["receiver"]["flows"][0]["source"].get<std::string>().find("[::1]"), std::string::npos);
+}
+
+TEST(UdpLoopback, BusyPortIsAddrInUseWithPortAndProtocol) {
+  common::Fd holder = open_udp(AF_INET);
+  bind_or_throw(holder.get(), common::resolve("127.0.0.1", 0, SOCK_DGRAM), "udp");
+  const uint16_t port = local_address(holder.get()).port();
+  LocalHost host;
+  const json rec = host.run(&server_action, {{"listen", "127.0.0.1:" + std::to_string(port)}});
+  ASSERT_TRUE(rec.contains("error")) << rec.dump();
+  EXPECT_EQ(rec["error"]["kind"], "addr_in_use");
+  EXPECT_EQ(rec["port"], port);
+  EXPECT_EQ(rec["protocol"], "udp");
+}
+
+TEST(UdpLoopback, UnreachableTargetRateIsReportedAsNotHeld) {
+  // 64-byte datagrams at 1 Tbit/s: no host can, and the record must say so.
+  const json rec = run_stream({{"size", 64}, {"rate", test::bits_per_sec(1e12)}, {"duration", 300'000'000}});
+  ASSERT_FALSE(rec.contains("error")) << rec.dump();
+  EXPECT_FALSE(rec["sender"]["rate_held"].get<bool>());
+  EXPECT_GT(rec["sender"]["shortfall_pct"].get<double>(), 50.0);
+  EXPECT_NE(rec["summary"].get<std::string>().find("NOT held"), std::string::npos);
+}
+
+TEST(UdpLoopback, StreamWithoutSondaReceiverSaysFiguresAreSenderOnly) {
+  // Our own plain socket as the target: it swallows datagrams and has no
+  // TCP control port, so the stream must not invent receiver figures.
+  common::Fd sink = open_udp(AF_INET);
+  bind_or_throw(sink.get(), common::resolve("127.0.0.1", 0, SOCK_DGRAM), "udp");
+  const common::SockAddr addr = local_address(sink.get());
+  // Hold the same TCP port number without listening, so the control connect
+  // is refused by a socket of ours rather than reaching someone else's.
+  common::Fd tcp_holder(::socket(AF_INET, SOCK_STREAM, 0));
+  if (::bind(tcp_holder.get(), addr.get(), addr.len) != 0) {
+    GTEST_SKIP() << "TCP port " << addr.port() << " is taken by another socket";
+  }
+  const std::string target = addr.to_string();
+  const json rec = run_stream({{"target", target}, {"size", 64}, {"rate", test::packets_per_sec(1000)},
+                               {"count", 50}, {"duration", 0}});
+  EXPECT_TRUE(rec["receiver"].is_null()) << rec.dump();
+  EXPECT_NE(rec["receiver_note"].get<std::string>().find("no sonda receiver"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sonda::udp
