@@ -99,6 +99,7 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv) {
     fail("fork()");
   }
   if (pid_ == 0) {
+    ::setpgid(0, 0);  // its own group, so stop() also reaches grandchildren
     ::dup2(pipe_fds[1], STDOUT_FILENO);
     ::execvp(args[0], args.data());
     ::_exit(127);
@@ -111,6 +112,7 @@ ChildProcess::~ChildProcess() { stop(); }
 
 void ChildProcess::stop() {
   if (pid_ > 0) {
+    ::kill(-pid_, SIGKILL);
     ::kill(pid_, SIGKILL);
     int status = 0;
     ::waitpid(pid_, &status, 0);

@@ -24,8 +24,8 @@ uint16_t local_port(int fd);
 int connected_socket(int family, int type, const std::string& from_address,
                      const std::string& to_address, uint16_t port);
 
-/// A child process started with execvp; killed (SIGKILL) and reaped on
-/// destruction. stdout is a pipe readable with read_line().
+/// A child process started with execvp in its own process group; the group
+/// is killed (SIGKILL) and the child reaped on destruction. stdout is a pipe readable with read_line().
 class ChildProcess {
  public:
   explicit ChildProcess(const std::vector<std::string>& argv);
