@@ -58,14 +58,23 @@ TEST(ProcWalk, ScansStayCorrectWhileProcessesComeAndGo) {
       }
     }
   });
+  // A child forked mid-scan inherits the listener, so it may show up as a
+  // second owner; this process must always be one.
+  int scans_with_us = 0;
   for (int i = 0; i < 15; ++i) {
     const ScanResult r = collect_scan(ScanOptions::from_json({{"port", port}, {"protocol", "tcp"}}));
-    ASSERT_EQ(r.sockets.size(), 1u);
+    if (r.sockets.size() != 1) {
+      ADD_FAILURE() << "scan " << i << " saw " << r.sockets.size() << " sockets on port " << port;
+      continue;
+    }
     const auto [first, last] = r.owners.owners_of(r.sockets[0].inode);
-    ASSERT_EQ(last - first, 1u);
-    EXPECT_EQ(r.owners.processes[r.owners.inode_owners[first].second].pid,
-              static_cast<int>(::getpid()));
+    for (size_t k = first; k < last; ++k) {
+      if (r.owners.processes[r.owners.inode_owners[k].second].pid == static_cast<int>(::getpid())) {
+        ++scans_with_us;
+      }
+    }
   }
+  EXPECT_EQ(scans_with_us, 15);
   stop = true;
   churn.join();
   ::close(listener);
