@@ -1,0 +1,72 @@
+// Command line: CLI11 subcommands mapped onto commands.hpp.
+#include <CLI/CLI.hpp>
+
+#include "commands.hpp"
+#include "logging.hpp"
+#include "runner.hpp"
+#include "version.hpp"
+
+namespace sonda {
+
+/// Parses argv and runs the chosen subcommand; returns the exit code.
+int cli_main(int argc, char** argv) {
+  CLI::App app{"sonda: network measurement scenarios with discovery and transport plugins"};
+  app.footer(exit_code_help());
+  app.set_version_flag("--version", std::string("sonda ") + kSondaVersion + " (git " + kSondaGitHash + ")");
+  app.require_subcommand(1);
+  int verbose = 0;
+  bool quiet = false;
+  app.add_flag("-v,--verbose", verbose, "Debug logging on stderr")->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  app.add_flag("-q,--quiet", quiet, "Only warnings and errors on stderr");
+  PluginOptions plugin_opts;
+  app.add_option("--plugin-path", plugin_opts.plugin_dirs,
+                 "Extra directory to search for plugins (repeatable)")
+      ->type_name("DIR");
+
+  RunCommand run_cmd;
+  auto* run = app.add_subcommand("run", "Validate and run a scenario, writing results");
+  run->add_option("file", run_cmd.file, "Scenario YAML")->required()->check(CLI::ExistingFile);
+  run->add_option("-o,--out", run_cmd.out_dir, "Results directory (default ./results)")->type_name("DIR");
+  run->add_option("--set", run_cmd.overrides, "Override a scenario value: key=value (repeatable)")
+      ->type_name("KEY=VALUE");
+  run->footer(exit_code_help());
+
+  RunCommand validate_cmd;
+  auto* validate = app.add_subcommand("validate", "Check a scenario against the plugins' schemas");
+  validate->add_option("file", validate_cmd.file, "Scenario YAML")->required()->check(CLI::ExistingFile);
+  validate->add_option("--set", validate_cmd.overrides, "Override a scenario value: key=value")
+      ->type_name("KEY=VALUE");
+
+  auto* plugins = app.add_subcommand("plugins", "List plugins found and files refused");
+  std::string describe_name;
+  bool markdown = false;
+  auto* describe = plugins->add_subcommand("describe", "Actions and parameters of one plugin");
+  describe->add_option("name", describe_name, "Plugin name")->required();
+  describe->add_flag("--markdown", markdown, "Print the Markdown tables used in plugin READMEs");
+
+  // Options may also follow the subcommand ("sonda run x.yaml -v").
+  for (auto* sub : {run, validate, plugins, describe}) {
+    sub->fallthrough();
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? kExitOk : kExitInvalidScenario;
+  }
+  init_logging(quiet ? -1 : (verbose > 0 ? 1 : 0));
+  run_cmd.plugins = plugin_opts;
+  validate_cmd.plugins = plugin_opts;
+  if (*run) {
+    return run_command(run_cmd);
+  }
+  if (*validate) {
+    return validate_command(validate_cmd);
+  }
+  if (*describe) {
+    return describe_command(plugin_opts, describe_name, markdown);
+  }
+  return plugins_command(plugin_opts);
+}
+
+}  // namespace sonda

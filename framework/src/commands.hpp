@@ -1,0 +1,34 @@
+// The sonda subcommands, each returning the process exit code (see
+// ExitCode in runner.hpp). cli.cpp parses the command line into these.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace sonda {
+
+/// Options shared by every subcommand that loads plugins.
+struct PluginOptions {
+  std::vector<std::string> plugin_dirs;  ///< --plugin-path, searched after SONDA_PLUGIN_PATH
+};
+
+struct RunCommand {
+  std::string file;
+  std::string out_dir = "results";
+  std::vector<std::string> overrides;  ///< --set key=value
+  PluginOptions plugins;
+};
+
+/// `sonda run`: validate, run, write results, print the summary.
+int run_command(const RunCommand& cmd);
+/// `sonda validate`: only the checks; prints every problem at once.
+int validate_command(const RunCommand& cmd);
+/// `sonda plugins`: what was found and what was refused.
+int plugins_command(const PluginOptions& opts);
+/// `sonda plugins describe NAME`.
+int describe_command(const PluginOptions& opts, const std::string& name, bool markdown);
+
+/// The text for `sonda --help`'s footer: exit codes and environment.
+std::string exit_code_help();
+
+}  // namespace sonda

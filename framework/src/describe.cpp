@@ -1,0 +1,181 @@
+#include "describe.hpp"
+
+#include <algorithm>
+#include <sstream>
+#include <vector>
+
+namespace sonda {
+
+std::string param_type_name(sonda_param_type type) {
+  switch (type) {
+    case SONDA_PARAM_BOOL: return "bool";
+    case SONDA_PARAM_INT: return "int";
+    case SONDA_PARAM_FLOAT: return "float";
+    case SONDA_PARAM_STRING: return "string";
+    case SONDA_PARAM_DURATION: return "duration";
+    case SONDA_PARAM_SIZE: return "size";
+    case SONDA_PARAM_RATE: return "rate";
+    case SONDA_PARAM_ENDPOINT: return "endpoint";
+    case SONDA_PARAM_STRING_LIST: return "list of strings";
+    case SONDA_PARAM_INT_LIST: return "list of ints";
+  }
+  return "unknown(" + std::to_string(static_cast<int>(type)) + ")";
+}
+
+namespace {
+
+std::string str_or(const char* s, const char* fallback) { return s != nullptr ? s : fallback; }
+
+/// "%g" without locale surprises: 65535 stays "65535", 0.5 stays "0.5".
+std::string number_text(double v) {
+  std::ostringstream out;
+  out.precision(15);
+  out << v;
+  return out.str();
+}
+
+/// What values are allowed: choices, or the inclusive range, or "".
+std::string allowed_text(const sonda_param_spec& p) {
+  if (p.choices != nullptr) {
+    return std::string("one of ") + p.choices;
+  }
+  if (p.min < p.max) {
+    return number_text(p.min) + " .. " + number_text(p.max);
+  }
+  return "";
+}
+
+using Row = std::vector<std::string>;
+
+Row row_of(const sonda_param_spec& p) {
+  return {p.name,
+          param_type_name(p.type),
+          p.required != 0 ? "yes" : "",
+          str_or(p.default_value, ""),
+          allowed_text(p),
+          str_or(p.unit, ""),
+          str_or(p.doc, "")};
+}
+
+const Row kHeader = {"parameter", "type", "required", "default", "allowed", "unit", "description"};
+
+/// Markdown cells must not contain raw pipes ("a|b|c" choices).
+std::string md_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '|') {
+      out += "\\|";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+void render_table(std::ostringstream& out, const std::vector<Row>& rows, bool markdown) {
+  if (markdown) {
+    auto line = [&](const Row& r) {
+      out << '|';
+      for (const auto& cell : r) {
+        out << ' ' << (markdown ? md_escape(cell) : cell) << " |";
+      }
+      out << '\n';
+    };
+    line(kHeader);
+    out << '|';
+    for (size_t i = 0; i < kHeader.size(); ++i) {
+      out << " --- |";
+    }
+    out << '\n';
+    for (const auto& r : rows) {
+      line(r);
+    }
+    return;
+  }
+  std::vector<size_t> width(kHeader.size());
+  for (size_t i = 0; i < kHeader.size(); ++i) {
+    width[i] = kHeader[i].size();
+    for (const auto& r : rows) {
+      width[i] = std::max(width[i], r[i].size());
+    }
+  }
+  auto line = [&](const Row& r) {
+    std::string text = "   ";
+    for (size_t i = 0; i < r.size(); ++i) {
+      text += r[i];
+      if (i + 1 < r.size()) {
+        text += std::string(width[i] - r[i].size() + 2, ' ');
+      }
+    }
+    while (!text.empty() && text.back() == ' ') {
+      text.pop_back();
+    }
+    out << text << '\n';
+  };
+  line(kHeader);
+  for (const auto& r : rows) {
+    line(r);
+  }
+}
+
+}  // namespace
+
+std::string describe_plugin(const LoadedPlugin& plugin, bool markdown) {
+  const sonda_plugin& d = *plugin.descriptor;
+  std::ostringstream out;
+  if (markdown) {
+    out << "## " << d.name << ' ' << plugin.version() << "\n\n" << plugin.description() << "\n\n";
+  } else {
+    out << d.name << ' ' << plugin.version() << " - " << plugin.description() << '\n'
+        << "path: " << plugin.path << "\n\n";
+  }
+  for (size_t i = 0; i < d.action_count; ++i) {
+    const sonda_action_spec& a = d.actions[i];
+    const bool background = (a.flags & SONDA_ACTION_BACKGROUND) != 0;
+    std::vector<Row> rows;
+    for (size_t p = 0; p < a.param_count; ++p) {
+      rows.push_back(row_of(a.params[p]));
+    }
+    if (markdown) {
+      out << "### `" << d.name << '.' << a.name << "`" << (background ? " (background)" : "")
+          << "\n\n" << str_or(a.doc, "") << "\n\n";
+    } else {
+      out << d.name << '.' << a.name << (background ? "  [background]" : "") << "\n  "
+          << str_or(a.doc, "") << '\n';
+    }
+    if (rows.empty()) {
+      out << (markdown ? "No parameters.\n\n" : "   (no parameters)\n\n");
+      continue;
+    }
+    render_table(out, rows, markdown);
+    out << '\n';
+  }
+  return out.str();
+}
+
+std::string list_plugins(const Registry& registry) {
+  std::ostringstream out;
+  size_t name_w = 4;
+  size_t version_w = 7;
+  for (const auto& [name, p] : registry.plugins()) {
+    name_w = std::max(name_w, name.size());
+    version_w = std::max(version_w, p->version().size());
+  }
+  auto pad = [](const std::string& s, size_t w) { return s + std::string(w - s.size() + 2, ' '); };
+  out << pad("NAME", name_w) << pad("VERSION", version_w) << "PATH\n";
+  for (const auto& [name, p] : registry.plugins()) {
+    out << pad(name, name_w) << pad(p->version(), version_w) << p->path << '\n';
+  }
+  if (registry.plugins().empty()) {
+    out << "(no plugins found)\n";
+  }
+  if (!registry.refused().empty()) {
+    out << "\nrefused:\n";
+    for (const auto& r : registry.refused()) {
+      out << "  " << r.reason << '\n';
+    }
+  }
+  return out.str();
+}
+
+}  // namespace sonda

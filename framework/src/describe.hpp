@@ -1,0 +1,22 @@
+// `sonda plugins` and `sonda plugins describe`: the plugin's own schema,
+// rendered for people (plain text) or for its README (Markdown table). The
+// schema is data, so this is the only documentation source (fio's options).
+#pragma once
+
+#include <string>
+
+#include "registry.hpp"
+
+namespace sonda {
+
+/// Lowercase type name as a scenario author thinks of it ("duration").
+std::string param_type_name(sonda_param_type type);
+
+/// Every action with its parameter table. `markdown`: GitHub tables.
+std::string describe_plugin(const LoadedPlugin& plugin, bool markdown);
+
+/// The listing: name, version, path per plugin, then refused files with
+/// their reasons.
+std::string list_plugins(const Registry& registry);
+
+}  // namespace sonda

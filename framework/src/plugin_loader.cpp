@@ -1,0 +1,122 @@
+#include "plugin_loader.hpp"
+
+#include <dlfcn.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+namespace sonda {
+
+const sonda_action_spec* LoadedPlugin::find_action(const std::string& action) const {
+  for (size_t i = 0; i < descriptor->action_count; ++i) {
+    const sonda_action_spec& a = descriptor->actions[i];
+    if (a.name != nullptr && action == a.name) {
+      return &a;
+    }
+  }
+  return nullptr;
+}
+
+namespace {
+
+/// True when the file starts with the ELF magic; dlopen's own message for a
+/// text file ("invalid ELF header") is accurate but cryptic.
+bool looks_like_elf(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  char magic[4] = {};
+  in.read(magic, sizeof magic);
+  return in.gcount() == 4 && std::memcmp(magic, "\x7f" "ELF", 4) == 0;
+}
+
+/// The reason a descriptor cannot be used, empty when it is sound.
+std::string check_descriptor(const sonda_plugin* d) {
+  if (d == nullptr) {
+    return "sonda_plugin_entry returned no descriptor";
+  }
+  if (d->struct_size < sizeof(sonda_plugin)) {
+    return "descriptor struct_size " + std::to_string(d->struct_size) + " is smaller than " +
+           std::to_string(sizeof(sonda_plugin)) + " bytes (built against an older header)";
+  }
+  if (d->abi_version != SONDA_ABI_VERSION) {
+    return "descriptor says ABI " + std::to_string(d->abi_version) + ", this host speaks ABI " +
+           std::to_string(SONDA_ABI_VERSION);
+  }
+  if (d->name == nullptr || d->name[0] == '\0') {
+    return "descriptor has no name";
+  }
+  if (d->run == nullptr) {
+    return "descriptor has no run function";
+  }
+  if (d->action_count > 0 && d->actions == nullptr) {
+    return "descriptor declares " + std::to_string(d->action_count) + " actions but no table";
+  }
+  for (size_t i = 0; i < d->action_count; ++i) {
+    const sonda_action_spec& a = d->actions[i];
+    if (a.name == nullptr || a.name[0] == '\0') {
+      return "action #" + std::to_string(i) + " has no name";
+    }
+    if (a.param_count > 0 && a.params == nullptr) {
+      return "action '" + std::string(a.name) + "' declares parameters but no table";
+    }
+    for (size_t p = 0; p < a.param_count; ++p) {
+      if (a.params[p].name == nullptr || a.params[p].name[0] == '\0') {
+        return "action '" + std::string(a.name) + "' parameter #" + std::to_string(p) +
+               " has no name";
+      }
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+std::variant<std::shared_ptr<const LoadedPlugin>, RefusedPlugin> load_plugin(const std::string& path) {
+  const std::string file = std::filesystem::path(path).filename().string();
+  auto refuse = [&](const std::string& why) { return RefusedPlugin{path, "plugin " + file + ": " + why}; };
+
+  std::error_code fs_ec;
+  if (!std::filesystem::is_regular_file(path, fs_ec)) {
+    return refuse("not a regular file");
+  }
+  if (!looks_like_elf(path)) {
+    return refuse("not a shared library (no ELF header)");
+  }
+  auto lib = std::make_shared<boost::dll::shared_library>();
+  boost::dll::fs::error_code ec;
+  lib->load(path, ec, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
+  if (ec || !lib->is_loaded()) {
+    // Boost.DLL clears dlerror(); ask dlopen once more for the useful part
+    // (a missing dependency, wrong architecture, undefined symbol).
+    std::string why = ec.message();
+    if (void* h = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL); h != nullptr) {
+      dlclose(h);
+    } else if (const char* dl_why = dlerror(); dl_why != nullptr) {
+      why = dl_why;
+    }
+    return refuse("cannot be loaded: " + why);
+  }
+  if (!lib->has(SONDA_ABI_SYMBOL) || !lib->has(SONDA_ENTRY_SYMBOL)) {
+    return refuse(std::string("not a sonda plugin (no ") +
+                  (lib->has(SONDA_ABI_SYMBOL) ? SONDA_ENTRY_SYMBOL : SONDA_ABI_SYMBOL) +
+                  " symbol)");
+  }
+  // The version first: nothing else in the file is trusted until it matches.
+  const auto& abi = lib->get_alias<const uint32_t>(SONDA_ABI_SYMBOL);
+  if (abi != SONDA_ABI_VERSION) {
+    return refuse("built for sonda ABI " + std::to_string(abi) + ", this host speaks ABI " +
+                  std::to_string(SONDA_ABI_VERSION));
+  }
+  auto entry = lib->get_alias<const sonda_plugin*()>(SONDA_ENTRY_SYMBOL);
+  const sonda_plugin* descriptor = entry();
+  if (std::string why = check_descriptor(descriptor); !why.empty()) {
+    return refuse(why);
+  }
+  auto loaded = std::make_shared<LoadedPlugin>();
+  loaded->path = std::filesystem::weakly_canonical(path).string();
+  loaded->library = std::move(lib);
+  loaded->descriptor = descriptor;
+  return std::shared_ptr<const LoadedPlugin>(std::move(loaded));
+}
+
+}  // namespace sonda

@@ -1,0 +1,150 @@
+#include "results.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+
+namespace fs = std::filesystem;
+
+namespace sonda {
+
+namespace {
+
+std::tm utc_now(long& millis) {
+  const auto now = std::chrono::system_clock::now();
+  const auto since = now.time_since_epoch();
+  millis = static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(since).count() % 1000);
+  const std::time_t t = std::chrono::system_clock::to_time_t(now);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  return tm;
+}
+
+std::string format_tm(const char* fmt, const std::tm& tm) {
+  char buf[64];
+  const size_t n = std::strftime(buf, sizeof buf, fmt, &tm);
+  return std::string(buf, n);
+}
+
+/// Scenario names become one directory level: no slashes, no dot-dot.
+std::string safe_dir_name(const std::string& name) {
+  std::string out;
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_' || c == '.';
+    out += ok ? c : '_';
+  }
+  if (out.empty() || out == "." || out == "..") {
+    out = "scenario";
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string utc_compact_timestamp() {
+  long ms = 0;
+  return format_tm("%Y%m%dT%H%M%SZ", utc_now(ms));
+}
+
+std::string utc_iso_timestamp() {
+  long ms = 0;
+  const std::tm tm = utc_now(ms);
+  char frac[8];
+  std::snprintf(frac, sizeof frac, ".%03ldZ", ms);
+  return format_tm("%Y-%m-%dT%H:%M:%S", tm) + frac;
+}
+
+nlohmann::json StepResult::to_json() const {
+  nlohmann::json j = {{"id", id},           {"kind", kind},
+                      {"plugin", plugin},   {"action", action},
+                      {"status", status},   {"reason", reason},
+                      {"started_at", started_at.empty() ? nlohmann::json(nullptr) : nlohmann::json(started_at)},
+                      {"duration_ns", duration_ns},
+                      {"params", params},   {"record", record},
+                      {"samples", samples}};
+  return j;
+}
+
+RunWriter::RunWriter(const std::string& out_dir, const std::string& scenario_name) {
+  scenario_dir_ = (fs::path(out_dir) / safe_dir_name(scenario_name)).string();
+  std::error_code ec;
+  fs::create_directories(scenario_dir_, ec);
+  if (ec) {
+    throw std::runtime_error("cannot create result directory " + scenario_dir_ + ": " + ec.message());
+  }
+  const std::string stamp = utc_compact_timestamp();
+  for (int attempt = 0;; ++attempt) {
+    const std::string candidate =
+        (fs::path(scenario_dir_) / (attempt == 0 ? stamp : stamp + "-" + std::to_string(attempt))).string();
+    if (::mkdir(candidate.c_str(), 0755) == 0) {
+      dir_ = candidate;
+      break;
+    }
+    if (errno != EEXIST || attempt > 100) {
+      throw std::runtime_error("mkdir(" + candidate + "): " + std::strerror(errno));
+    }
+  }
+  const std::string events_path = dir_ + "/events.jsonl";
+  events_ = std::fopen(events_path.c_str(), "we");
+  if (events_ == nullptr) {
+    throw std::runtime_error("fopen(" + events_path + "): " + std::strerror(errno));
+  }
+}
+
+RunWriter::~RunWriter() {
+  if (events_ != nullptr) {
+    std::fclose(events_);
+  }
+}
+
+void RunWriter::event(const std::string& type, nlohmann::json fields) {
+  nlohmann::json line = {{"event", type}, {"ts", utc_iso_timestamp()}};
+  for (auto& [k, v] : fields.items()) {
+    line[k] = std::move(v);
+  }
+  const std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  std::lock_guard lock(mu_);
+  std::fwrite(text.data(), 1, text.size(), events_);
+  std::fflush(events_);
+}
+
+void RunWriter::write_file(const std::string& name, const std::string& text) {
+  const std::string path = dir_ + "/" + name;
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << text;
+    if (!out.flush()) {
+      throw std::runtime_error("write " + tmp + ": " + std::strerror(errno));
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    throw std::runtime_error("rename(" + tmp + ", " + path + "): " + std::strerror(errno));
+  }
+}
+
+void RunWriter::write_run_json(const nlohmann::json& run) {
+  write_file("run.json", run.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+}
+
+void RunWriter::write_summary(const std::string& text) { write_file("summary.txt", text); }
+
+void RunWriter::update_latest() {
+  const std::string link = scenario_dir_ + "/latest";
+  const std::string tmp = link + ".tmp" + std::to_string(getpid());
+  ::unlink(tmp.c_str());
+  if (::symlink(fs::path(dir_).filename().c_str(), tmp.c_str()) != 0 ||
+      std::rename(tmp.c_str(), link.c_str()) != 0) {
+    throw std::runtime_error("symlink " + link + ": " + std::strerror(errno));
+  }
+}
+
+}  // namespace sonda

@@ -1,0 +1,73 @@
+// Result files of one run (schema: results/README.md, schema_version 1):
+//   <out>/<scenario>/<UTC timestamp>/events.jsonl  streamed, flushed per line
+//                                   /run.json      written at the end
+//                                   /summary.txt   the human table
+//   <out>/<scenario>/latest -> <UTC timestamp>
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace sonda {
+
+/// Version of run.json / events.jsonl; bump on any incompatible change.
+inline constexpr int kResultSchemaVersion = 1;
+
+/// "20261125T140512Z" (directory names sort by time).
+std::string utc_compact_timestamp();
+/// "2026-11-25T14:05:12.123Z".
+std::string utc_iso_timestamp();
+
+/// Everything recorded about one step. Filled by the runner; serialised
+/// into run.json `steps[]` and the step_end event.
+struct StepResult {
+  std::string id;
+  std::string kind = "action";  ///< action | spawn
+  std::string plugin;
+  std::string action;
+  std::string status = "skipped";  ///< ok | failed | timeout | interrupted | skipped
+  std::string reason;
+  std::string started_at;
+  int64_t duration_ns = 0;
+  nlohmann::json params = nlohmann::json::object();
+  nlohmann::json record = nlohmann::json::object();
+  nlohmann::json samples = nlohmann::json::array();
+
+  nlohmann::json to_json() const;
+};
+
+/// Owns a run directory. event() is thread-safe and flushes each line, so
+/// whatever was measured survives a crash or Ctrl-C.
+class RunWriter {
+ public:
+  /// Creates <out_dir>/<scenario_name>/<timestamp>/ (a -N suffix if two runs
+  /// start in the same second) and opens events.jsonl. Throws
+  /// std::runtime_error naming the path and strerror.
+  RunWriter(const std::string& out_dir, const std::string& scenario_name);
+  ~RunWriter();
+  RunWriter(const RunWriter&) = delete;
+  RunWriter& operator=(const RunWriter&) = delete;
+
+  /// The run directory.
+  const std::string& dir() const { return dir_; }
+  /// Appends {"event": type, "ts": ISO time, ...fields} and flushes.
+  void event(const std::string& type, nlohmann::json fields);
+  /// Writes run.json (pretty) via a temporary file + rename.
+  void write_run_json(const nlohmann::json& run);
+  /// Writes summary.txt.
+  void write_summary(const std::string& text);
+  /// Points <out>/<scenario>/latest at this run (atomic symlink swap).
+  void update_latest();
+
+ private:
+  void write_file(const std::string& name, const std::string& text);
+  std::string scenario_dir_;
+  std::string dir_;
+  std::mutex mu_;
+  FILE* events_ = nullptr;
+};
+
+}  // namespace sonda

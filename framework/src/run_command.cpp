@@ -1,0 +1,226 @@
+// `sonda run` / `sonda validate` / `sonda plugins`: wiring the registry,
+// the scenario layer, the runner and the result files together.
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <iostream>
+#include <memory>
+
+#include "commands.hpp"
+#include "describe.hpp"
+#include "needed_plugins.hpp"
+#include "registry.hpp"
+#include "results.hpp"
+#include "run_context.hpp"
+#include "runner.hpp"
+#include "scenario.hpp"
+#include "signals.hpp"
+#include "spawn.hpp"
+#include "step_task.hpp"
+#include "summary.hpp"
+#include "version.hpp"
+
+namespace sonda {
+
+std::string exit_code_help() {
+  return "Exit codes:\n"
+         "  0    ok: every step ok and every expectation passed\n"
+         "  2    invalid scenario or command line\n"
+         "  3    plugin error: a plugin the scenario needs is missing or was refused\n"
+         "  4    a step failed or timed out\n"
+         "  5    expectations failed (all steps ok)\n"
+         "  130  interrupted (SIGINT/SIGTERM); partial results are written\n"
+         "Environment:\n"
+         "  SONDA_PLUGIN_PATH  colon-separated directories searched for plugin .so files\n";
+}
+
+namespace {
+
+Registry load_registry(const PluginOptions& opts) {
+  Registry registry;
+  for (const auto& dir : Registry::search_dirs(opts.plugin_dirs)) {
+    registry.load_directory(dir);
+  }
+  for (const auto& r : registry.refused()) {
+    spdlog::debug("{}", r.reason);
+  }
+  return registry;
+}
+
+/// Loads the scenario's explicit plugins and checks every plugin it uses is
+/// available. Returns 0, or kExitPluginError after printing why.
+int check_plugins(const std::string& file, Registry& registry, const PluginOptions& opts) {
+  const size_t refused_before = registry.refused().size();
+  for (const auto& path : scenario_plugin_paths(file)) {
+    registry.load_file(path);
+  }
+  int rc = kExitOk;
+  for (size_t i = refused_before; i < registry.refused().size(); ++i) {
+    std::cerr << "error: " << registry.refused()[i].reason << '\n';
+    rc = kExitPluginError;
+  }
+  for (const auto& name : needed_plugins(file)) {
+    if (registry.get(name) != nullptr) {
+      continue;
+    }
+    rc = kExitPluginError;
+    if (const RefusedPlugin* r = registry.refusal_for(name)) {
+      std::cerr << "error: the scenario needs plugin '" << name << "', which was refused: " << r->reason
+                << '\n';
+      continue;
+    }
+    std::cerr << "error: the scenario needs plugin '" << name << "', which was not found; searched:";
+    for (const auto& dir : Registry::search_dirs(opts.plugin_dirs)) {
+      std::cerr << ' ' << dir;
+    }
+    std::cerr << "\n       loaded plugins:";
+    for (const auto& n : registry.plugin_names()) {
+      std::cerr << ' ' << n;
+    }
+    std::cerr << '\n';
+  }
+  return rc;
+}
+
+/// Parses and validates; prints every diagnostic. nullptr on failure with
+/// `rc` set.
+std::unique_ptr<Scenario> load_checked(const RunCommand& cmd, Registry& registry, int& rc) {
+  try {
+    rc = check_plugins(cmd.file, registry, cmd.plugins);
+    if (rc != kExitOk) {
+      return nullptr;
+    }
+    return std::make_unique<Scenario>(load_scenario(cmd.file, cmd.overrides, registry));
+  } catch (const ScenarioError& e) {
+    for (const auto& d : e.diagnostics()) {
+      std::cerr << d.str() << '\n';
+    }
+    std::cerr << e.diagnostics().size() << " problem(s) in " << cmd.file << '\n';
+    rc = kExitInvalidScenario;
+  } catch (const std::exception& e) {
+    std::cerr << cmd.file << ": " << e.what() << '\n';
+    rc = kExitInvalidScenario;
+  }
+  return nullptr;
+}
+
+size_t count_steps(const Group& g) {
+  size_t n = 0;
+  for (const auto& node : g.nodes) {
+    n += node.is_group() ? count_steps(*node.group) : 1;
+  }
+  return n;
+}
+
+nlohmann::json plugins_json(const Registry& registry) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& [name, p] : registry.plugins()) {
+    out.push_back({{"name", name}, {"version", p->version()}, {"path", p->path}});
+  }
+  return out;
+}
+
+}  // namespace
+
+int validate_command(const RunCommand& cmd) {
+  Registry registry = load_registry(cmd.plugins);
+  int rc = kExitOk;
+  auto scenario = load_checked(cmd, registry, rc);
+  if (!scenario) {
+    return rc;
+  }
+  std::cout << cmd.file << ": ok (" << count_steps(scenario->root) << " steps, "
+            << scenario->expectations.size() << " expectations)\n";
+  return kExitOk;
+}
+
+int run_command(const RunCommand& cmd) {
+  Registry registry = load_registry(cmd.plugins);
+  int rc = kExitOk;
+  auto scenario = load_checked(cmd, registry, rc);
+  if (!scenario) {
+    return rc;
+  }
+  std::unique_ptr<RunWriter> writer;
+  try {
+    writer = std::make_unique<RunWriter>(cmd.out_dir, scenario->name);
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << '\n';
+    return kExitInvalidScenario;
+  }
+  const std::string started_at = utc_iso_timestamp();
+  const int64_t start_ns = monotonic_now_ns();
+  nlohmann::json run = {{"schema_version", kResultSchemaVersion},
+                        {"sonda", {{"version", kSondaVersion}, {"git", kSondaGitHash}}},
+                        {"context", collect_run_context()},
+                        {"scenario", {{"name", scenario->name}, {"file", scenario->file},
+                                      {"description", scenario->description},
+                                      {"as_run", scenario->as_run}}},
+                        {"plugins", plugins_json(registry)},
+                        {"run_dir", writer->dir()},
+                        {"started_at", started_at}};
+  writer->event("run_start", {{"scenario", scenario->name}, {"run_dir", writer->dir()},
+                              {"schema_version", kResultSchemaVersion},
+                              {"sonda", run["sonda"]}, {"context", run["context"]}});
+  spdlog::info("running {} -> {}", scenario->name, writer->dir());
+
+  Runner runner(*scenario, registry, *writer);
+  RunOutcome outcome;
+  {
+    SignalWatcher signals([&runner](int count) {
+      if (count >= 2) {
+        SpawnedProcess::kill_all_now();
+      }
+      runner.interrupt();
+    });
+    outcome = runner.run();
+  }
+  nlohmann::json steps = nlohmann::json::array();
+  for (const auto& s : outcome.steps) {
+    steps.push_back(s.to_json());
+  }
+  run["ended_at"] = utc_iso_timestamp();
+  run["duration_ns"] = monotonic_now_ns() - start_ns;
+  run["status"] = outcome.status;
+  run["exit_code"] = outcome.exit_code;
+  run["steps"] = std::move(steps);
+  run["expectations"] = outcome.expectations;
+  const std::string summary = render_summary(scenario->name, outcome, writer->dir());
+  try {
+    writer->write_run_json(run);
+    writer->write_summary(summary);
+    writer->update_latest();
+  } catch (const std::exception& e) {
+    spdlog::error("writing results: {}", e.what());
+  }
+  writer->event("run_end", {{"status", outcome.status}, {"exit_code", outcome.exit_code},
+                            {"duration_ns", run["duration_ns"]}});
+  std::cout << summary << std::flush;
+  return outcome.exit_code;
+}
+
+int plugins_command(const PluginOptions& opts) {
+  Registry registry = load_registry(opts);
+  std::cout << list_plugins(registry);
+  return kExitOk;
+}
+
+int describe_command(const PluginOptions& opts, const std::string& name, bool markdown) {
+  Registry registry = load_registry(opts);
+  if (auto plugin = registry.get(name)) {
+    std::cout << describe_plugin(*plugin, markdown);
+    return kExitOk;
+  }
+  if (const RefusedPlugin* r = registry.refusal_for(name)) {
+    std::cerr << "error: " << r->reason << '\n';
+  } else {
+    std::cerr << "error: no plugin named '" << name << "'; found:";
+    for (const auto& n : registry.plugin_names()) {
+      std::cerr << ' ' << n;
+    }
+    std::cerr << '\n';
+  }
+  return kExitPluginError;
+}
+
+}  // namespace sonda

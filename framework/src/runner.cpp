@@ -1,0 +1,270 @@
+#include "runner.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <functional>
+#include <thread>
+
+#include "runner_internal.hpp"
+
+namespace sonda {
+
+std::string seconds_text(int64_t ns) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%gs", static_cast<double>(ns) / 1e9);
+  return buf;
+}
+
+namespace {
+
+/// Every step id in scenario order (depth first), so steps never reached
+/// still appear in the results as skipped.
+void collect_steps(const Group& group, std::vector<const Step*>& out) {
+  for (const Node& node : group.nodes) {
+    if (node.is_group()) {
+      collect_steps(*node.group, out);
+    } else {
+      out.push_back(&node.step);
+    }
+  }
+}
+
+}  // namespace
+
+Runner::Runner(const Scenario& scenario, const Registry& registry, RunWriter& writer)
+    : scenario_(scenario), registry_(registry), writer_(writer) {
+  sample_gate_->writer = &writer_;
+}
+
+Runner::~Runner() {
+  std::lock_guard lock(sample_gate_->mu);
+  sample_gate_->writer = nullptr;
+}
+
+std::function<void(const nlohmann::json&)> Runner::sample_forwarder(const std::string& step_id) {
+  return [gate = sample_gate_, step_id](const nlohmann::json& sample) {
+    std::lock_guard lock(gate->mu);
+    if (gate->writer != nullptr) {
+      gate->writer->event("sample", {{"id", step_id}, {"sample", sample}});
+    }
+  };
+}
+
+void Runner::interrupt() {
+  if (!interrupted_.exchange(true)) {
+    interrupted_at_ns_ = monotonic_now_ns();
+  }
+  std::lock_guard lock(mu_);
+  for (ActionTask* task : running_) {
+    task->request_stop();
+  }
+}
+
+void Runner::watch(ActionTask* task, bool on) {
+  std::lock_guard lock(mu_);
+  if (on) {
+    running_.insert(task);
+    if (interrupted_) {
+      task->request_stop();
+    }
+  } else {
+    running_.erase(task);
+  }
+}
+
+int64_t Runner::stop_grace_ns(int64_t wanted_ns) const {
+  return interrupted_ ? std::min<int64_t>(wanted_ns, kInterruptGraceNs / 2) : wanted_ns;
+}
+
+nlohmann::json Runner::records_snapshot() const {
+  std::lock_guard lock(mu_);
+  return records_;
+}
+
+void Runner::publish_record(const std::string& id, const nlohmann::json& record) {
+  std::lock_guard lock(mu_);
+  records_[id] = record;
+}
+
+RunOutcome Runner::run() {
+  std::vector<const Step*> steps;
+  collect_steps(scenario_.root, steps);
+  for (const Step* s : steps) {
+    StepResult r;
+    r.id = s->id;
+    r.kind = s->kind == Step::Kind::kSpawn ? "spawn" : "action";
+    r.plugin = s->plugin;
+    r.action = s->action;
+    r.params = s->params;
+    r.reason = "not reached";
+    results_[s->id] = r;
+  }
+  try {
+    run_group(scenario_.root);
+  } catch (...) {
+    // run_group stops its own backgrounds while unwinding; make sure no
+    // child survives whatever went wrong, then report it.
+    SpawnedProcess::kill_all_now();
+    throw;
+  }
+
+  RunOutcome outcome;
+  bool step_failed = false;
+  for (const Step* s : steps) {
+    StepResult& r = results_[s->id];
+    if (interrupted_ && r.status == "skipped") {
+      r.reason = "run interrupted before this step";
+    }
+    step_failed = step_failed || r.status == "failed" || r.status == "timeout";
+    outcome.steps.push_back(r);
+  }
+  bool expectations_failed = false;
+  if (!interrupted_) {
+    const nlohmann::json records = records_snapshot();
+    for (const Expectation& e : scenario_.expectations) {
+      ExpectationOutcome eo = evaluate(e, records);
+      nlohmann::json j = {{"text", e.text}, {"passed", eo.passed}, {"measured", eo.measured},
+                          {"message", eo.message}};
+      writer_.event("expectation", j);
+      (eo.passed ? spdlog::info("expect {}: pass ({})", e.text, eo.message)
+                 : spdlog::warn("expect {}: FAIL ({})", e.text, eo.message));
+      expectations_failed = expectations_failed || !eo.passed;
+      outcome.expectations.push_back(std::move(j));
+    }
+  }
+  if (interrupted_) {
+    outcome.status = "interrupted";
+    outcome.exit_code = kExitInterrupted;
+  } else if (step_failed) {
+    outcome.status = "failed";
+    outcome.exit_code = kExitStepFailed;
+  } else if (expectations_failed) {
+    outcome.status = "expectations_failed";
+    outcome.exit_code = kExitExpectationsFailed;
+  } else {
+    outcome.status = "ok";
+    outcome.exit_code = kExitOk;
+  }
+  return outcome;
+}
+
+void Runner::run_group(const Group& group) {
+  BackgroundList backgrounds;
+  try {
+    if (!group.parallel) {
+      for (const Node& node : group.nodes) {
+        run_node(node, backgrounds);
+      }
+    } else {
+      // Servers first, from this thread (spawned children die with the
+      // thread that forked them via PDEATHSIG, so not from a short-lived
+      // one), then everything else at once.
+      for (const Node& node : group.nodes) {
+        if (!node.is_group() && node.step.background) {
+          run_node(node, backgrounds);
+        }
+      }
+      std::vector<std::thread> threads;
+      std::mutex error_mu;
+      std::exception_ptr error;
+      for (const Node& node : group.nodes) {
+        if (!node.is_group() && node.step.background) {
+          continue;
+        }
+        threads.emplace_back([&, node_ptr = &node] {
+          try {
+            BackgroundList none;
+            run_node(*node_ptr, none);
+          } catch (...) {
+            std::lock_guard lock(error_mu);
+            error = std::current_exception();
+          }
+        });
+      }
+      for (auto& t : threads) {
+        t.join();
+      }
+      if (error) {
+        std::rethrow_exception(error);
+      }
+    }
+  } catch (...) {
+    stop_backgrounds(backgrounds);
+    throw;
+  }
+  stop_backgrounds(backgrounds);
+}
+
+void Runner::run_node(const Node& node, BackgroundList& backgrounds) {
+  if (node.is_group()) {
+    run_group(*node.group);
+    return;
+  }
+  if (node.step.background) {
+    if (auto bg = start_background(node.step)) {
+      backgrounds.push_back(std::move(bg));
+    }
+    return;
+  }
+  run_foreground_step(node.step);
+}
+
+StepResult Runner::begin_step(const Step& step, bool& skip) {
+  StepResult r;
+  {
+    std::lock_guard lock(mu_);
+    r = results_[step.id];
+  }
+  skip = false;
+  if (interrupted_) {
+    r.reason = "run interrupted before this step";
+    skip = true;
+  } else if (scenario_.stop_on_failure && failed_) {
+    r.reason = "an earlier step failed and the scenario has stop_on_failure";
+    skip = true;
+  }
+  if (skip) {
+    r.status = "skipped";
+    writer_.event("step_end", r.to_json());
+    std::lock_guard lock(mu_);
+    results_[step.id] = r;
+  }
+  return r;
+}
+
+bool Runner::resolve_step_params(const Step& step, StepResult& result) {
+  if (step.deferred.empty()) {
+    return true;
+  }
+  try {
+    result.params = resolve_params(step, records_snapshot(), registry_);
+    return true;
+  } catch (const std::exception& e) {
+    result.status = "failed";
+    result.reason = e.what();
+    return false;
+  }
+}
+
+void Runner::finish_step(StepResult result) {
+  if (result.status == "failed" || result.status == "timeout") {
+    failed_ = true;
+    spdlog::error("step {}: {} — {}", result.id, result.status, result.reason);
+  } else if (result.status == "interrupted") {
+    spdlog::warn("step {}: interrupted after {}", result.id, seconds_text(result.duration_ns));
+  } else {
+    const std::string summary =
+        result.record.contains("summary") && result.record["summary"].is_string()
+            ? result.record["summary"].get<std::string>()
+            : "";
+    spdlog::info("step {}: {} in {}{}{}", result.id, result.status, seconds_text(result.duration_ns),
+                 summary.empty() ? "" : " — ", summary);
+  }
+  publish_record(result.id, result.record);
+  writer_.event("step_end", result.to_json());
+  std::lock_guard lock(mu_);
+  results_[result.id] = std::move(result);
+}
+
+}  // namespace sonda

@@ -1,0 +1,111 @@
+// Runs a validated Scenario: sequences, parallel groups, background steps
+// (servers and spawned programs) that live until their group ends, repeats,
+// deadlines, Ctrl-C; passes each finished step's record to later steps and
+// to the expectations. Results stream to a RunWriter as they happen.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "registry.hpp"
+#include "results.hpp"
+#include "scenario.hpp"
+
+namespace sonda {
+
+class ActionTask;
+class SpawnedProcess;
+
+/// Process exit codes, distinct per failure class (k6-style).
+enum ExitCode : int {
+  kExitOk = 0,
+  kExitInvalidScenario = 2,  ///< invalid scenario or usage
+  kExitPluginError = 3,      ///< a plugin the scenario needs was refused or missing
+  kExitStepFailed = 4,
+  kExitExpectationsFailed = 5,
+  kExitInterrupted = 130,
+};
+
+/// What a run produced, in scenario order.
+struct RunOutcome {
+  std::string status;  ///< ok | failed | interrupted | expectations_failed
+  int exit_code = kExitOk;
+  std::vector<StepResult> steps;
+  nlohmann::json expectations = nlohmann::json::array();
+};
+
+/// One run of one scenario. run() once; interrupt() from any thread.
+class Runner {
+ public:
+  /// All references must outlive the runner. Spawned programs write their
+  /// output into writer.dir().
+  Runner(const Scenario& scenario, const Registry& registry, RunWriter& writer);
+  ~Runner();
+  Runner(const Runner&) = delete;
+  Runner& operator=(const Runner&) = delete;
+
+  /// Runs every step and evaluates the expectations. Never throws for a step
+  /// problem (it becomes that step's status); background steps and spawned
+  /// processes are always stopped before it returns, even on an exception.
+  RunOutcome run();
+  /// Ctrl-C: sets every running step's stop flag; steps not started yet are
+  /// skipped; the run winds down within about a second. Thread-safe.
+  void interrupt();
+  bool interrupted() const { return interrupted_.load(); }
+
+ private:
+  struct Background;
+  using BackgroundList = std::vector<std::unique_ptr<Background>>;
+
+  void run_group(const Group& group);
+  void run_node(const Node& node, BackgroundList& backgrounds);
+  void run_foreground_step(const Step& step);
+  std::unique_ptr<Background> start_background(const Step& step);
+  std::unique_ptr<Background> start_spawn(const Step& step, StepResult result, int64_t start_ns);
+  void stop_backgrounds(BackgroundList& backgrounds);
+  void stop_background(Background& bg);
+
+  /// One execution of an action with deadline handling (one repeat run).
+  StepResult execute_action(const Step& step, const nlohmann::json& params);
+  /// "port 10000/tcp is in use by python3 (pid 4242)" via proc_scanner.owner.
+  void explain_addr_in_use(StepResult& result);
+  /// A StepResult prefilled from the step, or the reason it must be skipped.
+  StepResult begin_step(const Step& step, bool& skip);
+  bool resolve_step_params(const Step& step, StepResult& result);
+  void finish_step(StepResult result);
+  nlohmann::json records_snapshot() const;
+  void publish_record(const std::string& id, const nlohmann::json& record);
+  void watch(ActionTask* task, bool on);
+  int64_t stop_grace_ns(int64_t wanted_ns) const;
+  /// Streams a step's samples to events.jsonl. An abandoned plugin thread
+  /// may call it after the run: it goes through a gate the destructor closes.
+  std::function<void(const nlohmann::json&)> sample_forwarder(const std::string& step_id);
+
+  struct SampleGate {
+    std::mutex mu;
+    RunWriter* writer = nullptr;
+  };
+  std::shared_ptr<SampleGate> sample_gate_ = std::make_shared<SampleGate>();
+
+  const Scenario& scenario_;
+  const Registry& registry_;
+  RunWriter& writer_;
+  std::atomic<bool> interrupted_{false};
+  std::atomic<int64_t> interrupted_at_ns_{0};
+  std::atomic<bool> failed_{false};
+
+  mutable std::mutex mu_;
+  nlohmann::json records_ = nlohmann::json::object();
+  std::map<std::string, StepResult> results_;
+  std::set<ActionTask*> running_;
+};
+
+}  // namespace sonda

@@ -1,0 +1,39 @@
+// Pieces shared by runner.cpp and background.cpp; not part of the host API.
+#pragma once
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "results.hpp"
+#include "runner.hpp"
+#include "spawn.hpp"
+#include "step_task.hpp"
+
+namespace sonda {
+
+/// A step that lives until its group ends: a BACKGROUND action or a spawned
+/// program. Owned by the group's BackgroundList.
+struct Runner::Background {
+  StepResult result;
+  int64_t start_ns = 0;
+  nlohmann::json ready_info = nlohmann::json::object();
+  std::unique_ptr<ActionTask> task;     // action steps
+  std::unique_ptr<SpawnedProcess> process;  // spawn steps
+  int64_t stop_grace_ns = 0;
+};
+
+/// How long after a deadline an action may still return before it is
+/// abandoned as timed out.
+inline constexpr int64_t kDeadlineGraceNs = 2'000'000'000;
+/// After Ctrl-C, how long a running step may take to honour its stop flag.
+inline constexpr int64_t kInterruptGraceNs = 700'000'000;
+/// Default wait for a background step's ready() when it has no timeout.
+inline constexpr int64_t kDefaultReadyTimeoutNs = 10'000'000'000;
+/// Polling slice while waiting on tasks and children.
+inline constexpr int64_t kPollSliceNs = 20'000'000;
+
+/// "2.5s" style text for reasons.
+std::string seconds_text(int64_t ns);
+
+}  // namespace sonda

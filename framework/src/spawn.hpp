@@ -1,0 +1,52 @@
+// External programs started as the system under test: own process group,
+// stdout/stderr to files, stopped with SIGTERM to the group then SIGKILL,
+// always reaped. Every live group is tracked so Ctrl-C twice, a runner
+// exception or process exit can kill them all: no orphans.
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "scenario.hpp"
+
+namespace sonda {
+
+/// A running child in its own process group. Not copyable; the destructor
+/// stops it (grace 0) if still running. Thread-compatible: one owner.
+class SpawnedProcess {
+ public:
+  /// Forks and execs `spec.argv` (PATH lookup) with `spec.env` added and in
+  /// `spec.cwd`. Throws std::runtime_error naming the program and the call
+  /// (including an exec failure such as "No such file or directory").
+  static std::unique_ptr<SpawnedProcess> start(const SpawnSpec& spec, const std::string& stdout_path,
+                                               const std::string& stderr_path);
+  ~SpawnedProcess();
+  SpawnedProcess(const SpawnedProcess&) = delete;
+  SpawnedProcess& operator=(const SpawnedProcess&) = delete;
+
+  pid_t pid() const { return pid_; }
+  /// The wait status once the child has exited (non-blocking check).
+  std::optional<int> poll_exit();
+  /// SIGTERM to the group, wait up to `grace_ns`, then SIGKILL; reaps the
+  /// child and returns its wait status. Idempotent.
+  int stop(int64_t grace_ns);
+
+  /// SIGKILL to every live spawned group (second Ctrl-C, fatal errors).
+  /// Thread-safe.
+  static void kill_all_now();
+  /// "exited with status 3" / "killed by signal 15 (Terminated)".
+  static std::string describe_status(int wait_status);
+
+ private:
+  explicit SpawnedProcess(pid_t pid) : pid_(pid) {}
+  pid_t pid_;
+  std::optional<int> status_;
+};
+
+/// The last `max_lines` lines of a text file (for "child exited: ..." reasons).
+std::string tail_lines(const std::string& path, size_t max_lines);
+
+}  // namespace sonda

@@ -1,0 +1,79 @@
+#include "summary.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <sstream>
+
+namespace sonda {
+
+std::string short_duration(int64_t ns) {
+  char buf[32];
+  if (ns >= 1'000'000'000) {
+    std::snprintf(buf, sizeof buf, "%.2fs", static_cast<double>(ns) / 1e9);
+  } else if (ns >= 1'000'000) {
+    std::snprintf(buf, sizeof buf, "%.1fms", static_cast<double>(ns) / 1e6);
+  } else {
+    std::snprintf(buf, sizeof buf, "%.0fus", static_cast<double>(ns) / 1e3);
+  }
+  return buf;
+}
+
+namespace {
+
+/// The figure column: the plugin's own summary when ok, the reason when not.
+std::string details_of(const StepResult& s) {
+  std::string text;
+  if (s.status == "ok" || s.status == "interrupted") {
+    if (s.record.contains("summary") && s.record["summary"].is_string()) {
+      text = s.record["summary"].get<std::string>();
+    }
+    if (s.record.contains("repeat") && s.record["repeat"].is_object()) {
+      text += (text.empty() ? "" : "; ") + std::string("repeated ") +
+              s.record["repeat"].value("count", nlohmann::json(0)).dump() + "x";
+    }
+    if (s.kind == "spawn" && s.record.contains("pid")) {
+      text += (text.empty() ? "" : "; ") + std::string("pid ") + s.record["pid"].dump();
+    }
+  }
+  if (!s.reason.empty() && s.status != "ok") {
+    text += (text.empty() ? "" : "; ") + s.reason;
+  }
+  // One line per step: keep the table compact.
+  std::replace(text.begin(), text.end(), '\n', ' ');
+  return text.size() > 160 ? text.substr(0, 157) + "..." : text;
+}
+
+}  // namespace
+
+std::string render_summary(const std::string& scenario_name, const RunOutcome& outcome,
+                           const std::string& run_dir) {
+  size_t id_w = 4;
+  for (const auto& s : outcome.steps) {
+    id_w = std::max(id_w, s.id.size());
+  }
+  std::ostringstream out;
+  auto pad = [](const std::string& s, size_t w) { return s + std::string(w > s.size() ? w - s.size() : 0, ' '); };
+  out << "scenario " << scenario_name << ": " << outcome.status << " (exit " << outcome.exit_code
+      << ")\n";
+  out << pad("STEP", id_w) << "  " << pad("STATUS", 11) << "  " << pad("TIME", 9) << "  DETAILS\n";
+  for (const auto& s : outcome.steps) {
+    std::string line = pad(s.id, id_w) + "  " + pad(s.status, 11) + "  " +
+                       pad(s.status == "skipped" ? "-" : short_duration(s.duration_ns), 9) + "  " +
+                       details_of(s);
+    while (!line.empty() && line.back() == ' ') {
+      line.pop_back();
+    }
+    out << line << '\n';
+  }
+  if (!outcome.expectations.empty()) {
+    out << '\n';
+    for (const auto& e : outcome.expectations) {
+      out << (e.value("passed", false) ? "PASS  " : "FAIL  ") << e.value("text", std::string())
+          << "  (" << e.value("message", std::string()) << ")\n";
+    }
+  }
+  out << "\nresults: " << run_dir << '\n';
+  return out.str();
+}
+
+}  // namespace sonda

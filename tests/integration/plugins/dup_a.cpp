@@ -1,0 +1,3 @@
+// One of two different files that both call themselves "dup".
+#define RAW_NAME "dup"
+#include "raw_descriptor.hpp"
