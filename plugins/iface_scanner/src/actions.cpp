@@ -42,17 +42,8 @@ std::string netns_param(const json& params) {
 
 std::vector<Interface> select(std::vector<Interface> all, const std::vector<std::string>& names,
                               bool include_down) {
+  require_interfaces(all, names);
   std::vector<Interface> chosen;
-  for (const std::string& wanted : names) {
-    if (std::none_of(all.begin(), all.end(), [&](const Interface& i) { return i.name == wanted; })) {
-      std::string available;
-      for (const Interface& i : all) {
-        available += (available.empty() ? "" : ", ") + i.name;
-      }
-      throw StepError("no interface named '" + wanted + "' (have: " + available + ")",
-                      "not_found", {{"error", {{"parameter", "interface"}}}});
-    }
-  }
   for (Interface& iface : all) {
     const bool named = names.empty() ||
                        std::find(names.begin(), names.end(), iface.name) != names.end();

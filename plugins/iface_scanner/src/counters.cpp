@@ -66,18 +66,7 @@ CounterSnapshot take_snapshot(const std::vector<std::string>& names) {
 
   CounterSnapshot snapshot;
   snapshot.taken_ns = start_ns + (end_ns - start_ns) / 2;
-  for (const std::string& wanted : names) {
-    const bool exists = std::any_of(links.begin(), links.end(),
-                                    [&](const Interface& i) { return i.name == wanted; });
-    if (!exists) {
-      std::string available;
-      for (const Interface& i : links) {
-        available += (available.empty() ? "" : ", ") + i.name;
-      }
-      throw StepError("no interface named '" + wanted + "' (have: " + available + ")",
-                      "not_found", {{"error", {{"parameter", "interface"}}}});
-    }
-  }
+  require_interfaces(links, names);
   for (Interface& link : links) {
     if (names.empty() || std::find(names.begin(), names.end(), link.name) != names.end()) {
       snapshot.entries.push_back({link.ifindex, std::move(link.name), link.counters});

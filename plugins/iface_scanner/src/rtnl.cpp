@@ -297,4 +297,17 @@ std::vector<Interface> dump_interfaces() {
   return interfaces;
 }
 
+void require_interfaces(const std::vector<Interface>& all, const std::vector<std::string>& names) {
+  for (const std::string& wanted : names) {
+    if (std::none_of(all.begin(), all.end(), [&](const Interface& i) { return i.name == wanted; })) {
+      std::string available;
+      for (const Interface& i : all) {
+        available += (available.empty() ? "" : ", ") + i.name;
+      }
+      throw StepError("no interface named '" + wanted + "' (have: " + available + ")",
+                      "not_found", {{"error", {{"parameter", "interface"}}}});
+    }
+  }
+}
+
 }  // namespace sonda::iface

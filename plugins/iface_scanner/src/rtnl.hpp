@@ -12,6 +12,7 @@
 #include <linux/netlink.h>
 
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "interface.hpp"
@@ -41,5 +42,10 @@ std::vector<Interface> dump_interfaces();
 /// Dumps links only (no addresses): what a counter snapshot needs, one
 /// syscall round trip cheaper. Same errors as dump_interfaces().
 std::vector<Interface> dump_links();
+
+/// Throws sonda::StepError kind "not_found" (parameter "interface") for the
+/// first name in `names` that no interface in `all` has, listing those that
+/// exist; users mistype interface names more than anything else.
+void require_interfaces(const std::vector<Interface>& all, const std::vector<std::string>& names);
 
 }  // namespace sonda::iface

@@ -276,5 +276,18 @@ TEST(ScanAction, MissingNamespaceIsNotFoundAndNamesThePath) {
   }
 }
 
+TEST(WatchAction, UnknownInterfaceFailsBeforeReady) {
+  testing::FakeHost host;
+  Context ctx(host.host());
+  try {
+    watch_action({{"interface", {"lo", "no-such-if0"}}, {"interval", 10'000'000}}, ctx);
+    FAIL() << "expected StepError";
+  } catch (const StepError& e) {
+    EXPECT_EQ(e.kind(), "not_found");
+    EXPECT_EQ(e.details().at("error").at("parameter"), "interface");
+  }
+  EXPECT_TRUE(host.wait_ready(0).is_null());
+}
+
 }  // namespace
 }  // namespace sonda::iface

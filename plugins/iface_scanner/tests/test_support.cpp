@@ -133,16 +133,18 @@ FakeHost::FakeHost() {
 }
 
 json FakeHost::wait_ready(int timeout_ms) {
-  for (int waited = 0; waited < timeout_ms; waited += 5) {
+  for (int waited = 0;; waited += 5) {
     {
       std::lock_guard lock(mutex_);
       if (!ready_.is_null()) {
         return ready_;
       }
     }
+    if (waited >= timeout_ms) {
+      return nullptr;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  return nullptr;
 }
 
 std::vector<json> FakeHost::samples() const {
