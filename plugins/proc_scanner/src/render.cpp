@@ -1,4 +1,6 @@
-// render_scan(): the scan record as the runner stores it.
+// render_scan() and render_scan_text(): the scan record as the runner
+// stores it. Both share everything but the sockets array, which the text
+// renderer writes directly (a test pins the two to the same JSON).
 #include <netinet/in.h>
 #include <unistd.h>
 
@@ -12,58 +14,160 @@ namespace {
 
 using nlohmann::json;
 
-json endpoint_json(uint8_t family, const std::array<uint8_t, 16>& addr, uint16_t port) {
-  return {{"address", format_address(family, addr)}, {"port", port}};
-}
-
-}  // namespace
-
-json render_scan(const ScanResult& result, const ScanOptions& options) {
-  const bool root = ::geteuid() == 0;
-  const auto euid = static_cast<uint32_t>(::geteuid());
-  const SkipCounts& skipped = result.owners.skipped;
-  const bool partial = options.owners && !root && skipped.fd_dirs_denied > 0;
-
-  json sockets = json::array();
-  sockets.get_ref<json::array_t&>().reserve(result.sockets.size());
+/// Tallies that both renderers need.
+struct SocketTally {
   std::map<std::string, int> by_state;
   size_t tcp = 0;
   size_t listening = 0;
   size_t with_owners = 0;
   size_t owner_hidden = 0;
-  for (const SocketEntry& s : result.sockets) {
-    const char* state = state_name(s.protocol, s.state);
-    ++by_state[state];
+
+  void add(const SocketEntry& s, bool has_owners, bool hidden) {
+    ++by_state[state_name(s.protocol, s.state)];
     tcp += s.protocol == IPPROTO_TCP ? 1 : 0;
     listening += is_listening(s) ? 1 : 0;
+    with_owners += has_owners ? 1 : 0;
+    owner_hidden += hidden ? 1 : 0;
+  }
+};
+
+bool is_partial(const ScanResult& result, const ScanOptions& options) {
+  return options.owners && ::geteuid() != 0 && result.owners.skipped.fd_dirs_denied > 0;
+}
+
+// Another user's socket whose /proc/<pid>/fd we may not read.
+bool hidden_owner(bool partial, const SocketEntry& s, bool has_owners) {
+  return !has_owners && partial && s.inode != 0 && s.uid != static_cast<uint32_t>(::geteuid());
+}
+
+json endpoint_json(uint8_t family, const std::array<uint8_t, 16>& addr, uint16_t port) {
+  return {{"address", format_address(family, addr)}, {"port", port}};
+}
+
+void append_endpoint(std::string& out, uint8_t family, const std::array<uint8_t, 16>& addr,
+                     uint16_t port) {
+  out += "{\"address\":\"";
+  out += format_address(family, addr);
+  out += "\",\"port\":";
+  out += std::to_string(port);
+  out += '}';
+}
+
+json render_without_sockets(const ScanResult& result, const ScanOptions& options,
+                            const SocketTally& tally);
+
+}  // namespace
+
+json render_scan(const ScanResult& result, const ScanOptions& options) {
+  const bool partial = is_partial(result, options);
+  json sockets = json::array();
+  sockets.get_ref<json::array_t&>().reserve(result.sockets.size());
+  SocketTally tally;
+  for (const SocketEntry& s : result.sockets) {
     json owners = options.owners ? owners_json(result, s) : json::array();
+    const bool hidden = hidden_owner(partial, s, !owners.empty());
+    tally.add(s, !owners.empty(), hidden);
     json entry = {{"protocol", s.protocol == IPPROTO_TCP ? "tcp" : "udp"},
                   {"family", s.family == AF_INET6 ? "ipv6" : "ipv4"},
                   {"local", endpoint_json(s.family, s.local_addr, s.local_port)},
                   {"remote", endpoint_json(s.family, s.remote_addr, s.remote_port)},
-                  {"state", state},
+                  {"state", state_name(s.protocol, s.state)},
                   {"recv_q", s.recv_q},
                   {"send_q", s.send_q},
                   {"uid", s.uid},
                   {"inode", s.inode},
-                  {"netns", s.netns}};
-    if (!owners.empty()) {
-      ++with_owners;
-    } else if (partial && s.inode != 0 && s.uid != euid) {
-      // Another user's socket whose /proc/<pid>/fd we may not read.
+                  {"netns", s.netns},
+                  {"owners", std::move(owners)}};
+    if (hidden) {
       entry["owner_hidden"] = true;
-      ++owner_hidden;
     }
-    entry["owners"] = std::move(owners);
     sockets.push_back(std::move(entry));
   }
+  json record = render_without_sockets(result, options, tally);
+  record["sockets"] = std::move(sockets);
+  return record;
+}
 
+std::string render_scan_text(const ScanResult& result, const ScanOptions& options) {
+  const bool partial = is_partial(result, options);
+  // Each process's owner object, serialised once.
+  std::vector<std::string> owner_text(result.owners.processes.size());
+  std::string sockets;
+  sockets.reserve(result.sockets.size() * 320 + 16);
+  sockets += "\"sockets\":[";
+  SocketTally tally;
+  bool first_socket = true;
+  for (const SocketEntry& s : result.sockets) {
+    const auto [first, last] = options.owners && s.inode != 0 ? result.owners.owners_of(s.inode)
+                                                              : std::pair<size_t, size_t>{0, 0};
+    const bool has_owners = first != last;
+    const bool hidden = hidden_owner(partial, s, has_owners);
+    tally.add(s, has_owners, hidden);
+    // Keys in nlohmann's (sorted) order so both renderers print alike.
+    sockets += first_socket ? "{\"family\":\"" : ",{\"family\":\"";
+    first_socket = false;
+    sockets += s.family == AF_INET6 ? "ipv6" : "ipv4";
+    sockets += "\",\"inode\":";
+    sockets += std::to_string(s.inode);
+    sockets += ",\"local\":";
+    append_endpoint(sockets, s.family, s.local_addr, s.local_port);
+    sockets += ",\"netns\":";
+    sockets += std::to_string(s.netns);
+    if (hidden) {
+      sockets += ",\"owner_hidden\":true";
+    }
+    sockets += ",\"owners\":[";
+    for (size_t i = first; i < last; ++i) {
+      const uint32_t p = result.owners.inode_owners[i].second;
+      if (owner_text[p].empty()) {
+        owner_text[p] = owner_json(result.owners.processes[p])
+                            .dump(-1, ' ', false, json::error_handler_t::replace);
+      }
+      if (i != first) {
+        sockets += ',';
+      }
+      sockets += owner_text[p];
+    }
+    sockets += "],\"protocol\":\"";
+    sockets += s.protocol == IPPROTO_TCP ? "tcp" : "udp";
+    sockets += "\",\"recv_q\":";
+    sockets += std::to_string(s.recv_q);
+    sockets += ",\"remote\":";
+    append_endpoint(sockets, s.family, s.remote_addr, s.remote_port);
+    sockets += ",\"send_q\":";
+    sockets += std::to_string(s.send_q);
+    sockets += ",\"state\":\"";
+    sockets += state_name(s.protocol, s.state);
+    sockets += "\",\"uid\":";
+    sockets += std::to_string(s.uid);
+    sockets += '}';
+  }
+  sockets += "],";
+  std::string text =
+      render_without_sockets(result, options, tally).dump(-1, ' ', false,
+                                                          json::error_handler_t::replace);
+  // The rest of the record is an object: splice the array in after '{'.
+  text.insert(1, sockets);
+  return text;
+}
+
+namespace {
+
+json render_without_sockets(const ScanResult& result, const ScanOptions& options,
+                            const SocketTally& tally) {
+  const auto euid = static_cast<uint32_t>(::geteuid());
+  const SkipCounts& skipped = result.owners.skipped;
+  const bool partial = is_partial(result, options);
+  const auto& by_state = tally.by_state;
+  const size_t tcp = tally.tcp;
+  const size_t listening = tally.listening;
+  const size_t with_owners = tally.with_owners;
+  const size_t owner_hidden = tally.owner_hidden;
   json record;
   record["source"] = source_name(result.source);
   if (!result.fallback_reason.empty()) {
     record["source_note"] = result.fallback_reason;
   }
-  record["sockets"] = std::move(sockets);
 
   std::vector<std::string> summary_lines;
   if (options.identify) {
@@ -130,5 +234,7 @@ json render_scan(const ScanResult& result, const ScanOptions& options) {
   record["summary"] = summary;
   return record;
 }
+
+}  // namespace
 
 }  // namespace sonda::proc_scanner

@@ -203,6 +203,18 @@ ScanResult collect_scan(const ScanOptions& options) {
   return result;
 }
 
+json owner_json(const ProcessInfo& p) {
+  json o = {{"pid", p.pid},         {"process", p.comm}, {"exe", p.exe},
+            {"cmdline", p.cmdline}, {"user", p.user},    {"uid", p.uid}};
+  if (!p.cgroup.container_runtime.empty()) {
+    o["container"] = {{"runtime", p.cgroup.container_runtime}, {"id", p.cgroup.container_id}};
+  }
+  if (!p.cgroup.unit.empty()) {
+    o["unit"] = p.cgroup.unit;
+  }
+  return o;
+}
+
 json owners_json(const ScanResult& result, const SocketEntry& socket) {
   json owners = json::array();
   if (socket.inode == 0) {
@@ -210,16 +222,7 @@ json owners_json(const ScanResult& result, const SocketEntry& socket) {
   }
   const auto [first, last] = result.owners.owners_of(socket.inode);
   for (size_t i = first; i < last; ++i) {
-    const ProcessInfo& p = result.owners.processes[result.owners.inode_owners[i].second];
-    json o = {{"pid", p.pid},         {"process", p.comm}, {"exe", p.exe},
-              {"cmdline", p.cmdline}, {"user", p.user},    {"uid", p.uid}};
-    if (!p.cgroup.container_runtime.empty()) {
-      o["container"] = {{"runtime", p.cgroup.container_runtime}, {"id", p.cgroup.container_id}};
-    }
-    if (!p.cgroup.unit.empty()) {
-      o["unit"] = p.cgroup.unit;
-    }
-    owners.push_back(std::move(o));
+    owners.push_back(owner_json(result.owners.processes[result.owners.inode_owners[i].second]));
   }
   return owners;
 }

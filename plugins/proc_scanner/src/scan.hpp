@@ -56,12 +56,21 @@ struct ScanResult {
 /// sock_diag nor /proc/net can be read.
 ScanResult collect_scan(const ScanOptions& options);
 
+/// Renders one owner: {pid, process, exe, cmdline, user, uid, container?, unit?}.
+nlohmann::json owner_json(const ProcessInfo& p);
+
 /// Renders one socket's owner list ([] when unknown).
 nlohmann::json owners_json(const ScanResult& result, const SocketEntry& socket);
 
 /// Renders the full record: source, sockets, services, counts, skipped,
 /// summary. Reads banners when the options ask for them.
 nlohmann::json render_scan(const ScanResult& result, const ScanOptions& options);
+
+/// The same record as render_scan(...).dump(), written without building a
+/// DOM for the sockets (tens of thousands of small objects): each owner is
+/// serialised once per process and the socket lines are appended directly.
+/// Used where the text is the product (the proc_scan driver).
+std::string render_scan_text(const ScanResult& result, const ScanOptions& options);
 
 /// collect_scan + render_scan.
 nlohmann::json run_scan(const ScanOptions& options);

@@ -29,9 +29,11 @@ int main(int argc, char** argv) {
   }
   try {
     const auto options = sonda::proc_scanner::ScanOptions::from_json(params);
-    const nlohmann::json record = sonda::proc_scanner::run_scan(options);
-    const std::string text =
-        record.dump(compact ? -1 : 2, ' ', false, nlohmann::json::error_handler_t::replace);
+    const auto result = sonda::proc_scanner::collect_scan(options);
+    std::string text = sonda::proc_scanner::render_scan_text(result, options);
+    if (!compact) {
+      text = nlohmann::json::parse(text).dump(2);
+    }
     std::fwrite(text.data(), 1, text.size(), stdout);
     std::fputc('\n', stdout);
   } catch (const std::exception& e) {

@@ -145,5 +145,17 @@ void BM_RenderScan(benchmark::State& state) {
 }
 BENCHMARK(BM_RenderScan)->Unit(benchmark::kMillisecond);
 
+void BM_RenderScanText(benchmark::State& state) {
+  LoopbackTable::get();
+  const ScanOptions options = ScanOptions::from_json({{"identify", false}});
+  const ScanResult r = collect_scan(options);
+  for (auto _ : state) {
+    const std::string text = render_scan_text(r, options);
+    benchmark::DoNotOptimize(text.data());
+  }
+  state.counters["sockets"] = static_cast<double>(r.sockets.size());
+}
+BENCHMARK(BM_RenderScanText)->Unit(benchmark::kMillisecond);
+
 }  // namespace
 }  // namespace sonda::proc_scanner
