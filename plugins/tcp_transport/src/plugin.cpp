@@ -37,7 +37,7 @@ const sonda_param_spec kServerParams[] = {
      .doc = "sink: recv with MSG_TRUNC (no copy to user space; reported as such)"},
     {.name = "backlog", .type = SONDA_PARAM_INT, .default_value = "1024", .min = 1, .max = 65535,
      .doc = "listen() backlog"},
-    TUNING_PARAMS("4MiB", "true"),
+    TUNING_PARAMS("0", "true"),
 };
 
 const sonda_param_spec kStreamParams[] = {
@@ -61,7 +61,7 @@ const sonda_param_spec kStreamParams[] = {
      .doc = "open with the 32-byte sonda hello so a sonda server reports receiver counts"},
     {.name = "timeout", .type = SONDA_PARAM_DURATION, .default_value = "5s", .min = 1e6, .max = kDay,
      .unit = "ns", .doc = "connect timeout and longest tolerated stall"},
-    TUNING_PARAMS("4MiB", "false"),
+    TUNING_PARAMS("0", "false"),
 };
 
 #define RR_COMMON_PARAMS                                                                                     \
