@@ -48,7 +48,7 @@ nlohmann::json server_action(const nlohmann::json& params, Context& ctx) {
     throw StepError("parameter 'mode': expected sink|echo, got '" + mode + "'", "bad_param");
   }
   o.echo = mode == "echo";
-  o.rcvbuf_bytes = static_cast<int>(int_param(params, "rcvbuf", 8 << 20));
+  o.rcvbuf_bytes = static_cast<int>(int_param(params, "rcvbuf", 32 << 20));
   o.interval_ns = int_param(params, "interval", 1'000'000'000);
   UdpServer server(o);
   ctx.ready(server.ready_info());

@@ -138,7 +138,7 @@ std::vector<SendResult> results_of(const std::vector<FlowSend>& sends) {
 nlohmann::json stream_action(const nlohmann::json& params, Context& ctx) {
   const std::string target_text = string_param(params, "target", "");
   const bool reverse = bool_param(params, "reverse", false);
-  const int rcvbuf = static_cast<int>(int_param(params, "rcvbuf", 8 << 20));
+  const int rcvbuf = static_cast<int>(int_param(params, "rcvbuf", 32 << 20));
   const int64_t interval_ns = int_param(params, "interval", 1'000'000'000);
   const int64_t report_timeout_ns = int_param(params, "report_timeout", 10'000'000'000);
   std::function<bool()> stop = [&ctx] { return ctx.should_stop(); };

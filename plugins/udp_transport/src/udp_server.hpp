@@ -21,7 +21,7 @@ namespace sonda::udp {
 struct ServerOptions {
   std::string listen = "0.0.0.0:0";
   bool echo = false;
-  int rcvbuf_bytes = 8 << 20;
+  int rcvbuf_bytes = 32 << 20;
   int64_t interval_ns = 1'000'000'000;
   /// How long the report waits for a flow to go quiet before answering.
   int64_t quiet_ns = 100'000'000;
