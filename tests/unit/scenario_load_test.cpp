@@ -261,6 +261,12 @@ TEST(LoadScenario, ReportsYamlSyntaxErrorWithItsMark) {
   EXPECT_NE(errors.find("YAML syntax error"), std::string::npos) << errors;
 }
 
+TEST(LoadScenario, RejectsInvalidUtf8WithItsPosition) {
+  EXPECT_EQ(load_errors("name: x\nsteps:\n  - use: \xff\n"),
+            "s.yaml:3:10: not valid UTF-8 (byte 24)");
+  EXPECT_EQ(load_errors("name: \xc3\xa9t\xc3\xa9\nsteps: [{use: iface_scanner.scan}]\n"), "");
+}
+
 TEST(LoadScenario, ParsesSpawnSteps) {
   Scenario s = load_text(R"(name: x
 steps:

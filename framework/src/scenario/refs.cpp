@@ -1,5 +1,7 @@
 #include "refs.hpp"
 
+#include "scenario/yaml_doc.hpp"
+
 #include <cstdlib>
 #include <stdexcept>
 
@@ -16,6 +18,10 @@ nlohmann::json resolve_one(const RecordPath& path, const nlohmann::json& records
     if (value == nullptr) {
       throw std::runtime_error("'${" + path.text + "}': environment variable '" +
                                path.segments[1].key + "' is not set");
+    }
+    if (invalid_utf8_offset(value) != std::string_view::npos) {
+      throw std::runtime_error("'${" + path.text + "}': environment variable '" +
+                               path.segments[1].key + "' is not valid UTF-8");
     }
     return std::string(value);
   }

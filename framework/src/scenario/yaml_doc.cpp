@@ -6,9 +6,9 @@
 #include <yaml-cpp/parser.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <charconv>
 #include <map>
-#include <regex>
 #include <sstream>
 #include <unordered_set>
 
@@ -153,14 +153,45 @@ class TreeBuilder : public YAML::EventHandler {
   throw ScenarioError({Diagnostic{where, message}});
 }
 
-bool is_int(const std::string& s) {
-  static const std::regex re("[-+]?[0-9]+");
-  return std::regex_match(s, re);
+/// Skips an optional sign; returns the index of the first digit.
+size_t after_sign(const std::string& s) { return !s.empty() && (s[0] == '-' || s[0] == '+'); }
+
+size_t count_digits(const std::string& s, size_t& i) {
+  const size_t start = i;
+  while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
+    ++i;
+  }
+  return i - start;
 }
 
+/// YAML 1.2 core schema integer: [-+]?[0-9]+ (hand-written: std::regex
+/// dominated validation time).
+bool is_int(const std::string& s) {
+  size_t i = after_sign(s);
+  return count_digits(s, i) > 0 && i == s.size();
+}
+
+/// [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?
 bool is_float(const std::string& s) {
-  static const std::regex re("[-+]?(\\.[0-9]+|[0-9]+(\\.[0-9]*)?)([eE][-+]?[0-9]+)?");
-  return std::regex_match(s, re);
+  size_t i = after_sign(s);
+  size_t digits = count_digits(s, i);
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    digits += count_digits(s, i);
+  }
+  if (digits == 0) {
+    return false;
+  }
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '-' || s[i] == '+')) {
+      ++i;
+    }
+    if (count_digits(s, i) == 0) {
+      return false;
+    }
+  }
+  return i == s.size();
 }
 
 }  // namespace
@@ -178,7 +209,57 @@ YamlEntry* YamlNode::find(std::string_view key) {
   return const_cast<YamlEntry*>(std::as_const(*this).find(key));
 }
 
+size_t invalid_utf8_offset(std::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    size_t length = 0;
+    uint32_t code_point = 0;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xE0) == 0xC0) {
+      length = 2;
+      code_point = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      length = 3;
+      code_point = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      length = 4;
+      code_point = c & 0x07;
+    } else {
+      return i;
+    }
+    if (i + length > text.size()) {
+      return i;
+    }
+    for (size_t k = 1; k < length; ++k) {
+      const auto cont = static_cast<unsigned char>(text[i + k]);
+      if ((cont & 0xC0) != 0x80) {
+        return i;
+      }
+      code_point = (code_point << 6) | (cont & 0x3F);
+    }
+    static constexpr uint32_t kMinForLength[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (code_point < kMinForLength[length] || code_point > 0x10FFFF ||
+        (code_point >= 0xD800 && code_point <= 0xDFFF)) {
+      return i;
+    }
+    i += length;
+  }
+  return std::string_view::npos;
+}
+
 YamlNode parse_yaml(std::string_view text, const std::string& file) {
+  if (size_t bad = invalid_utf8_offset(text); bad != std::string_view::npos) {
+    const std::string_view before = text.substr(0, bad);
+    const size_t line_start = before.rfind('\n');
+    const int line = static_cast<int>(std::count(before.begin(), before.end(), '\n')) + 1;
+    const int column =
+        static_cast<int>(bad - (line_start == std::string_view::npos ? 0 : line_start + 1)) + 1;
+    throw ScenarioError({Diagnostic{SourceMark{file, line, column},
+                                    "not valid UTF-8 (byte " + std::to_string(bad) + ")"}});
+  }
   std::istringstream in{std::string(text)};
   TreeBuilder builder(file);
   try {

@@ -42,9 +42,14 @@ struct YamlEntry {
 };
 
 /// Parses the first document of `text`; `file` names it in marks. Throws
-/// ScenarioError with one diagnostic on a syntax error, on a second document,
+/// ScenarioError with one diagnostic on invalid UTF-8, a syntax error, on a second document,
 /// on nesting deeper than 64 or on alias expansion past 100000 nodes.
 YamlNode parse_yaml(std::string_view text, const std::string& file);
+
+/// The offset of the first byte that is not part of well-formed UTF-8
+/// (overlongs, surrogates and code points past U+10FFFF included), or npos.
+/// JSON output of the scenario as run cannot hold anything else.
+size_t invalid_utf8_offset(std::string_view text);
 
 /// Reports every map key that repeats an earlier key of the same map, at the
 /// repeated key.
