@@ -1,0 +1,213 @@
+#!/usr/bin/env python3
+"""Peer benchmark for proc_scanner: sonda's scan vs ss, netstat and lsof.
+
+Makes ~19000 loopback sockets in this process (TCP listeners, established
+pairs, UDP bound and connected) on a private 127.X.Y.0/24 address, then, in
+ONE invocation, times `proc_scan` (the proc_scanner engine with owners and
+service identification, JSON on stdout) against `ss -tuanp`,
+`netstat -tuanp` and `lsof -i -n -P`, interleaving the tools run by run.
+Prints median wall times and the RATIOS sonda/peer, and checks that every
+tool reports the identical set of (protocol, local, remote, state, owner
+pid) for this script's sockets. Exit status 1 when the sets differ.
+
+    tools/proc_vs_ss.py [--sockets 19000] [--runs 7] [--proc-scan build/bin/proc_scan]
+"""
+import argparse
+import glob
+import json
+import os
+import re
+import resource
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+
+def find_proc_scan(explicit):
+    if explicit:
+        return explicit
+    here = os.path.dirname(os.path.abspath(__file__))
+    candidates = sorted(glob.glob(os.path.join(here, "..", "build*", "bin", "proc_scan")),
+                        key=os.path.getmtime, reverse=True)
+    if not candidates:
+        sys.exit("proc_scan not found; build it (target proc_scan) or pass --proc-scan")
+    return os.path.abspath(candidates[0])
+
+
+class SocketZoo:
+    """Sockets on 127.X.Y.1 (servers) and 127.X.Y.2 (clients), X.Y from the pid."""
+
+    def __init__(self, total):
+        pid = os.getpid()
+        self.prefix = "127.%d.%d." % (20 + pid % 200, (pid // 200) % 250)
+        self.server, self.client = self.prefix + "1", self.prefix + "2"
+        self.keep = []
+        udp_bound, udp_connected, listeners = total // 40, total // 40, 50
+        pairs = (total - udp_bound - udp_connected - listeners) // 2
+        lst = []
+        for _ in range(listeners):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind((self.server, 0))
+            s.listen(4096)
+            lst.append(s)
+        self.keep += lst
+        for i in range(pairs):
+            c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            c.bind((self.client, 0))
+            c.connect(lst[i % listeners].getsockname())
+            a, _ = lst[i % listeners].accept()
+            self.keep += [c, a]
+        udp = []
+        for _ in range(udp_bound):
+            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            u.bind((self.server, 0))
+            udp.append(u)
+        self.keep += udp
+        for i in range(udp_connected):
+            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            u.bind((self.client, 0))
+            u.connect(udp[i % len(udp)].getsockname())
+            self.keep.append(u)
+
+    def ours(self, local):
+        return local.startswith(self.prefix)
+
+
+def endpoint(text):
+    text = re.sub(r"%[^:]+", "", text)
+    if text.endswith(":*"):
+        text = text[:-1] + "0"
+    return "0.0.0.0:0" if text == "*:0" else text
+
+
+def rows_proc_scan(out, zoo):
+    rows = set()
+    for s in json.loads(out)["sockets"]:
+        local = "%s:%d" % (s["local"]["address"], s["local"]["port"])
+        if not zoo.ours(local):
+            continue
+        remote = "%s:%d" % (s["remote"]["address"], s["remote"]["port"])
+        pids = [o["pid"] for o in s["owners"]] or [0]
+        for pid in pids:
+            rows.add((s["protocol"], local, remote, s["state"], pid))
+    return rows
+
+
+SS_STATES = {"ESTAB": "ESTABLISHED", "TIME-WAIT": "TIME_WAIT", "SYN-SENT": "SYN_SENT",
+             "SYN-RECV": "SYN_RECV", "FIN-WAIT-1": "FIN_WAIT1", "FIN-WAIT-2": "FIN_WAIT2",
+             "CLOSE-WAIT": "CLOSE_WAIT", "LAST-ACK": "LAST_ACK"}
+
+
+def rows_ss(out, zoo):
+    rows = set()
+    for line in out.splitlines()[1:]:
+        f = line.split()
+        if len(f) < 6:
+            continue
+        proto, state, local, remote = f[0], f[1], endpoint(f[4]), endpoint(f[5])
+        if not zoo.ours(local):
+            continue
+        state = SS_STATES.get(state, state)
+        if state == "UNCONN" and proto == "tcp":
+            state = "CLOSE"
+        pids = [int(p) for p in re.findall(r"pid=(\d+)", line)] or [0]
+        for pid in pids:
+            rows.add((proto, local, remote, state, pid))
+    return rows
+
+
+def rows_netstat(out, zoo):
+    rows = set()
+    for line in out.splitlines():
+        f = line.split()
+        if len(f) < 6 or f[0] not in ("tcp", "udp"):
+            continue
+        proto, local, remote = f[0], endpoint(f[3]), endpoint(f[4])
+        if not zoo.ours(local):
+            continue
+        if proto == "udp":
+            state = "ESTABLISHED" if f[5] == "ESTABLISHED" else "UNCONN"
+        else:
+            state = f[5]
+        owner = f[-1]
+        pid = int(owner.split("/")[0]) if owner[0].isdigit() else 0
+        rows.add((proto, local, remote, state, pid))
+    return rows
+
+
+def rows_lsof(out, zoo):
+    rows = set()
+    for line in out.splitlines()[1:]:
+        line = line.rstrip()  # lsof pads the NAME column of unconnected UDP
+        m = re.match(r"\S+\s+(\d+)\s.*\s(TCP|UDP)\s+(\S+?)(?:->(\S+))?(?:\s+\((\w+)\))?$", line)
+        if not m:
+            continue
+        pid, proto, local, remote, state = m.groups()
+        if not zoo.ours(local):
+            continue
+        proto = proto.lower()
+        if proto == "udp":
+            state = "ESTABLISHED" if remote else "UNCONN"
+        rows.add((proto, local, endpoint(remote or "0.0.0.0:*"), state, int(pid)))
+    return rows
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sockets", type=int, default=19000)
+    ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--proc-scan")
+    args = ap.parse_args()
+    need = args.sockets + 1000
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < need:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (need, max(hard, need)))
+
+    proc_scan = find_proc_scan(args.proc_scan)
+    tools = [("sonda proc_scan", [proc_scan], rows_proc_scan),
+             ("ss -tuanp", ["ss", "-tuanp"], rows_ss),
+             ("netstat -tuanp", ["netstat", "-tuanp"], rows_netstat),
+             ("lsof -i -n -P", ["lsof", "-i", "-n", "-P"], rows_lsof)]
+    tools = [t for t in tools if t[0].startswith("sonda") or shutil.which(t[1][0])]
+
+    t0 = time.perf_counter()
+    zoo = SocketZoo(args.sockets)
+    print("made %d sockets on %s0/24 in %.1fs (pid %d)" %
+          (len(zoo.keep), zoo.prefix, time.perf_counter() - t0, os.getpid()))
+
+    times = {name: [] for name, _, _ in tools}
+    outputs = {}
+    for run in range(args.runs):
+        for name, cmd, _ in tools:  # interleaved: load drifts hit every tool alike
+            start = time.perf_counter()
+            done = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                  text=True, check=False)
+            times[name].append(time.perf_counter() - start)
+            outputs[name] = done.stdout
+
+    sets = {name: parse(outputs[name], zoo) for name, _, parse in tools}
+    ours = sets["sonda proc_scan"]
+    sonda_median = statistics.median(times["sonda proc_scan"])
+    print("\n%-16s %10s %10s %12s %9s %10s" %
+          ("tool", "median_s", "min_s", "sonda/tool", "sockets", "identical"))
+    ok = True
+    for name, _, _ in tools:
+        med = statistics.median(times[name])
+        same = sets[name] == ours
+        ok = ok and same
+        print("%-16s %10.4f %10.4f %12.3f %9d %10s" %
+              (name, med, min(times[name]), sonda_median / med, len(sets[name]),
+               "yes" if same else "NO"))
+        if not same:
+            for label, diff in (("only sonda", ours - sets[name]), ("only " + name, sets[name] - ours)):
+                for row in sorted(diff)[:5]:
+                    print("    %s: %s" % (label, row))
+    print("\nsockets owned by this script: %d rows (%d expected)" % (len(ours), len(zoo.keep)))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
