@@ -1,7 +1,12 @@
 // One `scan` per process, JSON on stdout: the process-for-process peer of
-// `ip -j -s addr` in tools/iface_vs_ip.py. Usage: iface_scan_once [NETNS]
+// `ip -j -s addr` in tools/iface_vs_ip.py. Usage: iface_scan_once [NETNS [REPEAT]]
+// REPEAT > 1 scans that many times in the one process (printing the last):
+// the tool takes the marginal cost of a scan from the difference.
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
+#include <algorithm>
+#include <string>
 
 #include "actions.hpp"
 
@@ -14,10 +19,14 @@ int main(int argc, char** argv) {
   try {
     sonda::Context ctx(&host);
     sonda::json params = {{"include_down", true}};
-    if (argc > 1) {
+    if (argc > 1 && argv[1][0] != '\0') {
       params["netns"] = argv[1];
     }
-    const std::string text = sonda::iface::scan_action(params, ctx).dump();
+    const long repeat = argc > 2 ? std::strtol(argv[2], nullptr, 10) : 1;
+    std::string text;
+    for (long i = 0; i < std::max(repeat, 1L); ++i) {
+      text = sonda::iface::scan_action(params, ctx).dump();
+    }
     std::fwrite(text.data(), 1, text.size(), stdout);
     std::fputc('\n', stdout);
     return 0;
