@@ -25,8 +25,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+    """A port free on every address: iperf3 listens on the dual-stack wildcard."""
+    with socket.socket(socket.AF_INET6) as s:
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        s.bind(("::", 0))
         return s.getsockname()[1]
 
 
@@ -44,7 +46,7 @@ def wait_listening(port, proc, timeout=30):
 
 
 def iperf3(duration, extra):
-    for attempt in range(3):
+    for attempt in range(10):
         port = free_port()
         srv = subprocess.Popen(["iperf3", "-s", "-1", "-p", str(port)], stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
@@ -64,7 +66,7 @@ def iperf3(duration, extra):
         finally:
             srv.kill()
             srv.wait(timeout=10)
-    raise RuntimeError("iperf3 failed 3 times")
+    raise RuntimeError("iperf3 failed 10 times")
 
 
 def sonda(driver, duration, params):

@@ -102,10 +102,11 @@ class ConnectionSession {
     std::vector<char> buf(static_cast<size_t>(o_.message_bytes));
     const int flags = recv_trunc ? MSG_TRUNC : 0;
     uint64_t bytes = prefix.size();
-    int64_t first_ns = bytes > 0 ? common::monotonic_ns() : 0;
     const int64_t cpu_start_ns = thread_cpu_ns();
     const int64_t report_every_ns = static_cast<int64_t>(report_interval_ms) * 1'000'000;
-    int64_t next_report_ns = INT64_MAX;
+    // Payload that arrived with the hello starts the clock and the reports.
+    int64_t first_ns = bytes > 0 ? common::monotonic_ns() : 0;
+    int64_t next_report_ns = (first_ns != 0 && report_every_ns > 0) ? first_ns + report_every_ns : INT64_MAX;
     wire::Report report;
     for (;;) {
       const ssize_t n = ::recv(fd_, buf.data(), buf.size(), flags);

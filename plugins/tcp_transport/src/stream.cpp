@@ -193,11 +193,13 @@ json run_stream(const json& params, Context& ctx) {
   for (auto& t : threads) {
     t.join();
   }
-  // Forward streams: wait for each server's final report. A peer that sent
-  // none during the run is not a sonda server: give it only a short grace.
+  // Forward streams: wait for each server's final report, which comes once
+  // the server has read everything still queued. A peer that is not sonda
+  // usually closes on our EOF, which ends the wait at once; one that does
+  // not costs up to `timeout`.
   for (auto& s : conns) {
     if (s->forward && o.handshake && !s->error) {
-      s->drain_reports(s->have_report ? o.timeout_ns : 200'000'000);
+      s->drain_reports(o.timeout_ns);
     }
     if (s->forward) {
       s->tcp_info = read_tcp_info(s->fd.get());

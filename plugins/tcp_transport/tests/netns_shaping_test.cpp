@@ -122,12 +122,15 @@ TEST_F(NetnsShapingTest, StreamReportsShapedRateAndCountsAgree) {
   std::thread client([&] {
     try {
       enter_netns(veth_->client_ns());
-      // cubic keeps the shaper's queue busy; bbr's probing cycles (this
-      // host's default) leave the link idle ~2 % of the time, which would
-      // test bbr rather than the measurement.
+      // The shaper must stay backlogged for its capacity to be the truth:
+      // cubic keeps a standing queue (bbr's probing cycles, this host's
+      // default, leave the link idle ~2 % of the time), and a 4 MiB send
+      // buffer keeps feeding it until the receiver's last byte, so the
+      // slow-start ramp is a small share of the first-byte-to-EOF window.
       record = test::run_action(&run_stream, {{"target", server.ready_info()["listen"]},
                                               {"duration", 3'000'000'000},
-                                              {"congestion", "cubic"}});
+                                              {"congestion", "cubic"},
+                                              {"send_buffer", 4 << 20}});
     } catch (...) {
       error = std::current_exception();
     }
