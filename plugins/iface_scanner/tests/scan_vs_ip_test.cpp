@@ -114,12 +114,18 @@ TEST(ScanVsIp, MatchesIpAddrAndIpLinkOnThisMachine) {
   ASSERT_EQ(scan.at("count").get<size_t>(), addrs.size());
   ASSERT_EQ(scan.at("interfaces").size(), addrs.size());
 
-  for (size_t i = 0; i < addrs.size(); ++i) {
-    const json& ip = addrs[i];
-    const json& ours = scan.at("interfaces")[i];  // both sorted by ifindex
+  // ip prints in the kernel's dump order (ifindex hash buckets), scan sorts
+  // by ifindex: match them up by ifindex.
+  const json ours_by_index = by_index(scan.at("interfaces"));
+  for (size_t i = 1; i < scan.at("interfaces").size(); ++i) {
+    EXPECT_LT(scan.at("interfaces")[i - 1].at("ifindex"), scan.at("interfaces")[i].at("ifindex"));
+  }
+  for (const json& ip : addrs) {
     const std::string name = ip.at("ifname");
     SCOPED_TRACE(name);
-    EXPECT_EQ(ours.at("ifindex"), ip.at("ifindex"));
+    const std::string index = std::to_string(ip.at("ifindex").get<int>());
+    ASSERT_TRUE(ours_by_index.contains(index)) << "scan lacks ifindex " << index;
+    const json& ours = ours_by_index.at(index);
     EXPECT_EQ(ours.at("name"), name);
     EXPECT_EQ(ours.at("mtu"), ip.at("mtu"));
     EXPECT_EQ(ours.at("operstate"), ip.at("operstate"));
@@ -149,7 +155,6 @@ TEST(ScanVsIp, MatchesIpAddrAndIpLinkOnThisMachine) {
     EXPECT_EQ(scan_address_keys(ours), ip_address_keys(ip));
 
     // Counters are live: ours must lie between the readings around the scan.
-    const std::string index = std::to_string(ip.at("ifindex").get<int>());
     ASSERT_TRUE(before.contains(index) && after.contains(index));
     for (const auto& [ip_name, our_name] : kIpCounterNames) {
       const uint64_t value = ours.at("counters").at(our_name).get<uint64_t>();
