@@ -57,6 +57,44 @@ size_t gro_segment_size(msghdr& m) {
   return 0;
 }
 
+/// Accounts the `n` datagrams of one recvmmsg batch under the table lock.
+void account_batch(ReceiveTable& table, RecvBuffers& bufs, int n, int64_t arrival) {
+  std::lock_guard<std::mutex> lock(table.mutex());
+  for (int i = 0; i < n; ++i) {
+    msghdr& m = bufs.hdr[i].msg_hdr;
+    const size_t len = bufs.hdr[i].msg_len;
+    const uint8_t* base = bufs.data.data() + static_cast<size_t>(i) * kSlotBytes;
+    const size_t seg = gro_segment_size(m);
+    if (seg == 0 || seg >= len) {
+      table.on_datagram(bufs.from[i], base, len, arrival);
+      continue;
+    }
+    for (size_t off = 0; off < len; off += seg) {
+      table.on_datagram(bufs.from[i], base + off, std::min(seg, len - off), arrival);
+    }
+  }
+}
+
+/// Sends the batch back to where each datagram came from, reusing the
+/// received buffers as the replies.
+void echo_batch(int fd, RecvBuffers& bufs, int n, ReceiveLoopStats& stats) {
+  for (int i = 0; i < n; ++i) {
+    bufs.iov[i].iov_len = bufs.hdr[i].msg_len;
+    bufs.hdr[i].msg_hdr.msg_control = nullptr;
+    bufs.hdr[i].msg_hdr.msg_controllen = 0;
+  }
+  int done = 0;
+  while (done < n) {
+    const int s = ::sendmmsg(fd, bufs.hdr.data() + done, static_cast<unsigned>(n - done), 0);
+    if (s <= 0) {
+      stats.echo_errors += static_cast<uint64_t>(n - done);
+      return;
+    }
+    done += s;
+    stats.echoed += static_cast<uint64_t>(s);
+  }
+}
+
 }  // namespace
 
 ReceiveLoopStats run_receive_loop(int fd, ReceiveTable& table, bool echo,
@@ -65,64 +103,37 @@ ReceiveLoopStats run_receive_loop(int fd, ReceiveTable& table, bool echo,
   ReceiveLoopStats stats;
   RecvBuffers bufs;
   int64_t last_tick = common::monotonic_ns();
+  // Reads until the socket is empty, or for at most one tick interval so a
+  // flood cannot starve the ticks (or the final drain never end).
+  auto drain = [&]() {
+    for (;;) {
+      bufs.arm();
+      const int n = ::recvmmsg(fd, bufs.hdr.data(), kBatch, MSG_DONTWAIT, nullptr);
+      if (n < 0) {
+        if (errno == EAGAIN || errno == EINTR || errno == ECONNREFUSED) {
+          return;
+        }
+        common::throw_sys("recvmmsg", "udp receive socket", errno);
+      }
+      const int64_t arrival = common::monotonic_ns();
+      ++stats.batches;
+      account_batch(table, bufs, n, arrival);
+      if (echo) {
+        echo_batch(fd, bufs, n, stats);
+      }
+      if (static_cast<size_t>(n) < kBatch || arrival - last_tick > kPollMs * 1'000'000LL) {
+        return;
+      }
+    }
+  };
   while (!should_stop()) {
     pollfd p{fd, POLLIN, 0};
     const int pr = ::poll(&p, 1, kPollMs);
     if (pr < 0 && errno != EINTR) {
       common::throw_sys("poll", "udp receive socket", errno);
     }
-    // Drain everything queued before looking at the clock/stop flag again.
-    while (pr > 0) {
-      bufs.arm();
-      const int n = ::recvmmsg(fd, bufs.hdr.data(), kBatch, MSG_DONTWAIT, nullptr);
-      if (n < 0) {
-        if (errno == EAGAIN || errno == EINTR || errno == ECONNREFUSED) {
-          break;
-        }
-        common::throw_sys("recvmmsg", "udp receive socket", errno);
-      }
-      const int64_t arrival = common::monotonic_ns();
-      ++stats.batches;
-      {
-        std::lock_guard<std::mutex> lock(table.mutex());
-        for (int i = 0; i < n; ++i) {
-          msghdr& m = bufs.hdr[i].msg_hdr;
-          const size_t len = bufs.hdr[i].msg_len;
-          const uint8_t* base = bufs.data.data() + static_cast<size_t>(i) * kSlotBytes;
-          const size_t seg = gro_segment_size(m);
-          if (seg == 0 || seg >= len) {
-            table.on_datagram(bufs.from[i], base, len, arrival);
-            continue;
-          }
-          for (size_t off = 0; off < len; off += seg) {
-            table.on_datagram(bufs.from[i], base + off, std::min(seg, len - off), arrival);
-          }
-        }
-      }
-      if (echo) {
-        // Reuse the received buffers as the replies: same data, same peer.
-        for (int i = 0; i < n; ++i) {
-          bufs.iov[i].iov_len = bufs.hdr[i].msg_len;
-          bufs.hdr[i].msg_hdr.msg_control = nullptr;
-          bufs.hdr[i].msg_hdr.msg_controllen = 0;
-        }
-        int done = 0;
-        while (done < n) {
-          const int s = ::sendmmsg(fd, bufs.hdr.data() + done, static_cast<unsigned>(n - done), 0);
-          if (s <= 0) {
-            stats.echo_errors += static_cast<uint64_t>(n - done);
-            break;
-          }
-          done += s;
-          stats.echoed += static_cast<uint64_t>(s);
-        }
-      }
-      if (static_cast<size_t>(n) < kBatch) {
-        break;
-      }
-      if (arrival - last_tick > kPollMs * 1'000'000LL) {
-        break;
-      }
+    if (pr > 0) {
+      drain();
     }
     const int64_t now = common::monotonic_ns();
     if (now - last_tick >= kPollMs * 1'000'000LL || pr == 0) {
@@ -130,6 +141,9 @@ ReceiveLoopStats run_receive_loop(int fd, ReceiveTable& table, bool echo,
       on_tick();
     }
   }
+  // Datagrams that arrived before the stop still count.
+  last_tick = common::monotonic_ns();
+  drain();
   return stats;
 }
 

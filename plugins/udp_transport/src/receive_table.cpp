@@ -82,7 +82,12 @@ void ReceiveTable::on_datagram(const sockaddr_storage& from, const uint8_t* data
   const FlowKey key = FlowKey::from(from, h.flow_id);
   FlowReceiver* flow = last_flow_;
   if (flow == nullptr || !(key == last_key_)) {
-    auto& slot = flows_[key];
+    auto it = flows_.find(key);
+    if (it == flows_.end() && flows_.size() >= kMaxFlows) {
+      ++too_many_flows_;
+      return;
+    }
+    auto& slot = it != flows_.end() ? it->second : flows_[key];
     if (!slot) {
       slot = std::make_unique<FlowReceiver>(interval_ns_);
     }
@@ -119,7 +124,8 @@ nlohmann::json ReceiveTable::to_json(bool shared_clock, uint64_t wire_overhead) 
     flows.push_back(std::move(f));
   }
   return {{"datagrams", datagrams_},
-          {"malformed", {{"too_short", too_short_}, {"foreign_magic", foreign_magic_}}},
+          {"malformed",
+           {{"too_short", too_short_}, {"foreign_magic", foreign_magic_}, {"too_many_flows", too_many_flows_}}},
           {"flows", std::move(flows)}};
 }
 

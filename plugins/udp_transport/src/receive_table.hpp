@@ -57,6 +57,10 @@ class ReceiveTable {
   uint64_t datagrams() const { return datagrams_; }
   uint64_t too_short() const { return too_short_; }
   uint64_t foreign_magic() const { return foreign_magic_; }
+  /// Valid-looking datagrams of new flows refused because kMaxFlows are
+  /// already tracked (each flow costs ~80 KiB: duplicate window + histogram).
+  uint64_t too_many_flows() const { return too_many_flows_; }
+  static constexpr size_t kMaxFlows = 1024;
   /// Figures of every flow still held plus the malformed counters.
   nlohmann::json to_json(bool shared_clock, uint64_t wire_overhead) const;
   /// {packets, bytes} accepted since the last call (for interval samples).
@@ -72,6 +76,7 @@ class ReceiveTable {
   uint64_t datagrams_ = 0;
   uint64_t too_short_ = 0;
   uint64_t foreign_magic_ = 0;
+  uint64_t too_many_flows_ = 0;
   uint64_t interval_packets_ = 0;
   uint64_t interval_bytes_ = 0;
 };

@@ -98,7 +98,8 @@ class LocalReceiver {
   nlohmann::json socket_json() {
     std::lock_guard<std::mutex> lock(table_.mutex());
     return {{"listen", addr_.to_string()}, {"rcvbuf_bytes", rcvbuf_}, {"gro", gro_},
-            {"too_short", table_.too_short()}, {"foreign_magic", table_.foreign_magic()}};
+            {"too_short", table_.too_short()}, {"foreign_magic", table_.foreign_magic()},
+            {"too_many_flows", table_.too_many_flows()}};
   }
   const common::SockAddr& addr() const { return addr_; }
 
@@ -117,7 +118,7 @@ class LocalReceiver {
 /// counters join the per-flow ones under "malformed".
 void merge_socket_json(nlohmann::json& receiver, const nlohmann::json& socket) {
   for (const auto& [k, v] : socket.items()) {
-    if (k == "too_short" || k == "foreign_magic") {
+    if (k == "too_short" || k == "foreign_magic" || k == "too_many_flows") {
       receiver["malformed"][k] = v;
     } else {
       receiver[k] = v;

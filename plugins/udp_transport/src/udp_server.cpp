@@ -208,7 +208,10 @@ nlohmann::json UdpServer::report_flows(const nlohmann::json& request,
           {"rcvbuf_bytes", rcvbuf_effective_},
           {"gro", gro_},
           {"flows", std::move(flows)},
-          {"server_malformed", {{"too_short", table_.too_short()}, {"foreign_magic", table_.foreign_magic()}}}};
+          {"server_malformed",
+           {{"too_short", table_.too_short()},
+            {"foreign_magic", table_.foreign_magic()},
+            {"too_many_flows", table_.too_many_flows()}}}};
 }
 
 nlohmann::json UdpServer::reverse_stream(const nlohmann::json& request, const common::SockAddr& peer,

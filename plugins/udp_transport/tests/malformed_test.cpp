@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "control_channel.hpp"
+#include "receive_table.hpp"
 #include "test_support.hpp"
 #include "udp_socket.hpp"
 #include "wire_header.hpp"
@@ -90,6 +91,26 @@ TEST(UdpMalformed, GarbageControlRequestsAreRefusedAndServerKeepsServing) {
   ASSERT_TRUE(rec["receiver"].is_object()) << rec.dump();
   EXPECT_EQ(rec["receiver"]["expected"], 200);
   EXPECT_EQ(server.stop()["control_errors"], 2);
+}
+
+}  // namespace
+}  // namespace sonda::udp
+
+namespace sonda::udp {
+namespace {
+
+TEST(UdpMalformed, FlowTableIsBoundedAgainstFloodsOfNewFlowIds) {
+  ReceiveTable table(0);
+  sockaddr_storage src{};
+  src.ss_family = AF_INET;
+  std::lock_guard<std::mutex> lock(table.mutex());
+  for (uint32_t flow = 0; flow < ReceiveTable::kMaxFlows + 76; ++flow) {
+    const std::vector<uint8_t> d = datagram(flow, 0);
+    table.on_datagram(src, d.data(), d.size(), 1);
+  }
+  EXPECT_EQ(table.too_many_flows(), 76u);
+  EXPECT_NE(table.find(FlowKey::from(src, 0)), nullptr);
+  EXPECT_EQ(table.find(FlowKey::from(src, ReceiveTable::kMaxFlows)), nullptr);
 }
 
 }  // namespace
