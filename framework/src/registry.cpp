@@ -1,5 +1,7 @@
 #include "registry.hpp"
 
+#include "version.hpp"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -61,7 +63,11 @@ std::vector<std::string> Registry::search_dirs(const std::vector<std::string>& e
   const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
   if (!ec) {
     dirs.push_back(exe.parent_path().string());
-    dirs.push_back((exe.parent_path().parent_path() / "lib" / "sonda" / "plugins").string());
+    const fs::path prefix = exe.parent_path().parent_path();
+    dirs.push_back((prefix / "lib" / "sonda" / "plugins").string());
+    if (std::string(kInstallLibDir) != "lib") {
+      dirs.push_back((prefix / kInstallLibDir / "sonda" / "plugins").string());
+    }
   }
   if (const char* env = std::getenv("SONDA_PLUGIN_PATH"); env != nullptr) {
     std::string_view rest(env);

@@ -26,7 +26,7 @@ class Registry : public SchemaSource {
   void load_file(const std::string& path);
 
   /// The default search path in order: next to the running binary, its
-  /// ../lib/sonda/plugins (installed layout), each SONDA_PLUGIN_PATH entry,
+  /// ../lib/sonda/plugins and ../<libdir>/sonda/plugins (installed layout), each SONDA_PLUGIN_PATH entry,
   /// then `extra_dirs` (--plugin-path).
   static std::vector<std::string> search_dirs(const std::vector<std::string>& extra_dirs);
 
