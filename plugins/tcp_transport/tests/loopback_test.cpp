@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "test_support.hpp"
+#include "wire.hpp"
 
 namespace sonda::tcp {
 namespace {
@@ -104,6 +105,37 @@ TEST(LoopbackTest, RrWithDifferentResponseSizeUsesSondaSession) {
   const json served = server.stop();
   EXPECT_EQ(served["sessions"]["rr"], 1);
   EXPECT_EQ(served["bytes_out"].get<uint64_t>(), 5000 * rr["transactions"].get<uint64_t>());
+}
+
+TEST(LoopbackTest, RrSessionAnswersRequestsThatCameWithTheHello) {
+  // A pipelining client: hello + 2.5 requests in one write, then the rest.
+  BackgroundServer server(json{{"mode", "sink"}});
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(server.port());
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  wire::Hello h;
+  h.op = wire::Op::kRr;
+  h.request_bytes = 10;
+  h.response_bytes = 20;
+  std::string first(wire::encode(h).data(), wire::kHelloBytes);
+  first.append(25, 'q');
+  ASSERT_EQ(::send(fd, first.data(), first.size(), 0), static_cast<ssize_t>(first.size()));
+  ASSERT_EQ(::send(fd, "qqqqq", 5, 0), 5);
+  char buf[60];
+  size_t got = 0;
+  while (got < sizeof buf) {
+    const ssize_t n = ::recv(fd, buf + got, sizeof buf - got, 0);
+    ASSERT_GT(n, 0);
+    got += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  const json served = server.stop();
+  EXPECT_EQ(served["sessions"]["rr"], 1);
+  EXPECT_EQ(served["bytes_in"], 30);
+  EXPECT_EQ(served["bytes_out"], 60);
 }
 
 TEST(LoopbackTest, PacedRrHoldsTheRate) {
