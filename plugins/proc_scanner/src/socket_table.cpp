@@ -117,6 +117,27 @@ void dump_inet_sockets(uint8_t protocol, uint8_t family, uint64_t netns,
   });
 }
 
+void dump_tcp_both_families(uint64_t netns, std::vector<SocketEntry>& out) {
+  // The legacy TCPDIAG_GETSOCK request is dumped with family AF_UNSPEC: one
+  // walk of the TCP hash tables yields IPv4 and IPv6, where two
+  // SOCK_DIAG_BY_FAMILY requests would walk them twice.
+  struct {
+    nlmsghdr header;
+    inet_diag_req request;
+  } msg{};
+  msg.header.nlmsg_len = sizeof msg;
+  msg.header.nlmsg_type = TCPDIAG_GETSOCK;
+  msg.header.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  msg.request.idiag_family = AF_INET;
+  msg.request.idiag_states = ~0u;
+  SocketEntry entry;
+  common::netlink_dump(NETLINK_SOCK_DIAG, &msg, sizeof msg, [&](const nlmsghdr* h) {
+    if (h->nlmsg_type == TCPDIAG_GETSOCK && parse_inet_diag(h, IPPROTO_TCP, netns, entry)) {
+      out.push_back(entry);
+    }
+  });
+}
+
 void read_proc_net(const std::string& path, uint8_t protocol, uint8_t family, uint64_t netns,
                    std::vector<SocketEntry>& out) {
   std::FILE* f = std::fopen(path.c_str(), "re");
@@ -181,8 +202,18 @@ void collect_inet_sockets(uint64_t netns, bool want_tcp, bool want_udp, bool for
   const size_t first = out.size();
   if (!force_procfs) {
     try {
+      bool tcp_done = false;
+      if (want_tcp) {
+        try {
+          dump_tcp_both_families(netns, out);
+          tcp_done = true;
+        } catch (const std::system_error&) {
+          out.resize(first);  // kernel without the compat request: per family below
+        }
+      }
       for (const Table& t : kTables) {
-        if ((t.protocol == IPPROTO_TCP && want_tcp) || (t.protocol == IPPROTO_UDP && want_udp)) {
+        if ((t.protocol == IPPROTO_TCP && want_tcp && !tcp_done) ||
+            (t.protocol == IPPROTO_UDP && want_udp)) {
           dump_inet_sockets(t.protocol, t.family, netns, out);
         }
       }

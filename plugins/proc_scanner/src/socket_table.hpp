@@ -47,6 +47,11 @@ bool parse_inet_diag(const nlmsghdr* message, uint8_t protocol, uint64_t netns, 
 void dump_inet_sockets(uint8_t protocol, uint8_t family, uint64_t netns,
                        std::vector<SocketEntry>& out);
 
+/// Appends every TCP socket, IPv4 and IPv6, in one dump (the compat
+/// TCPDIAG_GETSOCK request, which the kernel runs with AF_UNSPEC). Throws
+/// std::system_error when the kernel refuses it.
+void dump_tcp_both_families(uint64_t netns, std::vector<SocketEntry>& out);
+
 /// Appends the sockets listed in a /proc/net/{tcp,tcp6,udp,udp6} file
 /// (`path`). Throws std::system_error naming the file when unreadable.
 void read_proc_net(const std::string& path, uint8_t protocol, uint8_t family, uint64_t netns,
