@@ -63,13 +63,20 @@ std::string utc_iso_timestamp() {
 }
 
 nlohmann::json StepResult::to_json() const {
-  nlohmann::json j = {{"id", id},           {"kind", kind},
-                      {"plugin", plugin},   {"action", action},
-                      {"status", status},   {"reason", reason},
-                      {"started_at", started_at.empty() ? nlohmann::json(nullptr) : nlohmann::json(started_at)},
-                      {"duration_ns", duration_ns},
-                      {"params", params},   {"record", record},
-                      {"samples", samples}};
+  // Assigned key by key: a braced initializer list would copy the (possibly
+  // large) record and samples twice.
+  nlohmann::json j = nlohmann::json::object();
+  j["id"] = id;
+  j["kind"] = kind;
+  j["plugin"] = plugin;
+  j["action"] = action;
+  j["status"] = status;
+  j["reason"] = reason;
+  j["started_at"] = started_at.empty() ? nlohmann::json(nullptr) : nlohmann::json(started_at);
+  j["duration_ns"] = duration_ns;
+  j["params"] = params;
+  j["record"] = record;
+  j["samples"] = samples;
   return j;
 }
 
