@@ -62,7 +62,8 @@ TEST(ProcWalk, ScansStayCorrectWhileProcessesComeAndGo) {
   // second owner; this process must always be one.
   int scans_with_us = 0;
   for (int i = 0; i < 15; ++i) {
-    const ScanResult r = collect_scan(ScanOptions::from_json({{"port", port}, {"protocol", "tcp"}}));
+    const ScanResult r = collect_scan(ScanOptions::from_json(
+        {{"port", port}, {"protocol", "tcp"}, {"listening", true}}));
     if (r.sockets.size() != 1) {
       ADD_FAILURE() << "scan " << i << " saw " << r.sockets.size() << " sockets on port " << port;
       continue;
@@ -152,7 +153,8 @@ TEST(NonRoot, ScanIsPartialAndSaysWhy) {
   const uint16_t port = testing::local_port(listener);
   int out[2];
   ASSERT_EQ(::pipe2(out, O_CLOEXEC), 0);
-  const std::string params = "{\"port\":" + std::to_string(port) + "}";
+  const std::string params =
+      "{\"port\":" + std::to_string(port) + ",\"listening\":true,\"protocol\":\"tcp\"}";
   const pid_t child = ::fork();
   if (child == 0) {
     ::dup2(out[1], STDOUT_FILENO);
