@@ -74,6 +74,34 @@ steps:
   EXPECT_TRUE(std::filesystem::exists(out() + "/sp/latest/child.stdout"));
 }
 
+TEST_F(SpawnCli, SpawnInAParallelGroupGetsReferencesAndEndsWithTheGroup) {
+  auto r = run_sonda({"run", write(R"(name: par
+steps:
+  - { id: first, use: testkit.sleep, with: { duration: 1ms, value: 7 } }
+  - parallel:
+      - id: child
+        spawn: { cmd: [sh, -c, "echo value=${first.value}; exec sleep 30"], env: { GREETING: hi } }
+      - { id: work, use: testkit.sleep, with: { duration: 100ms } }
+  - { id: after, use: testkit.sleep, with: { duration: 1ms } }
+)"), "-o", out()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto events = latest_events(out(), "par");
+  long child_end = -1;
+  long after_start = -1;
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (events[i]["event"] == "step_end" && events[i]["id"] == "child") {
+      child_end = static_cast<long>(i);
+    }
+    if (events[i]["event"] == "step_start" && events[i]["id"] == "after") {
+      after_start = static_cast<long>(i);
+    }
+  }
+  EXPECT_GE(child_end, 0);
+  EXPECT_LT(child_end, after_start) << "the spawned child is stopped when its group ends";
+  EXPECT_EQ(read_text(out() + "/par/latest/child.stdout"), "value=7\n");
+  EXPECT_FALSE(process_alive(step_of(latest_run(out(), "par"), "child")["record"]["pid"].get<pid_t>()));
+}
+
 TEST_F(SpawnCli, ExecFailureIsAStepFailureNamingTheProgram) {
   auto r = run_sonda({"run", write(R"(name: noexec
 steps:
