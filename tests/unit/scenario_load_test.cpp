@@ -1,6 +1,10 @@
 // Loading and validating scenarios: structure, schema checks, defaults,
 // normalisation, marks.
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 
 #include "scenario_test_util.hpp"
 
@@ -319,6 +323,15 @@ TEST(LoadScenario, ResolvesPluginPathsRelativeToTheFile) {
                                   "[{use: iface_scanner.scan}]\n",
                                   "/work/scen/s.yaml", {}, schemas);
   EXPECT_EQ(s.plugin_paths, (std::vector<std::string>{"/work/scen/lib/a.so", "/abs/b.so"}));
+}
+
+TEST(LoadScenario, ReadsPluginPathsBeforeValidation) {
+  const std::string dir = ::testing::TempDir() + "scenario_plugins_" + std::to_string(getpid());
+  std::filesystem::create_directories(dir);
+  const std::string file = dir + "/s.yaml";
+  std::ofstream(file) << "name: x\nplugins: [p/extra.so]\nsteps: [{use: unknown.plugin}]\n";
+  EXPECT_EQ(scenario_plugin_paths(file), std::vector<std::string>{dir + "/p/extra.so"});
+  std::filesystem::remove_all(dir);
 }
 
 TEST(LoadScenario, ReportsAnUnreadableFileByName) {

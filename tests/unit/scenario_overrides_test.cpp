@@ -43,6 +43,16 @@ TEST(ScenarioOverrides, ParsesValuesAsYamlScalars) {
   EXPECT_EQ(load_step(s).params["verify_echo"], false);
 }
 
+TEST(ScenarioOverrides, AddressesListIndicesAndSpawnKeys) {
+  Scenario s = load_text("name: x\nsteps:\n  - { id: e, spawn: { cmd: [a] } }\n"
+                         "  - use: iface_scanner.scan\n",
+                         {"steps.1.with.interface=eth0", "steps.e.spawn.env.X=1",
+                          "steps.e.spawn.ready.tcp_listen=9000"});
+  EXPECT_EQ(s.root.nodes[1].step.params["interface"], "eth0");
+  EXPECT_EQ(first_step(s).spawn.env.at("X"), "1");
+  EXPECT_EQ(first_step(s).spawn.ready_tcp_port, 9000);
+}
+
 TEST(ScenarioOverrides, RejectsPathsThatDoNotExist) {
   EXPECT_EQ(load_errors(kScenario, {"steps.lod.with.payload=1B"}),
             "--set:0:1: override 'steps.lod.with.payload=1B': no step with id 'lod'; did you "
