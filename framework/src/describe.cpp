@@ -4,23 +4,9 @@
 #include <sstream>
 #include <vector>
 
-namespace sonda {
+#include "scenario/params.hpp"
 
-std::string param_type_name(sonda_param_type type) {
-  switch (type) {
-    case SONDA_PARAM_BOOL: return "bool";
-    case SONDA_PARAM_INT: return "int";
-    case SONDA_PARAM_FLOAT: return "float";
-    case SONDA_PARAM_STRING: return "string";
-    case SONDA_PARAM_DURATION: return "duration";
-    case SONDA_PARAM_SIZE: return "size";
-    case SONDA_PARAM_RATE: return "rate";
-    case SONDA_PARAM_ENDPOINT: return "endpoint";
-    case SONDA_PARAM_STRING_LIST: return "list of strings";
-    case SONDA_PARAM_INT_LIST: return "list of ints";
-  }
-  return "unknown(" + std::to_string(static_cast<int>(type)) + ")";
-}
+namespace sonda {
 
 namespace {
 
@@ -49,7 +35,7 @@ using Row = std::vector<std::string>;
 
 Row row_of(const sonda_param_spec& p) {
   return {p.name,
-          param_type_name(p.type),
+          scenario::param_type_name(p.type),
           p.required != 0 ? "yes" : "",
           str_or(p.default_value, ""),
           allowed_text(p),

@@ -9,9 +9,6 @@
 
 namespace sonda {
 
-/// Lowercase type name as a scenario author thinks of it ("duration").
-std::string param_type_name(sonda_param_type type);
-
 /// Every action with its parameter table. `markdown`: GitHub tables.
 std::string describe_plugin(const LoadedPlugin& plugin, bool markdown);
 
