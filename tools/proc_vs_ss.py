@@ -3,10 +3,11 @@
 
 Makes ~19000 loopback sockets in this process (TCP listeners, established
 pairs, UDP bound and connected) on a private 127.X.Y.0/24 address, then, in
-ONE invocation, times `proc_scan` (the proc_scanner engine with owners and
+ONE invocation, times (wall and CPU) `proc_scan` (the proc_scanner engine with owners and
 service identification, JSON on stdout) against `ss -tuanp`,
 `netstat -tuanp` and `lsof -i -n -P`, interleaving the tools run by run.
-Prints median wall times and the RATIOS sonda/peer, and checks that every
+Prints median wall and CPU times and the RATIOS sonda/peer (CPU is the
+steadier figure on shared cores), and checks that every
 tool reports the identical set of (protocol, local, remote, state, owner
 pid) for this script's sockets. Exit status 1 when the sets differ.
 
@@ -179,28 +180,36 @@ def main():
           (len(zoo.keep), zoo.prefix, time.perf_counter() - t0, os.getpid()))
 
     times = {name: [] for name, _, _ in tools}
+    cpu = {name: [] for name, _, _ in tools}
     outputs = {}
     for run in range(args.runs):
         for name, cmd, _ in tools:  # interleaved: load drifts hit every tool alike
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             start = time.perf_counter()
             done = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                   text=True, check=False)
             times[name].append(time.perf_counter() - start)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            # CPU time of the tool itself: robust when other jobs share the cores.
+            cpu[name].append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
             outputs[name] = done.stdout
 
     sets = {name: parse(outputs[name], zoo) for name, _, parse in tools}
     ours = sets["sonda proc_scan"]
     sonda_median = statistics.median(times["sonda proc_scan"])
-    print("\n%-16s %10s %10s %12s %9s %10s" %
-          ("tool", "median_s", "min_s", "sonda/tool", "sockets", "identical"))
+    sonda_cpu = statistics.median(cpu["sonda proc_scan"])
+    print("\n%-16s %9s %9s %11s %9s %10s %9s %10s" %
+          ("tool", "median_s", "min_s", "wall ratio", "cpu_s", "cpu ratio", "sockets",
+           "identical"))
     ok = True
     for name, _, _ in tools:
         med = statistics.median(times[name])
         same = sets[name] == ours
         ok = ok and same
-        print("%-16s %10.4f %10.4f %12.3f %9d %10s" %
-              (name, med, min(times[name]), sonda_median / med, len(sets[name]),
-               "yes" if same else "NO"))
+        med_cpu = statistics.median(cpu[name])
+        print("%-16s %9.4f %9.4f %11.3f %9.4f %10.3f %9d %10s" %
+              (name, med, min(times[name]), sonda_median / med, med_cpu, sonda_cpu / med_cpu,
+               len(sets[name]), "yes" if same else "NO"))
         if not same:
             for label, diff in (("only sonda", ours - sets[name]), ("only " + name, sets[name] - ours)):
                 for row in sorted(diff)[:5]:
