@@ -302,6 +302,11 @@ TEST(LoadScenario, RejectsSpawnWithoutIdOrCommand) {
             "s.yaml:3:23: udp_listen must be a port from 1 to 65535, got '70000'");
 }
 
+TEST(LoadScenario, ReportsUseAndSpawnTogetherOnce) {
+  EXPECT_EQ(load_errors("name: x\nsteps:\n  - { id: a, use: iface_scanner.scan, spawn: {} }\n"),
+            "s.yaml:3:39: a step has either use or spawn, not both");
+}
+
 TEST(LoadScenario, RejectsUnusedDefaultWithSuggestion) {
   EXPECT_EQ(load_errors("name: x\ndefaults: { durration: 1s }\nsteps:\n"
                         "  - { use: tcp_transport.rr, with: { target: 'h:1' } }\n"),

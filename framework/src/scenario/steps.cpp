@@ -114,7 +114,13 @@ void set_param(Step& step, const sonda_param_spec& spec, const YamlNode& value,
 }
 
 void parse_action(const YamlNode& item, Step& step, StepPlace& place, LoadContext& ctx) {
-  check_keys(item, kActionKeys, "step", ctx);
+  // `spawn` next to `use` is reported once, by the caller, as a conflict.
+  static const std::vector<std::string> kAllowed = [] {
+    auto keys = kActionKeys;
+    keys.emplace_back("spawn");
+    return keys;
+  }();
+  check_keys(item, item.find("spawn") != nullptr ? kAllowed : kActionKeys, "step", ctx);
   const YamlEntry* use = item.find("use");
   if (!use->value.is_scalar() || std::count(use->value.scalar.begin(), use->value.scalar.end(), '.') != 1) {
     ctx.error(use->key.mark, "use must be 'plugin.action', got " + kind_name(use->value));
