@@ -1,6 +1,7 @@
 // Background steps: BACKGROUND actions (servers) and spawned programs. They
 // start, the runner waits for readiness, and they are stopped when their
 // enclosing group ends.
+#include <filesystem>
 #include <spdlog/spdlog.h>
 #include <sys/wait.h>
 
@@ -95,6 +96,10 @@ std::unique_ptr<Runner::Background> Runner::start_spawn(const Step& step, StepRe
   SpawnSpec spec;
   try {
     spec = resolve_spawn(step, records_snapshot());
+    // Relative paths in a scenario are relative to the scenario file, so the
+    // same scenario runs from any working directory.
+    const std::filesystem::path base = std::filesystem::absolute(scenario_.file).parent_path();
+    spec.cwd = spec.cwd.empty() ? base.string() : (base / spec.cwd).lexically_normal().string();
   } catch (const std::exception& e) {
     result.status = "failed";
     result.reason = e.what();
@@ -150,8 +155,9 @@ std::unique_ptr<Runner::Background> Runner::start_spawn(const Step& step, StepRe
     std::optional<int> early_exit;
     while (!wait.wait_done(monotonic_now_ns() + kPollSliceNs)) {
       if ((early_exit = bg->process->poll_exit()) || interrupted_) {
+        // Bounded: a wait_for that ignores its stop flag is abandoned.
         wait.request_stop();
-        wait.wait_done(0);
+        wait.wait_done(monotonic_now_ns() + kInterruptGraceNs / 2);
         break;
       }
     }
