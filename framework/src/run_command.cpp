@@ -185,6 +185,7 @@ int run_command(const RunCommand& cmd) {
   run["exit_code"] = outcome.exit_code;
   run["steps"] = std::move(steps);
   run["expectations"] = outcome.expectations;
+  run["reports"] = outcome.reports;
   const std::string summary = render_summary(scenario->name, outcome, writer->dir());
   try {
     writer->write_run_json(run);

@@ -1,5 +1,7 @@
 #include "runner.hpp"
 
+#include "report.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
@@ -131,6 +133,24 @@ RunOutcome Runner::run() {
                  : spdlog::warn("expect {}: FAIL ({})", e.text, eo.message));
       expectations_failed = expectations_failed || !eo.passed;
       outcome.expectations.push_back(std::move(j));
+    }
+  }
+  {
+    // Reports are built even after failures or Ctrl-C, from the steps that
+    // succeeded only: a failed step's zeros are not figures, they show n/a.
+    nlohmann::json records = nlohmann::json::object();
+    const nlohmann::json all_records = records_snapshot();
+    for (const StepResult& r : outcome.steps) {
+      if (r.status == "ok" && all_records.contains(r.id)) {
+        records[r.id] = all_records[r.id];
+      }
+    }
+    for (const nlohmann::json& doc : scenario_.reports) {
+      ReportSpec spec;
+      parse_report_spec(doc, spec);
+      nlohmann::json built = build_report(spec, records);
+      writer_.event("report", built);
+      outcome.reports.push_back(std::move(built));
     }
   }
   if (interrupted_) {

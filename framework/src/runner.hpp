@@ -40,6 +40,7 @@ struct RunOutcome {
   int exit_code = kExitOk;
   std::vector<StepResult> steps;
   nlohmann::json expectations = nlohmann::json::array();
+  nlohmann::json reports = nlohmann::json::array();  ///< built report: tables + verdicts
 };
 
 /// One run of one scenario. run() once; interrupt() from any thread.

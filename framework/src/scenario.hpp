@@ -126,6 +126,9 @@ struct Scenario {
   std::vector<std::string> plugin_paths;  // explicit `plugins:` entries, resolved
   Group root;                              // sequence of the top-level steps
   std::vector<Expectation> expectations;
+  /// `report:` entries: comparison tables built after the run (see
+  /// report.hpp), already checked by parse_report_spec().
+  std::vector<nlohmann::json> reports;
   nlohmann::json as_run;                   // the document after --set, as JSON
 };
 

@@ -1,5 +1,7 @@
 #include "summary.hpp"
 
+#include "report.hpp"
+
 #include <algorithm>
 #include <cstdio>
 #include <sstream>
@@ -71,6 +73,9 @@ std::string render_summary(const std::string& scenario_name, const RunOutcome& o
       out << (e.value("passed", false) ? "PASS  " : "FAIL  ") << e.value("text", std::string())
           << "  (" << e.value("message", std::string()) << ")\n";
     }
+  }
+  for (const auto& report : outcome.reports) {
+    out << '\n' << render_report(report);
   }
   out << "\nresults: " << run_dir << '\n';
   return out.str();

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "scenario/expect.hpp"
+#include "report.hpp"
 #include "scenario/load_context.hpp"
 #include "scenario/overrides.hpp"
 #include "scenario/params.hpp"
@@ -22,7 +23,7 @@ using scenario::YamlEntry;
 using scenario::YamlNode;
 
 const std::vector<std::string> kTopKeys{"name",     "description", "plugins", "stop_on_failure",
-                                        "defaults", "steps",       "expect"};
+                                        "defaults", "steps",       "expect",  "report"};
 
 std::string read_file(const std::string& file) {
   std::ifstream in(file, std::ios::binary);
@@ -56,6 +57,31 @@ std::vector<std::string> read_plugin_paths(const YamlNode& root, const std::stri
     paths.push_back((p.is_absolute() ? p : base / p).lexically_normal().string());
   }
   return paths;
+}
+
+/// `report:` is one comparison table or a list of them; each path's first
+/// segment must name a step (checked like expectation operands).
+void compile_reports(const YamlEntry& report, Scenario& out, LoadContext& ctx) {
+  std::vector<const YamlNode*> items;
+  if (report.value.is_sequence()) {
+    for (const auto& item : report.value.items) items.push_back(&item);
+  } else {
+    items.push_back(&report.value);
+  }
+  for (const YamlNode* item : items) {
+    const nlohmann::json doc = scenario::to_json(*item);
+    ReportSpec spec;
+    for (const std::string& problem : parse_report_spec(doc, spec)) ctx.error(item->mark, problem);
+    for (const ReportRow& row : spec.rows) {
+      for (const std::string& path : row.paths) {
+        const std::string id = path.substr(0, path.find_first_of(".["));
+        if (!path.empty() && ctx.ids.count(id) == 0) {
+          ctx.error(item->mark, "report row '" + row.label + "': unknown step '" + id + "' in '" + path + "'");
+        }
+      }
+    }
+    out.reports.push_back(doc);
+  }
 }
 
 void compile_expectations(const YamlEntry& expect, Scenario& out, LoadContext& ctx) {
@@ -182,6 +208,9 @@ Scenario load_scenario_text(const std::string& text, const std::string& file,
   }
   if (const YamlEntry* expect = root.find("expect")) {
     compile_expectations(*expect, out, ctx);
+  }
+  if (const YamlEntry* report = root.find("report")) {
+    compile_reports(*report, out, ctx);
   }
   if (!ctx.diags.empty()) {
     // Document order reads best; --set problems go last.
