@@ -140,7 +140,22 @@ json run_stream(const json& params, Context& ctx) {
   const int64_t start_ns = common::monotonic_ns();
   const int64_t end_ns = o.bytes > 0 ? INT64_MAX : start_ns + o.duration_ns;
   std::atomic<size_t> finished{0};
+  // Joins the workers however this scope is left: an exception while they
+  // run must not destroy joinable threads (std::terminate).
+  struct Joiner {
+    std::vector<std::thread>& threads;
+    std::atomic<bool>& stop;
+    ~Joiner() {
+      stop.store(true);
+      for (auto& t : threads) {
+        if (t.joinable()) {
+          t.join();
+        }
+      }
+    }
+  };
   std::vector<std::thread> threads;
+  Joiner joiner{threads, stop};
   threads.reserve(conns.size());
   for (auto& s : conns) {
     threads.emplace_back([&o, &stop, &finished, end_ns, c = s.get()] {
@@ -160,6 +175,13 @@ json run_stream(const json& params, Context& ctx) {
     }
     if (finished.load() == conns.size()) {
       break;
+    }
+    // Read what the peers sent back every round: sonda servers' reports, or
+    // an echo server's copy of our bytes, which must not fill up and stall.
+    for (auto& s : conns) {
+      if (s->forward && o.handshake) {
+        s->drain_reports(0);
+      }
     }
     if (now >= next_tick_ns) {
       uint64_t cur[2] = {0, 0};

@@ -136,12 +136,25 @@ void StreamConnection::drain_reports(int64_t wait_ns) {
   while (!final_report) {
     const int flags = wait_ns == 0 ? MSG_DONTWAIT : 0;
     const ssize_t n = ::recv(fd.get(), buf, sizeof buf, flags);
+    if (n > 0 && foreign_peer) {
+      foreign_bytes += static_cast<uint64_t>(n);
+      continue;
+    }
     if (n > 0) {
       report_bytes.insert(report_bytes.end(), buf, buf + n);
       size_t off = 0;
       while (report_bytes.size() - off >= wire::kReportBytes) {
         wire::Report r;
         if (!wire::decode(report_bytes.data() + off, r)) {
+          if (!have_report) {
+            // Not a sonda server: typically an echo server sending our own
+            // bytes back. Keep reading them so it never stalls.
+            foreign_peer = true;
+            foreign_bytes += report_bytes.size() - off;
+            report_bytes.clear();
+            off = 0;
+            break;
+          }
           throw StepError("stream " + target_text + ": peer sent bytes that are not a sonda report", "protocol");
         }
         latest_report = r;

@@ -35,6 +35,11 @@ struct StreamConnection {
   wire::Report latest_report;
   bool have_report = false;
   bool final_report = false;
+  /// The peer is not a sonda server (e.g. an echo server that returned our
+  /// hello): what it sends is read and discarded so it never blocks, and the
+  /// totals fall back to TCP_INFO bytes_acked.
+  bool foreign_peer = false;
+  uint64_t foreign_bytes = 0;  ///< bytes the foreign peer sent back
 
   /// Runs the send (forward) or receive (reverse) loop until `end_ns`, the
   /// quota, or `stop`; records errors in `error`. Runs on its own thread.
