@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 #include <sstream>
 
 namespace sonda {
@@ -17,6 +18,24 @@ std::vector<std::string> parse_report_spec(const json& doc, ReportSpec& out) {
     errors.push_back("report '" + out.title + "': 'columns' must be a non-empty list of labels");
   } else {
     for (const auto& c : doc["columns"]) out.columns.push_back(c.is_string() ? c.get<std::string>() : c.dump());
+  }
+  if (doc.contains("pairs")) {
+    auto column_index = [&](const json& label) -> std::optional<size_t> {
+      for (size_t i = 0; i < out.columns.size(); ++i) {
+        if (label.is_string() && out.columns[i] == label.get<std::string>()) return i;
+      }
+      return std::nullopt;
+    };
+    for (const auto& p : doc["pairs"].is_array() ? doc["pairs"] : json::array({nullptr})) {
+      const auto a = p.is_array() && p.size() == 2 ? column_index(p[0]) : std::nullopt;
+      const auto b = p.is_array() && p.size() == 2 ? column_index(p[1]) : std::nullopt;
+      if (!a || !b || *a == *b) {
+        errors.push_back("report '" + out.title + "': each entry of 'pairs' must be two different column labels, got " +
+                         p.dump());
+      } else {
+        out.pairs.emplace_back(*a, *b);
+      }
+    }
   }
   if (!doc.contains("rows") || !doc["rows"].is_array()) {
     errors.push_back("report '" + out.title + "': 'rows' must be a list");
@@ -153,6 +172,34 @@ json build_report(const ReportSpec& spec, const json& records) {
   }
   std::ostringstream verdict;
   for (const auto& s : sentences) verdict << s << ". ";
+  // Head to head: who is ahead on each ranked row, and by how much.
+  for (const auto& [a, b] : spec.pairs) {
+    int wins_a = 0;
+    int wins_b = 0;
+    std::vector<std::string> parts;
+    for (size_t r = 0; r < spec.rows.size(); ++r) {
+      const ReportRow& row = spec.rows[r];
+      const json& va = rows[r]["values"][a];
+      const json& vb = rows[r]["values"][b];
+      if (row.better.empty() || !va.is_number() || !vb.is_number()) continue;
+      const double x = va.get<double>();
+      const double y = vb.get<double>();
+      if (x == y || x <= 0 || y <= 0) continue;
+      const bool a_ahead = row.better == "lower" ? x < y : x > y;
+      ++(a_ahead ? wins_a : wins_b);
+      char ratio[32];
+      std::snprintf(ratio, sizeof ratio, "%.2fx", a_ahead == (row.better == "lower") ? y / x : x / y);
+      parts.push_back(row.label + " " + ratio + " " + row.better + " for " + spec.columns[a_ahead ? a : b]);
+    }
+    if (parts.empty()) continue;
+    verdict << spec.columns[a] << " vs " << spec.columns[b] << ": ";
+    for (size_t i = 0; i < parts.size(); ++i) verdict << (i ? "; " : "") << parts[i];
+    verdict << " - " << (wins_a == wins_b ? std::string("a draw")
+                                          : spec.columns[wins_a > wins_b ? a : b] + " ahead on " +
+                                                std::to_string(std::max(wins_a, wins_b)) + " of " +
+                                                std::to_string(wins_a + wins_b))
+            << ". ";
+  }
   const auto top = std::max_element(wins.begin(), wins.end());
   if (top != wins.end() && *top > 0) {
     const int ranked = static_cast<int>(sentences.size());

@@ -7,6 +7,7 @@
 //       rows:
 //         - { label: RTT p50, unit: ns, better: lower,
 //             values: [tcp_rr.latency.p50_ns, udp_rr.latency.p50_ns] }
+//       pairs: [[TCP python, UDP python]]   # optional head-to-head lines
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -26,6 +27,9 @@ struct ReportSpec {
   std::string title;
   std::vector<std::string> columns;
   std::vector<ReportRow> rows;
+  /// Head-to-head comparisons written into the verdict, as column indexes
+  /// (e.g. TCP python vs UDP python).
+  std::vector<std::pair<size_t, size_t>> pairs;
 };
 
 /// Parses one `report:` entry (as JSON). Returns the problems found, each a

@@ -45,6 +45,27 @@ TEST(Report, PicksBestPerRowAndWritesVerdictFromNumbers) {
   EXPECT_NE(table.find("32 us *"), std::string::npos) << table;
 }
 
+TEST(Report, HeadToHeadPairsNameTheLeaderPerFigure) {
+  const auto spec = spec_of({{"columns", {"TCP", "UDP"}},
+                             {"pairs", json::array({json::array({"TCP", "UDP"})})},
+                             {"rows",
+                              {{{"label", "RTT p50"}, {"better", "lower"},
+                                {"values", {"tcp_rr.latency.p50_ns", "udp_rr.latency.p50_ns"}}},
+                               {{"label", "tps"}, {"better", "higher"}, {"values", {"tcp_rr.tps", "udp_rr.tps"}}}}}});
+  const std::string verdict = sonda::build_report(spec, kRecords)["verdict"];
+  EXPECT_NE(verdict.find("TCP vs UDP: RTT p50 1.25x lower for UDP; tps 1.25x higher for UDP - UDP ahead on 2 of 2."),
+            std::string::npos)
+      << verdict;
+}
+
+TEST(Report, RejectsPairsNamingUnknownColumns) {
+  ReportSpec s;
+  const auto errors = sonda::parse_report_spec(
+      {{"title", "t"}, {"columns", {"A", "B"}}, {"pairs", json::array({json::array({"A", "C"})})}, {"rows", json::array()}}, s);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0], "report 't': each entry of 'pairs' must be two different column labels, got [\"A\",\"C\"]");
+}
+
 TEST(Report, MissingFiguresAreNotApplicableNotZero) {
   const auto spec = spec_of({{"columns", {"A", "B"}},
                              {"rows", {{{"label", "x"}, {"better", "higher"}, {"values", {"tcp_rr.tps", "gone.tps"}}}}}});
