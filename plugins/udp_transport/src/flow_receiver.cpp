@@ -90,9 +90,11 @@ SeqVerdict FlowReceiver::on_datagram(const WireHeader& h, uint64_t payload_bytes
 
   // RFC 3550 A.8: J += (|D(i-1,i)| - J) / 16, in arrival order. The transit
   // difference cancels any constant clock offset, so it holds across hosts.
-  const int64_t transit = arrival_ns - h.send_ns;
+  // The send time is untrusted: subtract with defined wrap-around, and take
+  // the difference of transits in double so a forged value cannot overflow.
+  const auto transit = static_cast<int64_t>(static_cast<uint64_t>(arrival_ns) - static_cast<uint64_t>(h.send_ns));
   if (have_transit_) {
-    const double d = std::fabs(static_cast<double>(transit - prev_transit_ns_));
+    const double d = std::fabs(static_cast<double>(transit) - static_cast<double>(prev_transit_ns_));
     jitter_ns_ += (d - jitter_ns_) / 16.0;
   }
   prev_transit_ns_ = transit;
