@@ -34,8 +34,15 @@ void netlink_dump(int protocol, const void* request, size_t request_len,
       throw std::system_error(errno, std::generic_category(), "recv(netlink)");
     }
     if (n == 0) return;
+    // NLMSG_OK, spelled out with explicit casts (clang's -Wsign-compare
+    // rejects the macro's u32-vs-int comparison); `len` stays signed so a
+    // truncated last message ends the loop instead of wrapping.
     int len = static_cast<int>(n);
-    for (auto* h = reinterpret_cast<const nlmsghdr*>(buf.data()); NLMSG_OK(h, len);
+    auto fits = [](const nlmsghdr* m, int left) {
+      return left >= static_cast<int>(sizeof(nlmsghdr)) && m->nlmsg_len >= sizeof(nlmsghdr) &&
+             static_cast<int64_t>(m->nlmsg_len) <= left;
+    };
+    for (auto* h = reinterpret_cast<const nlmsghdr*>(buf.data()); fits(h, len);
          h = NLMSG_NEXT(h, len)) {
       if (h->nlmsg_type == NLMSG_DONE) return;
       if (h->nlmsg_type == NLMSG_ERROR) {
