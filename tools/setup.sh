@@ -4,6 +4,8 @@
 #   tools/setup.sh run    install what is missing, build, run the lab scenario
 #   tools/setup.sh test   install what is missing, build, run the whole test suite
 #   tools/setup.sh build  install what is missing, build
+#   tools/setup.sh fuzz [SECONDS]  install, build the libFuzzer targets with clang
+#                         (ASan+UBSan) and run each for SECONDS (default 30) on its corpus
 #
 # Idempotent: packages already present are not reinstalled, the build is
 # incremental. BUILD_DIR (default: build) and JOBS (default: nproc) override.
@@ -36,6 +38,27 @@ if ((${#missing[@]})); then
   "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+if [[ $mode == fuzz ]]; then
+  seconds=${1:-30}
+  fbuild=${FUZZ_BUILD_DIR:-$root/build-fuzz}
+  cmake -S "$root" -B "$fbuild" -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+    -DSONDA_BUILD_FUZZ=ON -DSONDA_BUILD_TESTS=OFF -DSONDA_BUILD_BENCH=OFF -DSONDA_WERROR=ON \
+    -DSONDA_SANITIZE=address,undefined >/dev/null
+  cmake --build "$fbuild" -j "$jobs" --target scenario_fuzz udp_header_fuzz
+  for target in "scenario_fuzz tests/fuzz/corpus/scenario" \
+                "udp_header_fuzz plugins/udp_transport/tests/fuzz_corpus"; do
+    set -- $target
+    # New inputs go to a scratch directory; the committed corpus is only read.
+    scratch=$(mktemp -d)
+    echo "fuzz: $1 for ${seconds}s" >&2
+    "$fbuild/bin/$1" "$scratch" "$root/$2" -max_total_time="$seconds" -print_final_stats=1 2>&1 | tail -n 3
+    rc=${PIPESTATUS[0]}
+    rm -rf "$scratch"
+    ((rc == 0)) || { echo "fuzz: $1 found a crash (exit $rc)" >&2; exit 1; }
+  done
+  exit 0
+fi
+
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSONDA_WERROR=ON >/dev/null
 cmake --build "$build" -j "$jobs"
 
@@ -47,6 +70,6 @@ case "$mode" in
     cd "$build"
     exec ctest --output-on-failure --timeout 300 -j 1 "$@" ;;
   *)
-    echo "usage: tools/setup.sh run|test|build" >&2
+    echo "usage: tools/setup.sh run|test|build|fuzz [SECONDS]" >&2
     exit 2 ;;
 esac
