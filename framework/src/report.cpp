@@ -1,5 +1,7 @@
 #include "report.hpp"
 
+#include "scenario/record_path.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -54,7 +56,14 @@ std::vector<std::string> parse_report_spec(const json& doc, ReportSpec& out) {
       errors.push_back("report row '" + row.label + "': 'values' must list one path per column (" +
                        std::to_string(out.columns.size()) + ")");
     } else {
-      for (const auto& v : r["values"]) row.paths.push_back(v.is_string() ? v.get<std::string>() : "");
+      for (const auto& v : r["values"]) {
+        row.paths.push_back(v.is_string() ? v.get<std::string>() : "");
+        std::string error;
+        size_t offset = 0;
+        if (!row.paths.back().empty() && !scenario::parse_record_path(row.paths.back(), &error, &offset)) {
+          errors.push_back("report row '" + row.label + "': bad path '" + row.paths.back() + "': " + error);
+        }
+      }
     }
     out.rows.push_back(std::move(row));
   }
@@ -62,27 +71,14 @@ std::vector<std::string> parse_report_spec(const json& doc, ReportSpec& out) {
 }
 
 json lookup_path(const json& records, const std::string& path) {
-  const json* cur = &records;
-  size_t i = 0;
-  while (i < path.size()) {
-    if (path[i] == '[') {
-      const size_t close = path.find(']', i);
-      if (close == std::string::npos || !cur->is_array()) return nullptr;
-      const size_t idx = std::stoul(path.substr(i + 1, close - i - 1));
-      if (idx >= cur->size()) return nullptr;
-      cur = &(*cur)[idx];
-      i = close + 1;
-      if (i < path.size() && path[i] == '.') ++i;
-      continue;
-    }
-    size_t end = path.find_first_of(".[", i);
-    if (end == std::string::npos) end = path.size();
-    const std::string key = path.substr(i, end - i);
-    if (!cur->is_object() || !cur->contains(key)) return nullptr;
-    cur = &(*cur)[key];
-    i = end < path.size() && path[end] == '.' ? end + 1 : end;
-  }
-  return *cur;
+  // The same path syntax and lookup as `${...}` references and `expect:`.
+  std::string error;
+  size_t offset = 0;
+  const auto parsed = scenario::parse_record_path(path, &error, &offset);
+  if (!parsed) return nullptr;
+  std::string missing_at;
+  const json* value = scenario::lookup_record_path(records, *parsed, &missing_at);
+  return value != nullptr ? *value : json(nullptr);
 }
 
 std::string format_value(double v, const std::string& unit) {
