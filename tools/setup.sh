@@ -51,10 +51,17 @@ if [[ $mode == fuzz ]]; then
     # New inputs go to a scratch directory; the committed corpus is only read.
     scratch=$(mktemp -d)
     echo "fuzz: $1 for ${seconds}s" >&2
-    "$fbuild/bin/$1" "$scratch" "$root/$2" -max_total_time="$seconds" -print_final_stats=1 2>&1 | tail -n 3
-    rc=${PIPESTATUS[0]}
-    rm -rf "$scratch"
-    ((rc == 0)) || { echo "fuzz: $1 found a crash (exit $rc)" >&2; exit 1; }
+    log="$scratch.log"
+    rc=0
+    "$fbuild/bin/$1" "$scratch" "$root/$2" -max_total_time="$seconds" -print_final_stats=1 \
+      -artifact_prefix="$fbuild/$1-" >"$log" 2>&1 || rc=$?
+    if ((rc != 0)); then
+      tail -n 60 "$log" >&2
+      echo "fuzz: $1 failed (exit $rc); reproducer saved as $fbuild/$1-*" >&2
+      exit 1
+    fi
+    grep -E '^stat::(number_of_executed_units|new_units_added)' "$log" >&2 || true
+    rm -rf "$scratch" "$log"
   done
   exit 0
 fi

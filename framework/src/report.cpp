@@ -12,10 +12,23 @@ namespace sonda {
 
 using json = nlohmann::json;
 
+namespace {
+/// A string field of a map, `fallback` when absent; anything else is an error.
+std::string text_field(const json& obj, const char* key, const std::string& fallback, const std::string& where,
+                       std::vector<std::string>& errors) {
+  if (!obj.contains(key)) return fallback;
+  if (!obj[key].is_string()) {
+    errors.push_back(where + ": '" + key + "' must be text, got " + obj[key].dump());
+    return fallback;
+  }
+  return obj[key].get<std::string>();
+}
+}  // namespace
+
 std::vector<std::string> parse_report_spec(const json& doc, ReportSpec& out) {
   std::vector<std::string> errors;
   if (!doc.is_object()) return {"a report must be a map with title, columns and rows"};
-  out.title = doc.value("title", "comparison");
+  out.title = text_field(doc, "title", "comparison", "report", errors);
   if (!doc.contains("columns") || !doc["columns"].is_array() || doc["columns"].empty()) {
     errors.push_back("report '" + out.title + "': 'columns' must be a non-empty list of labels");
   } else {
@@ -44,10 +57,15 @@ std::vector<std::string> parse_report_spec(const json& doc, ReportSpec& out) {
     return errors;
   }
   for (const auto& r : doc["rows"]) {
+    if (!r.is_object()) {
+      errors.push_back("report '" + out.title + "': every row must be a map with label and values");
+      continue;
+    }
     ReportRow row;
-    row.label = r.value("label", "");
-    row.unit = r.value("unit", "");
-    row.better = r.value("better", "");
+    const std::string where = "report '" + out.title + "' row";
+    row.label = text_field(r, "label", "", where, errors);
+    row.unit = text_field(r, "unit", "", where, errors);
+    row.better = text_field(r, "better", "", where, errors);
     if (row.label.empty()) errors.push_back("report '" + out.title + "': every row needs a 'label'");
     if (!row.better.empty() && row.better != "lower" && row.better != "higher") {
       errors.push_back("report row '" + row.label + "': 'better' must be lower or higher, not '" + row.better + "'");

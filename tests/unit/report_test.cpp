@@ -83,6 +83,20 @@ TEST(Report, RejectsRowsWithWrongValueCount) {
   EXPECT_EQ(errors[0], "report row 'x': 'values' must list one path per column (2)");
 }
 
+TEST(Report, HostileShapesAreErrorsNotExceptions) {
+  // Found by the scenario fuzzer: value() on a non-object row threw.
+  for (const json& doc : {json{{"title", 5}, {"columns", {"A"}}, {"rows", json::array()}},
+                          json{{"columns", {"A"}}, {"rows", {1, "x", nullptr}}},
+                          json{{"columns", {"A"}}, {"rows", {{{"label", {1}}, {"values", {"a.b"}}}}}},
+                          json{{"columns", {"A"}}, {"pairs", 3}, {"rows", json::array()}},
+                          json{{"columns", {"A"}}, {"rows", {{{"label", "x"}, {"values", {"a..b"}}}}}}}) {
+    ReportSpec s;
+    std::vector<std::string> errors;
+    EXPECT_NO_THROW(errors = sonda::parse_report_spec(doc, s)) << doc.dump();
+    EXPECT_FALSE(errors.empty()) << doc.dump();
+  }
+}
+
 TEST(Report, FormatsUnitsForPeople) {
   EXPECT_EQ(sonda::format_value(38.2e9, "bits_per_sec"), "38.2 Gbit/s");
   EXPECT_EQ(sonda::format_value(1500, "ns"), "1.5 us");

@@ -349,7 +349,12 @@ nlohmann::json to_json(const YamlNode& node) {
       for (const auto& entry : node.entries) {
         // Duplicate keys are errors reported elsewhere; the first one wins,
         // matching what validation looked at.
-        std::string key = entry.key.is_scalar() ? entry.key.scalar : to_json(entry.key).dump();
+        // A complex key (a list or map used as a key) is rendered as JSON
+        // text; invalid UTF-8 inside it is replaced rather than thrown (the
+        // fuzzer found that dump() throws on it).
+        std::string key = entry.key.is_scalar()
+                              ? entry.key.scalar
+                              : to_json(entry.key).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
         if (!out.contains(key)) {
           out[key] = to_json(entry.value);
         }
