@@ -246,15 +246,8 @@ std::optional<AddressRow> parse_addr_message(const nlmsghdr* message) {
 }
 
 std::vector<Interface> dump_links() {
-  struct {
-    nlmsghdr header;
-    ifinfomsg info;
-  } request{};
-  request.header.nlmsg_len = sizeof request;
-  request.header.nlmsg_type = RTM_GETLINK;
-  request.header.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-  request.header.nlmsg_seq = 1;
-  request.info.ifi_family = AF_UNSPEC;
+  auto request = common::make_dump_request<ifinfomsg>(RTM_GETLINK, 1);
+  request.body.ifi_family = AF_UNSPEC;
 
   std::vector<Interface> interfaces;
   dump(request, "RTM_GETLINK", [&](const nlmsghdr* message) {
@@ -274,15 +267,8 @@ std::vector<Interface> dump_interfaces() {
     position[interfaces[i].ifindex] = i;
   }
 
-  struct {
-    nlmsghdr header;
-    ifaddrmsg info;
-  } request{};
-  request.header.nlmsg_len = sizeof request;
-  request.header.nlmsg_type = RTM_GETADDR;
-  request.header.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-  request.header.nlmsg_seq = 2;
-  request.info.ifa_family = AF_UNSPEC;
+  auto request = common::make_dump_request<ifaddrmsg>(RTM_GETADDR, 2);
+  request.body.ifa_family = AF_UNSPEC;
 
   dump(request, "RTM_GETADDR", [&](const nlmsghdr* message) {
     auto row = parse_addr_message(message);

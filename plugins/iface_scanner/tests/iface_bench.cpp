@@ -57,13 +57,7 @@ BENCHMARK(BM_DumpInterfaces);
 /// again and again, so the kernel's share is out of the measurement.
 void BM_ParseLinkMessages(benchmark::State& state) {
   std::vector<std::vector<char>> messages;
-  struct {
-    nlmsghdr header;
-    ifinfomsg info;
-  } request{};
-  request.header.nlmsg_len = sizeof request;
-  request.header.nlmsg_type = RTM_GETLINK;
-  request.header.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  auto request = common::make_dump_request<ifinfomsg>(RTM_GETLINK);
   common::netlink_dump(NETLINK_ROUTE, &request, sizeof request, [&](const nlmsghdr* m) {
     const auto* bytes = reinterpret_cast<const char*>(m);
     messages.emplace_back(bytes, bytes + m->nlmsg_len);

@@ -99,16 +99,10 @@ bool parse_inet_diag(const nlmsghdr* message, uint8_t protocol, uint64_t netns, 
 
 void dump_inet_sockets(uint8_t protocol, uint8_t family, uint64_t netns,
                        std::vector<SocketEntry>& out) {
-  struct {
-    nlmsghdr header;
-    inet_diag_req_v2 request;
-  } msg{};
-  msg.header.nlmsg_len = sizeof msg;
-  msg.header.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-  msg.header.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-  msg.request.sdiag_family = family;
-  msg.request.sdiag_protocol = protocol;
-  msg.request.idiag_states = ~0u;  // every state, TIME_WAIT and SYN_RECV included
+  auto msg = common::make_dump_request<inet_diag_req_v2>(SOCK_DIAG_BY_FAMILY);
+  msg.body.sdiag_family = family;
+  msg.body.sdiag_protocol = protocol;
+  msg.body.idiag_states = ~0u;  // every state, TIME_WAIT and SYN_RECV included
   SocketEntry entry;
   common::netlink_dump(NETLINK_SOCK_DIAG, &msg, sizeof msg, [&](const nlmsghdr* h) {
     if (h->nlmsg_type == SOCK_DIAG_BY_FAMILY && parse_inet_diag(h, protocol, netns, entry)) {
@@ -121,15 +115,9 @@ void dump_tcp_both_families(uint64_t netns, std::vector<SocketEntry>& out) {
   // The legacy TCPDIAG_GETSOCK request is dumped with family AF_UNSPEC: one
   // walk of the TCP hash tables yields IPv4 and IPv6, where two
   // SOCK_DIAG_BY_FAMILY requests would walk them twice.
-  struct {
-    nlmsghdr header;
-    inet_diag_req request;
-  } msg{};
-  msg.header.nlmsg_len = sizeof msg;
-  msg.header.nlmsg_type = TCPDIAG_GETSOCK;
-  msg.header.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-  msg.request.idiag_family = AF_INET;
-  msg.request.idiag_states = ~0u;
+  auto msg = common::make_dump_request<inet_diag_req>(TCPDIAG_GETSOCK);
+  msg.body.idiag_family = AF_INET;
+  msg.body.idiag_states = ~0u;
   SocketEntry entry;
   common::netlink_dump(NETLINK_SOCK_DIAG, &msg, sizeof msg, [&](const nlmsghdr* h) {
     if (h->nlmsg_type == TCPDIAG_GETSOCK && parse_inet_diag(h, IPPROTO_TCP, netns, entry)) {

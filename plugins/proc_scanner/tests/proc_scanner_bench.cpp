@@ -46,16 +46,10 @@ class LoopbackTable {
 
 // Raw replies of one TCP/IPv4 dump, copied so the parse can run alone.
 std::vector<std::vector<char>> capture_tcp4_dump() {
-  struct {
-    nlmsghdr header;
-    inet_diag_req_v2 request;
-  } msg{};
-  msg.header.nlmsg_len = sizeof msg;
-  msg.header.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-  msg.header.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-  msg.request.sdiag_family = AF_INET;
-  msg.request.sdiag_protocol = IPPROTO_TCP;
-  msg.request.idiag_states = ~0u;
+  auto msg = common::make_dump_request<inet_diag_req_v2>(SOCK_DIAG_BY_FAMILY);
+  msg.body.sdiag_family = AF_INET;
+  msg.body.sdiag_protocol = IPPROTO_TCP;
+  msg.body.idiag_states = ~0u;
   std::vector<std::vector<char>> messages;
   common::netlink_dump(NETLINK_SOCK_DIAG, &msg, sizeof msg, [&](const nlmsghdr* h) {
     const char* p = reinterpret_cast<const char*>(h);
