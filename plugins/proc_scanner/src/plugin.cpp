@@ -65,6 +65,9 @@ const sonda_param_spec kScanParams[] = {
     {.name = "source", .type = SONDA_PARAM_STRING, .default_value = "auto",
      .choices = "auto|sock_diag|procfs",
      .doc = "socket table source; auto = sock_diag, /proc/net only if that fails"},
+    {.name = "owner_source", .type = SONDA_PARAM_STRING, .default_value = "auto",
+     .choices = "auto|bpf|procfs",
+     .doc = "owner lookup; auto = BPF task iterators (root), else one readlink per /proc/*/fd"},
 };
 
 const sonda_param_spec kOwnerParams[] = {

@@ -37,6 +37,10 @@ struct SkipCounts {
   uint32_t fd_dirs_denied = 0;  ///< /proc/<pid>/fd not readable (not root)
 };
 
+/// How owners are found: the kernel's task/fd tables through BPF iterators
+/// (bpf_owners.hpp), or one readlink per fd under /proc/*/fd.
+enum class OwnerSource { kAuto, kBpf, kProcfs };
+
 /// What to walk.
 struct WalkOptions {
   std::string proc_root = "/proc";
@@ -47,6 +51,9 @@ struct WalkOptions {
   std::string process_name;
   /// Record the netns of every process (for the all-namespaces scan).
   bool record_all_netns = false;
+  /// kAuto: BPF where it works (root, BTF, proc_root "/proc"), else /proc.
+  /// kBpf: BPF or throw std::runtime_error with the reason.
+  OwnerSource source = OwnerSource::kAuto;
 };
 
 /// The result of one walk: processes and a sorted inode -> process index.
@@ -60,13 +67,20 @@ struct OwnerIndex {
   uint32_t processes_seen = 0;
   uint32_t kernel_threads = 0;
   uint32_t socket_fds = 0;
+  /// "bpf_iter" or "procfs": where the fd -> socket links came from.
+  std::string source = "procfs";
+  /// Why BPF was not used (empty when it was, or when not tried).
+  std::string source_note;
+  int64_t bpf_setup_ns = 0;  ///< BTF lookup + verifier, first scan of a process only
 
   /// Index range [first, last) in inode_owners for one inode.
   std::pair<size_t, size_t> owners_of(uint64_t inode) const;
 };
 
-/// Walks /proc once: readlinkat on every fd under /proc/<pid>/fd, keeping
-/// "socket:[inode]" links. Guards against pid reuse by comparing the stat
+/// Finds every socket's owners. With BPF (see OwnerSource) the kernel lists
+/// (pid, fd, socket inode) itself and /proc is read only for the processes
+/// that hold sockets; otherwise it walks /proc once: readlinkat on every fd
+/// under /proc/<pid>/fd, keeping "socket:[inode]" links. Guards against pid reuse by comparing the stat
 /// start time before and after reading a process. Never throws for
 /// per-process failures (counted in `skipped`); throws std::system_error
 /// only when the proc root itself cannot be opened.

@@ -1,17 +1,20 @@
-// walk_proc(): the single pass over /proc/*/fd that maps socket inodes to
-// their owners. It is the hot path of a scan (one readlinkat per open fd on
-// the host), so it uses raw getdents64 on directory fds and *at() calls.
+// walk_proc(): maps socket inodes to their owners. With BPF the kernel hands
+// over every (pid, fd, socket inode) at once (bpf_owners.cpp); without it,
+// a single pass over /proc/*/fd, one readlinkat per open fd on the host —
+// the hot path of a scan, so it uses raw getdents64 and *at() calls.
 #include <fcntl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <system_error>
 #include <unordered_set>
 
+#include "bpf_owners.hpp"
 #include "proc_read.hpp"
 #include "proc_table.hpp"
 #include "sonda_common/net.hpp"
@@ -64,6 +67,16 @@ bool comm_matches(const std::string& comm, const std::string& wanted) {
   return comm == wanted || (comm.size() == 15 && wanted.compare(0, 15, comm) == 0);
 }
 
+// Records the network namespace of one process (all_netns scans).
+void note_netns(int pid_fd, int pid, OwnerIndex& index, std::unordered_set<uint64_t>& seen) {
+  char link[64];
+  const ssize_t n = ::readlinkat(pid_fd, "ns/net", link, sizeof link);
+  const uint64_t ns = n > 0 ? bracket_inode(link, static_cast<size_t>(n)) : 0;
+  if (ns != 0 && seen.insert(ns).second) {
+    index.netns_pids.emplace_back(ns, pid);
+  }
+}
+
 // Reads one process into `index`. `inodes` is scratch space.
 void walk_one(int proc_fd, const char* pid_name, const WalkOptions& options, OwnerIndex& index,
               std::vector<uint64_t>& inodes, std::unordered_set<uint64_t>& seen_netns) {
@@ -84,12 +97,7 @@ void walk_one(int proc_fd, const char* pid_name, const WalkOptions& options, Own
     return;  // kernel threads hold no file descriptors
   }
   if (options.record_all_netns) {
-    char link[64];
-    const ssize_t n = ::readlinkat(pid_fd.get(), "ns/net", link, sizeof link);
-    const uint64_t ns = n > 0 ? bracket_inode(link, static_cast<size_t>(n)) : 0;
-    if (ns != 0 && seen_netns.insert(ns).second) {
-      index.netns_pids.emplace_back(ns, info.pid);
-    }
+    note_netns(pid_fd.get(), info.pid, index, seen_netns);
   }
   if (!options.process_name.empty() && !comm_matches(info.comm, options.process_name)) {
     return;
@@ -152,20 +160,98 @@ void walk_one(int proc_fd, const char* pid_name, const WalkOptions& options, Own
   }
 }
 
-}  // namespace
-
-std::pair<size_t, size_t> OwnerIndex::owners_of(uint64_t inode) const {
-  const auto lo = std::lower_bound(inode_owners.begin(), inode_owners.end(),
-                                   std::make_pair(inode, uint32_t{0}));
-  auto hi = lo;
-  while (hi != inode_owners.end() && hi->first == inode) {
-    ++hi;
+// Owners from the BPF iterators; /proc is opened only for the processes that
+// hold sockets (and, for all_netns, for every process's ns/net link).
+bool walk_bpf(const WalkOptions& options, OwnerIndex& index, std::string& reason) {
+  auto dump = bpf_dump_owners(reason);
+  if (!dump) {
+    return false;
   }
-  return {static_cast<size_t>(lo - inode_owners.begin()),
-          static_cast<size_t>(hi - inode_owners.begin())};
+  common::Fd proc_fd(::open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!proc_fd) {
+    reason = std::string("open(/proc): ") + std::strerror(errno);
+    return false;
+  }
+  index.source = "bpf_iter";
+  index.bpf_setup_ns = dump->setup_ns;
+  std::unordered_set<uint64_t> seen_netns;
+  std::vector<std::pair<uint32_t, uint64_t>> leader_start;  // tgid -> start, sorted
+  leader_start.reserve(dump->tasks.size());
+  char pid_name[16];
+  const auto name_of = [&pid_name](uint32_t pid) {
+    *std::to_chars(pid_name, pid_name + sizeof pid_name - 1, pid).ptr = '\0';
+    return pid_name;
+  };
+  for (const BpfTask& task : dump->tasks) {
+    ++index.processes_seen;
+    leader_start.emplace_back(task.tgid, task.start_boottime_ns);
+    if ((task.flags & kPfKthread) != 0) {
+      ++index.kernel_threads;
+    } else if (options.record_all_netns) {
+      common::Fd pid_fd(::openat(proc_fd.get(), name_of(task.tgid), O_PATH | O_DIRECTORY | O_CLOEXEC));
+      if (pid_fd) {
+        note_netns(pid_fd.get(), static_cast<int>(task.tgid), index, seen_netns);
+      }
+    }
+  }
+  std::sort(leader_start.begin(), leader_start.end());
+  auto& fds = dump->socket_fds;
+  std::sort(fds.begin(), fds.end(), [](const BpfSocketFd& a, const BpfSocketFd& b) {
+    return std::tie(a.tgid, a.inode) < std::tie(b.tgid, b.inode);
+  });
+  // stat's starttime is start_boottime in clock ticks (proc(5)).
+  const uint64_t ns_per_tick = 1'000'000'000ull / static_cast<uint64_t>(::sysconf(_SC_CLK_TCK));
+  for (size_t first = 0, last = 0; first < fds.size(); first = last) {
+    const uint32_t tgid = fds[first].tgid;
+    for (last = first; last < fds.size() && fds[last].tgid == tgid; ++last) {
+    }
+    if (!options.only_pids.empty() &&
+        std::find(options.only_pids.begin(), options.only_pids.end(), static_cast<int>(tgid)) ==
+            options.only_pids.end()) {
+      continue;
+    }
+    // A thread with its own fd table reports its own start: use the leader's.
+    uint64_t start_ns = fds[first].start_boottime_ns;
+    const auto leader = std::lower_bound(leader_start.begin(), leader_start.end(),
+                                         std::make_pair(tgid, uint64_t{0}));
+    if (leader != leader_start.end() && leader->first == tgid) {
+      start_ns = leader->second;
+    }
+    common::Fd pid_fd(::openat(proc_fd.get(), name_of(tgid), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    ProcessInfo info;
+    uint32_t flags = 0;
+    if (!pid_fd || !read_stat_at(pid_fd.get(), info, flags)) {
+      ++index.skipped.pids_vanished;
+      continue;
+    }
+    if (info.start_time_ticks != start_ns / ns_per_tick) {
+      ++index.skipped.pids_reused;  // exited after the iterator ran, pid taken again
+      continue;
+    }
+    if (!options.process_name.empty() && !comm_matches(info.comm, options.process_name)) {
+      continue;
+    }
+    read_details_at(pid_fd.get(), info);
+    ProcessInfo again;
+    if (!read_stat_at(pid_fd.get(), again, flags) ||
+        again.start_time_ticks != info.start_time_ticks) {
+      ++index.skipped.pids_reused;
+      continue;
+    }
+    const auto proc_index = static_cast<uint32_t>(index.processes.size());
+    index.processes.push_back(std::move(info));
+    index.socket_fds += static_cast<uint32_t>(last - first);
+    for (size_t i = first; i < last; ++i) {
+      if (i == first || fds[i].inode != fds[i - 1].inode) {
+        index.inode_owners.emplace_back(fds[i].inode, proc_index);
+      }
+    }
+  }
+  std::sort(index.inode_owners.begin(), index.inode_owners.end());
+  return true;
 }
 
-OwnerIndex walk_proc(const WalkOptions& options) {
+OwnerIndex walk_procfs(const WalkOptions& options) {
   common::Fd proc_fd(::open(options.proc_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!proc_fd) {
     throw std::system_error(errno, std::generic_category(), "open(" + options.proc_root + ")");
@@ -190,6 +276,39 @@ OwnerIndex walk_proc(const WalkOptions& options) {
   // A process holding the same socket in two fds (dup) is one owner.
   index.inode_owners.erase(std::unique(index.inode_owners.begin(), index.inode_owners.end()),
                            index.inode_owners.end());
+  return index;
+}
+
+}  // namespace
+
+std::pair<size_t, size_t> OwnerIndex::owners_of(uint64_t inode) const {
+  const auto lo = std::lower_bound(inode_owners.begin(), inode_owners.end(),
+                                   std::make_pair(inode, uint32_t{0}));
+  auto hi = lo;
+  while (hi != inode_owners.end() && hi->first == inode) {
+    ++hi;
+  }
+  return {static_cast<size_t>(lo - inode_owners.begin()),
+          static_cast<size_t>(hi - inode_owners.begin())};
+}
+
+OwnerIndex walk_proc(const WalkOptions& options) {
+  std::string reason;
+  if (options.source != OwnerSource::kProcfs) {
+    if (options.proc_root == "/proc") {
+      OwnerIndex index;
+      if (walk_bpf(options, index, reason)) {
+        return index;
+      }
+    } else {
+      reason = "proc_root " + options.proc_root + " is not the live /proc";
+    }
+    if (options.source == OwnerSource::kBpf) {
+      throw std::runtime_error("BPF owner lookup unavailable: " + reason);
+    }
+  }
+  OwnerIndex index = walk_procfs(options);
+  index.source_note = reason;
   return index;
 }
 

@@ -1,9 +1,11 @@
 // render_scan() and render_scan_text(): the scan record as the runner
 // stores it. Both share everything but the sockets array, which the text
 // renderer writes directly (a test pins the two to the same JSON).
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <map>
 
 #include "scan.hpp"
@@ -44,12 +46,19 @@ json endpoint_json(uint8_t family, const std::array<uint8_t, 16>& addr, uint16_t
   return {{"address", format_address(family, addr)}, {"port", port}};
 }
 
+void append_number(std::string& out, uint64_t value) {
+  char digits[24];
+  out.append(digits, std::to_chars(digits, digits + sizeof digits, value).ptr);
+}
+
 void append_endpoint(std::string& out, uint8_t family, const std::array<uint8_t, 16>& addr,
                      uint16_t port) {
+  char text[INET6_ADDRSTRLEN] = {};
+  ::inet_ntop(family == AF_INET6 ? AF_INET6 : AF_INET, addr.data(), text, sizeof text);
   out += "{\"address\":\"";
-  out += format_address(family, addr);
+  out += text;
   out += "\",\"port\":";
-  out += std::to_string(port);
+  append_number(out, port);
   out += '}';
 }
 
@@ -88,13 +97,18 @@ json render_scan(const ScanResult& result, const ScanOptions& options) {
   return record;
 }
 
-std::string render_scan_text(const ScanResult& result, const ScanOptions& options) {
+void write_scan_text(const ScanResult& result, const ScanOptions& options,
+                     const std::function<void(std::string_view)>& sink) {
   const bool partial = is_partial(result, options);
   // Each process's owner object, serialised once.
   std::vector<std::string> owner_text(result.owners.processes.size());
-  std::string sockets;
-  sockets.reserve(result.sockets.size() * 320 + 16);
-  sockets += "\"sockets\":[";
+  // Written out in chunks: a whole record of tens of thousands of sockets
+  // is megabytes, and building it in one string cost more in page faults
+  // and copies than everything else in the scan.
+  constexpr size_t kChunkBytes = 1 << 16;
+  std::string out;
+  out.reserve(kChunkBytes + 4096);
+  out += "{\"sockets\":[";
   SocketTally tally;
   bool first_socket = true;
   for (const SocketEntry& s : result.sockets) {
@@ -104,19 +118,19 @@ std::string render_scan_text(const ScanResult& result, const ScanOptions& option
     const bool hidden = hidden_owner(partial, s, has_owners);
     tally.add(s, has_owners, hidden);
     // Keys in nlohmann's (sorted) order so both renderers print alike.
-    sockets += first_socket ? "{\"family\":\"" : ",{\"family\":\"";
+    out += first_socket ? "{\"family\":\"" : ",{\"family\":\"";
     first_socket = false;
-    sockets += s.family == AF_INET6 ? "ipv6" : "ipv4";
-    sockets += "\",\"inode\":";
-    sockets += std::to_string(s.inode);
-    sockets += ",\"local\":";
-    append_endpoint(sockets, s.family, s.local_addr, s.local_port);
-    sockets += ",\"netns\":";
-    sockets += std::to_string(s.netns);
+    out += s.family == AF_INET6 ? "ipv6" : "ipv4";
+    out += "\",\"inode\":";
+    append_number(out, s.inode);
+    out += ",\"local\":";
+    append_endpoint(out, s.family, s.local_addr, s.local_port);
+    out += ",\"netns\":";
+    append_number(out, s.netns);
     if (hidden) {
-      sockets += ",\"owner_hidden\":true";
+      out += ",\"owner_hidden\":true";
     }
-    sockets += ",\"owners\":[";
+    out += ",\"owners\":[";
     for (size_t i = first; i < last; ++i) {
       const uint32_t p = result.owners.inode_owners[i].second;
       if (owner_text[p].empty()) {
@@ -124,30 +138,40 @@ std::string render_scan_text(const ScanResult& result, const ScanOptions& option
                             .dump(-1, ' ', false, json::error_handler_t::replace);
       }
       if (i != first) {
-        sockets += ',';
+        out += ',';
       }
-      sockets += owner_text[p];
+      out += owner_text[p];
     }
-    sockets += "],\"protocol\":\"";
-    sockets += s.protocol == IPPROTO_TCP ? "tcp" : "udp";
-    sockets += "\",\"recv_q\":";
-    sockets += std::to_string(s.recv_q);
-    sockets += ",\"remote\":";
-    append_endpoint(sockets, s.family, s.remote_addr, s.remote_port);
-    sockets += ",\"send_q\":";
-    sockets += std::to_string(s.send_q);
-    sockets += ",\"state\":\"";
-    sockets += state_name(s.protocol, s.state);
-    sockets += "\",\"uid\":";
-    sockets += std::to_string(s.uid);
-    sockets += '}';
+    out += "],\"protocol\":\"";
+    out += s.protocol == IPPROTO_TCP ? "tcp" : "udp";
+    out += "\",\"recv_q\":";
+    append_number(out, s.recv_q);
+    out += ",\"remote\":";
+    append_endpoint(out, s.family, s.remote_addr, s.remote_port);
+    out += ",\"send_q\":";
+    append_number(out, s.send_q);
+    out += ",\"state\":\"";
+    out += state_name(s.protocol, s.state);
+    out += "\",\"uid\":";
+    append_number(out, s.uid);
+    out += '}';
+    if (out.size() >= kChunkBytes) {
+      sink(out);
+      out.clear();
+    }
   }
-  sockets += "],";
-  std::string text =
+  out += "],";
+  const std::string rest =
       render_without_sockets(result, options, tally).dump(-1, ' ', false,
                                                           json::error_handler_t::replace);
-  // The rest of the record is an object: splice the array in after '{'.
-  text.insert(1, sockets);
+  // The rest of the record is an object: continue it after its '{'.
+  out.append(rest, 1, std::string::npos);
+  sink(out);
+}
+
+std::string render_scan_text(const ScanResult& result, const ScanOptions& options) {
+  std::string text;
+  write_scan_text(result, options, [&text](std::string_view chunk) { text += chunk; });
   return text;
 }
 
@@ -214,7 +238,14 @@ json render_without_sockets(const ScanResult& result, const ScanOptions& options
                        {"fds_vanished", skipped.fds_vanished},
                        {"fd_dirs_denied", skipped.fd_dirs_denied}};
   record["timing_ns"] = {{"socket_dump", result.socket_dump_ns},
-                         {"proc_walk", result.proc_walk_ns}};
+                         {"proc_walk", result.proc_walk_ns},
+                         {"bpf_setup", result.owners.bpf_setup_ns}};
+  if (options.owners) {
+    record["owner_source"] = result.owners.source;
+    if (!result.owners.source_note.empty()) {
+      record["owner_source_note"] = result.owners.source_note;
+    }
+  }
   record["partial"] = partial;
   if (partial) {
     record["partial_reason"] =

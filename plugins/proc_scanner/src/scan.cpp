@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <exception>
+#include <thread>
 #include <sonda/plugin.hpp>
 #include <tuple>
 
@@ -103,6 +105,15 @@ ScanOptions ScanOptions::from_json(const json& params) {
                       "invalid_param");
     }
     o.force_procfs = source == "procfs";
+    const std::string owner_source = params.value("owner_source", std::string("auto"));
+    if (owner_source != "auto" && owner_source != "bpf" && owner_source != "procfs") {
+      throw StepError("proc_scanner.scan: parameter 'owner_source' = '" + owner_source +
+                          "'; expected auto, bpf or procfs",
+                      "invalid_param");
+    }
+    o.owner_source = owner_source == "bpf"      ? OwnerSource::kBpf
+                     : owner_source == "procfs" ? OwnerSource::kProcfs
+                                                : OwnerSource::kAuto;
   } catch (const json::exception& e) {
     throw StepError(std::string("proc_scanner.scan: bad parameter type: ") + e.what(),
                     "invalid_param");
@@ -139,39 +150,68 @@ void sort_sockets(std::vector<SocketEntry>& sockets) {
 ScanResult collect_scan(const ScanOptions& options) {
   ScanResult result;
   result.own_netns = current_netns();
-  const int64_t walk_start_ns = common::monotonic_ns();
+  // The owner lookup and the socket dump are independent kernel work: run
+  // them on two cores at once (the namespaces of other processes, needed
+  // by all_netns, come from the owner walk, so those dumps wait for it).
+  std::exception_ptr walk_error;
+  std::thread walker;
   if (options.owners || options.all_netns) {
-    WalkOptions walk;
-    walk.proc_root = options.proc_root;
-    walk.record_all_netns = options.all_netns;
-    if (options.pid != 0 && !options.all_netns) {
-      walk.only_pids.push_back(options.pid);
-    }
-    if (!options.all_netns) {
-      walk.process_name = options.process;
-    }
-    result.owners = walk_proc(walk);
-    if (!options.owners) {
-      result.owners.inode_owners.clear();
-      result.owners.processes.clear();
-    }
+    walker = std::thread([&] {
+      try {
+        const int64_t walk_start_ns = common::monotonic_ns();
+        WalkOptions walk;
+        walk.proc_root = options.proc_root;
+        walk.record_all_netns = options.all_netns;
+        walk.source = options.owner_source;
+        if (options.pid != 0 && !options.all_netns) {
+          walk.only_pids.push_back(options.pid);
+        }
+        if (!options.all_netns) {
+          walk.process_name = options.process;
+        }
+        result.owners = walk_proc(walk);
+        if (!options.owners) {
+          result.owners.inode_owners.clear();
+          result.owners.processes.clear();
+        }
+        result.proc_walk_ns = common::monotonic_ns() - walk_start_ns;
+      } catch (...) {
+        walk_error = std::current_exception();
+      }
+    });
   }
   const int64_t dump_start_ns = common::monotonic_ns();
-  result.proc_walk_ns = dump_start_ns - walk_start_ns;
   result.sockets.reserve(32768);
+  std::exception_ptr dump_error;
   try {
     collect_inet_sockets(result.own_netns, options.tcp, options.udp, options.force_procfs,
                          result.sockets, result.source, result.fallback_reason);
   } catch (const std::exception& e) {
-    throw StepError(std::string("proc_scanner.scan: cannot read the socket table: ") + e.what(),
-                    "error");
+    dump_error = std::make_exception_ptr(StepError(
+        std::string("proc_scanner.scan: cannot read the socket table: ") + e.what(), "error"));
+  }
+  result.socket_dump_ns = common::monotonic_ns() - dump_start_ns;
+  if (walker.joinable()) {
+    walker.join();
+  }
+  if (dump_error) {
+    std::rethrow_exception(dump_error);
+  }
+  if (walk_error) {
+    try {
+      std::rethrow_exception(walk_error);
+    } catch (const std::exception& e) {
+      throw StepError(std::string("proc_scanner.scan: cannot find socket owners: ") + e.what(),
+                      "error");
+    }
   }
   if (options.all_netns) {
+    const int64_t others_start_ns = common::monotonic_ns();
     const auto targets = list_netns(result.owners.netns_pids, result.own_netns);
     result.namespaces =
         dump_other_netns(targets, options.tcp, options.udp, options.force_procfs, result.sockets);
+    result.socket_dump_ns += common::monotonic_ns() - others_start_ns;
   }
-  result.socket_dump_ns = common::monotonic_ns() - dump_start_ns;
   result.sockets_dumped = result.sockets.size();
 
   const bool owner_filter = options.pid != 0 || !options.process.empty();

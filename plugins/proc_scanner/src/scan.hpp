@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <string_view>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -30,6 +32,7 @@ struct ScanOptions {
   bool banner_http = false;
   int64_t banner_timeout_ns = 300'000'000;
   bool force_procfs = false;  ///< source: procfs (tests the fallback)
+  OwnerSource owner_source = OwnerSource::kAuto;  ///< owner_source: auto|bpf|procfs
   std::string proc_root = "/proc";
 
   /// Reads the action's normalised params. Throws sonda::StepError naming
@@ -69,8 +72,13 @@ nlohmann::json render_scan(const ScanResult& result, const ScanOptions& options)
 /// The same record as render_scan(...).dump(), written without building a
 /// DOM for the sockets (tens of thousands of small objects): each owner is
 /// serialised once per process and the socket lines are appended directly.
-/// Used where the text is the product (the proc_scan driver).
+/// Used where the text is the product (the proc_scan driver, the plugin).
 std::string render_scan_text(const ScanResult& result, const ScanOptions& options);
+
+/// render_scan_text() in pieces of about 64 KiB handed to `sink` as they
+/// are made, so a record of megabytes never sits in memory whole.
+void write_scan_text(const ScanResult& result, const ScanOptions& options,
+                     const std::function<void(std::string_view)>& sink);
 
 /// collect_scan + render_scan.
 nlohmann::json run_scan(const ScanOptions& options);

@@ -3,9 +3,12 @@
 //
 //   proc_scan '{"protocol":"tcp","listening":true}'   # params as the runner passes them
 //   proc_scan --sockets-only '{...}'                  # skip service identification
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <iostream>
+#include <stdexcept>
 #include <sonda/plugin.hpp>
 
 #include "scan.hpp"
@@ -30,11 +33,25 @@ int main(int argc, char** argv) {
   try {
     const auto options = sonda::proc_scanner::ScanOptions::from_json(params);
     const auto result = sonda::proc_scanner::collect_scan(options);
-    std::string text = sonda::proc_scanner::render_scan_text(result, options);
-    if (!compact) {
-      text = nlohmann::json::parse(text).dump(2);
+    if (compact) {
+      // Straight to fd 1 in 64 KiB pieces; stdio would split them into 4 KiB writes.
+      sonda::proc_scanner::write_scan_text(result, options, [](std::string_view chunk) {
+        while (!chunk.empty()) {
+          const ssize_t n = ::write(STDOUT_FILENO, chunk.data(), chunk.size());
+          if (n < 0 && errno == EINTR) {
+            continue;
+          }
+          if (n <= 0) {
+            throw std::runtime_error(std::string("write(stdout): ") + std::strerror(errno));
+          }
+          chunk.remove_prefix(static_cast<size_t>(n));
+        }
+      });
+      return ::write(STDOUT_FILENO, "\n", 1) == 1 ? 0 : 1;
+    } else {
+      const std::string text = sonda::proc_scanner::render_scan_text(result, options);
+      std::fputs(nlohmann::json::parse(text).dump(2).c_str(), stdout);
     }
-    std::fwrite(text.data(), 1, text.size(), stdout);
     std::fputc('\n', stdout);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "proc_scan: %s\n", e.what());

@@ -31,10 +31,14 @@ TEST(ProcWalk, ReapedPidIsSkippedAndCounted) {
   ASSERT_EQ(::waitpid(child, nullptr, 0), child);
   WalkOptions options;
   options.only_pids = {child};
+  options.source = OwnerSource::kProcfs;  // the /proc walk opens the pid it was given
   const OwnerIndex index = walk_proc(options);
   EXPECT_EQ(index.skipped.pids_vanished, 1u);
   EXPECT_TRUE(index.processes.empty());
   EXPECT_FALSE(read_process(child).has_value());
+  // The kernel's task list simply no longer has it.
+  options.source = OwnerSource::kAuto;
+  EXPECT_TRUE(walk_proc(options).processes.empty());
 }
 
 TEST(ProcWalk, ScansStayCorrectWhileProcessesComeAndGo) {
