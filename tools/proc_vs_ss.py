@@ -3,15 +3,16 @@
 
 Makes ~19000 loopback sockets in this process (TCP listeners, established
 pairs, UDP bound and connected) on a private 127.X.Y.0/24 address, then, in
-ONE invocation, times (wall and CPU) `proc_scan` (the proc_scanner engine with owners and
-service identification, JSON on stdout) against `ss -tuanp`,
+ONE invocation, times (wall and CPU) `proc_scan` (the proc_scanner engine
+with owners, JSON on stdout; once without and once with service
+identification) against `ss -tuanp`,
 `netstat -tuanp` and `lsof -i -n -P`, interleaving the tools run by run.
 Prints median wall and CPU times and the RATIOS sonda/peer (CPU is the
 steadier figure on shared cores), and checks that every
 tool reports the identical set of (protocol, local, remote, state, owner
 pid) for this script's sockets. Exit status 1 when the sets differ.
 
-    tools/proc_vs_ss.py [--sockets 19000] [--runs 7] [--proc-scan build/bin/proc_scan]
+    tools/proc_vs_ss.py [--sockets 19000] [--runs 7] [--proc-scan build/bin/proc_scan] [--procfs-owners]
 """
 import argparse
 import glob
@@ -161,6 +162,8 @@ def main():
     ap.add_argument("--sockets", type=int, default=19000)
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--proc-scan")
+    ap.add_argument("--procfs-owners", action="store_true",
+                    help="also time sonda with the /proc walk instead of BPF for owners")
     args = ap.parse_args()
     need = args.sockets + 1000
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -168,11 +171,23 @@ def main():
         resource.setrlimit(resource.RLIMIT_NOFILE, (need, max(hard, need)))
 
     proc_scan = find_proc_scan(args.proc_scan)
-    tools = [("sonda proc_scan", [proc_scan], rows_proc_scan),
-             ("ss -tuanp", ["ss", "-tuanp"], rows_ss),
+    # "sonda scan" is the like-for-like row for ss -tuanp: sockets with their
+    # owners, no service identification. "sonda scan+identify" is the
+    # scan action's default (catalog + /etc/services for every listener).
+    sonda_rows = [("sonda scan", [proc_scan, "--sockets-only"], rows_proc_scan),
+                  ("sonda scan+identify", [proc_scan], rows_proc_scan)]
+    if args.procfs_owners:
+        sonda_rows.append(("sonda scan procfs", [proc_scan, "--sockets-only",
+                                                 '{"owner_source":"procfs"}'], rows_proc_scan))
+    peers = [("ss -tuanp", ["ss", "-tuanp"], rows_ss),
              ("netstat -tuanp", ["netstat", "-tuanp"], rows_netstat),
              ("lsof -i -n -P", ["lsof", "-i", "-n", "-P"], rows_lsof)]
-    tools = [t for t in tools if t[0].startswith("sonda") or shutil.which(t[1][0])]
+    peers = [t for t in peers if shutil.which(t[1][0])]
+    tools = sonda_rows + peers
+    owner_source = json.loads(subprocess.run([proc_scan, "--sockets-only", '{"port":1}'],
+                                             stdout=subprocess.PIPE, text=True,
+                                             check=True).stdout).get("owner_source")
+    print("sonda owner lookup: %s" % owner_source)
 
     t0 = time.perf_counter()
     zoo = SocketZoo(args.sockets)
@@ -186,34 +201,38 @@ def main():
         for name, cmd, _ in tools:  # interleaved: load drifts hit every tool alike
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
             start = time.perf_counter()
+            # Bytes, decoded after the clock stops: with text=True Python decodes
+            # while the tool waits on a full pipe, which charged the tool with
+            # the larger output (sonda's JSON) ~140 ms of this script's time.
             done = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                  text=True, check=False)
+                                  check=False)
             times[name].append(time.perf_counter() - start)
             after = resource.getrusage(resource.RUSAGE_CHILDREN)
             # CPU time of the tool itself: robust when other jobs share the cores.
             cpu[name].append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
-            outputs[name] = done.stdout
+            outputs[name] = done.stdout.decode(errors="replace")
 
     sets = {name: parse(outputs[name], zoo) for name, _, parse in tools}
-    ours = sets["sonda proc_scan"]
-    sonda_median = statistics.median(times["sonda proc_scan"])
-    sonda_cpu = statistics.median(cpu["sonda proc_scan"])
-    print("\n%-16s %9s %9s %11s %9s %10s %9s %10s" %
-          ("tool", "median_s", "min_s", "wall ratio", "cpu_s", "cpu ratio", "sockets",
-           "identical"))
+    ours = sets["sonda scan"]
+    print("\n%-20s %9s %9s %9s %9s %10s" % ("tool", "median_s", "min_s", "cpu_s", "sockets",
+                                           "identical"))
     ok = True
     for name, _, _ in tools:
-        med = statistics.median(times[name])
         same = sets[name] == ours
         ok = ok and same
-        med_cpu = statistics.median(cpu[name])
-        print("%-16s %9.4f %9.4f %11.3f %9.4f %10.3f %9d %10s" %
-              (name, med, min(times[name]), sonda_median / med, med_cpu, sonda_cpu / med_cpu,
-               len(sets[name]), "yes" if same else "NO"))
+        print("%-20s %9.4f %9.4f %9.4f %9d %10s" %
+              (name, statistics.median(times[name]), min(times[name]),
+               statistics.median(cpu[name]), len(sets[name]), "yes" if same else "NO"))
         if not same:
             for label, diff in (("only sonda", ours - sets[name]), ("only " + name, sets[name] - ours)):
                 for row in sorted(diff)[:5]:
                     print("    %s: %s" % (label, row))
+    print("\nratios sonda / peer (median wall, median CPU; below 1 = sonda faster):")
+    for sname, _, _ in sonda_rows:
+        for pname, _, _ in peers:
+            print("  %-20s vs %-16s wall %6.3f   cpu %6.3f" %
+                  (sname, pname, statistics.median(times[sname]) / statistics.median(times[pname]),
+                   statistics.median(cpu[sname]) / statistics.median(cpu[pname])))
     print("\nsockets owned by this script: %d rows (%d expected)" % (len(ours), len(zoo.keep)))
     return 0 if ok else 1
 

@@ -20,15 +20,14 @@ namespace sonda::proc_scanner {
 struct BpfSocketFd {
   uint32_t tgid = 0;  ///< process id (thread group leader)
   uint32_t fd = 0;
-  uint64_t inode = 0;                 ///< socket inode (as in socket:[inode])
-  uint64_t start_boottime_ns = 0;     ///< the process's start; detects pid reuse
+  uint64_t inode = 0;  ///< socket inode (as in socket:[inode])
 };
 
 /// One process (thread group leader), sockets or not.
 struct BpfTask {
   uint32_t tgid = 0;
   uint32_t flags = 0;  ///< task->flags (PF_KTHREAD = 0x00200000)
-  uint64_t start_boottime_ns = 0;
+  uint64_t start_boottime_ns = 0;  ///< the process's start; detects pid reuse
 };
 
 /// What the two iterators produced.

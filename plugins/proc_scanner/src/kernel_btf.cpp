@@ -82,7 +82,9 @@ KernelBtf& KernelBtf::operator=(KernelBtf&& other) noexcept {
     types_ = other.types_;
     strings_ = other.strings_;
     strings_len_ = other.strings_len_;
-    type_offsets_ = std::move(other.type_offsets_);
+    types_len_ = other.types_len_;
+    type_count_ = other.type_count_;
+    checkpoints_ = std::move(other.checkpoints_);
     other.mapping_ = nullptr;
     other.data_ = nullptr;
   }
@@ -106,7 +108,8 @@ std::optional<KernelBtf> KernelBtf::load_vmlinux(std::string& error) {
   KernelBtf btf;
   btf.size_ = static_cast<size_t>(st.st_size);
   // Kernels since 6.16 let the blob be mapped; older ones are read.
-  void* map = ::mmap(nullptr, btf.size_, PROT_READ, MAP_PRIVATE, fd.get(), 0);
+  // MAP_POPULATE: one call maps every page instead of a fault per page.
+  void* map = ::mmap(nullptr, btf.size_, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd.get(), 0);
   if (map != MAP_FAILED) {
     btf.mapping_ = map;
     btf.data_ = static_cast<const uint8_t*>(map);
@@ -164,9 +167,10 @@ bool KernelBtf::index(std::string& error) {
   types_ = data_ + hdr.hdr_len + hdr.type_off;
   strings_ = reinterpret_cast<const char*>(data_ + hdr.hdr_len + hdr.str_off);
   strings_len_ = hdr.str_len;
-  type_offsets_.clear();
-  type_offsets_.reserve(hdr.type_len / 24 + 1);
-  type_offsets_.push_back(0);  // id 0 is void
+  types_len_ = hdr.type_len;
+  type_count_ = 0;
+  checkpoints_.clear();
+  checkpoints_.reserve(hdr.type_len / (24 * kStride) + 1);
   for (size_t off = 0; off < hdr.type_len;) {
     if (off + sizeof(btf_type) > hdr.type_len) {
       error = "BTF type section ends inside a type";
@@ -176,18 +180,42 @@ bool KernelBtf::index(std::string& error) {
     std::memcpy(&t, types_ + off, sizeof t);
     size_t extra = 0;
     if (!extra_bytes(kind_of(&t), BTF_INFO_VLEN(t.info), extra)) {
-      error = "BTF type " + std::to_string(type_offsets_.size()) + " has unknown kind " +
+      error = "BTF type " + std::to_string(type_count_ + 1) + " has unknown kind " +
               std::to_string(kind_of(&t));
       return false;
     }
-    type_offsets_.push_back(static_cast<uint32_t>(off));
+    if (type_count_ % kStride == 0) {
+      checkpoints_.push_back(static_cast<uint32_t>(off));
+    }
+    ++type_count_;
     off += sizeof(btf_type) + extra;
   }
   return true;
 }
 
+namespace {
+
+// Size of a type record including its kind-specific tail (validated by index()).
+size_t record_size(const uint8_t* at) {
+  btf_type t{};
+  std::memcpy(&t, at, sizeof t);
+  size_t extra = 0;
+  extra_bytes(kind_of(&t), BTF_INFO_VLEN(t.info), extra);
+  return sizeof(btf_type) + extra;
+}
+
+}  // namespace
+
 const uint8_t* KernelBtf::type_at(uint32_t id) const {
-  return id == 0 || id >= type_offsets_.size() ? nullptr : types_ + type_offsets_[id];
+  if (id == 0 || id > type_count_) {
+    return nullptr;
+  }
+  const uint32_t index = id - 1;
+  const uint8_t* at = types_ + checkpoints_[index / kStride];
+  for (uint32_t i = index % kStride; i > 0; --i) {
+    at += record_size(at);
+  }
+  return at;
 }
 
 std::string_view KernelBtf::name_at(uint32_t name_off) const {
@@ -199,11 +227,13 @@ std::string_view KernelBtf::name_at(uint32_t name_off) const {
 }
 
 uint32_t KernelBtf::find(uint32_t kind, std::string_view name) const {
-  for (uint32_t id = 1; id < type_offsets_.size(); ++id) {
-    const auto* t = reinterpret_cast<const btf_type*>(type_at(id));
+  const uint8_t* at = types_;
+  for (uint32_t id = 1; id <= type_count_; ++id) {
+    const auto* t = reinterpret_cast<const btf_type*>(at);
     if (kind_of(t) == kind && name_at(t->name_off) == name) {
       return id;
     }
+    at += record_size(at);
   }
   return 0;
 }

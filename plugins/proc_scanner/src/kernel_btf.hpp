@@ -48,7 +48,7 @@ class KernelBtf {
   std::optional<BtfMember> member(uint32_t type_id, std::string_view name) const;
 
   /// Number of types (ids 1..count).
-  uint32_t type_count() const { return static_cast<uint32_t>(type_offsets_.size()) - 1; }
+  uint32_t type_count() const { return type_count_; }
 
  private:
   KernelBtf() = default;
@@ -65,7 +65,13 @@ class KernelBtf {
   const uint8_t* types_ = nullptr;
   const char* strings_ = nullptr;
   uint32_t strings_len_ = 0;
-  std::vector<uint32_t> type_offsets_;  // id -> byte offset in types_ (id 0 = void)
+  uint32_t types_len_ = 0;
+  uint32_t type_count_ = 0;
+  // Byte offset of every kStride-th type (ids 1, 1+kStride, ...): a full
+  // id -> offset table for ~130k types is half a megabyte of fresh pages,
+  // more than the walk; type_at() steps at most kStride-1 types from here.
+  static constexpr uint32_t kStride = 32;
+  std::vector<uint32_t> checkpoints_;
 };
 
 }  // namespace sonda::proc_scanner

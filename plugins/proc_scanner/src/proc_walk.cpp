@@ -196,6 +196,7 @@ bool walk_bpf(const WalkOptions& options, OwnerIndex& index, std::string& reason
   }
   std::sort(leader_start.begin(), leader_start.end());
   auto& fds = dump->socket_fds;
+  index.inode_owners.reserve(fds.size());
   std::sort(fds.begin(), fds.end(), [](const BpfSocketFd& a, const BpfSocketFd& b) {
     return std::tie(a.tgid, a.inode) < std::tie(b.tgid, b.inode);
   });
@@ -210,13 +211,15 @@ bool walk_bpf(const WalkOptions& options, OwnerIndex& index, std::string& reason
             options.only_pids.end()) {
       continue;
     }
-    // A thread with its own fd table reports its own start: use the leader's.
-    uint64_t start_ns = fds[first].start_boottime_ns;
+    // The task list is read after the fd list: a process missing from it
+    // has exited since.
     const auto leader = std::lower_bound(leader_start.begin(), leader_start.end(),
                                          std::make_pair(tgid, uint64_t{0}));
-    if (leader != leader_start.end() && leader->first == tgid) {
-      start_ns = leader->second;
+    if (leader == leader_start.end() || leader->first != tgid) {
+      ++index.skipped.pids_vanished;
+      continue;
     }
+    const uint64_t start_ns = leader->second;
     common::Fd pid_fd(::openat(proc_fd.get(), name_of(tgid), O_PATH | O_DIRECTORY | O_CLOEXEC));
     ProcessInfo info;
     uint32_t flags = 0;

@@ -6,9 +6,11 @@
 #include <functional>
 #include <string_view>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "catalog.hpp"
 #include "netns.hpp"
 #include "proc_table.hpp"
 #include "socket_table.hpp"
@@ -53,6 +55,10 @@ struct ScanResult {
   int64_t socket_dump_ns = 0;
   int64_t proc_walk_ns = 0;
   std::vector<std::string> notes;
+  /// The application catalog, loaded during the scan when identify is on
+  /// (off the critical path: the owner thread loads it while the socket
+  /// dump runs).
+  std::optional<Catalog> catalog;
 };
 
 /// Dumps, walks, joins and filters. Throws sonda::StepError when neither

@@ -3,6 +3,7 @@
 //
 //   proc_scan '{"protocol":"tcp","listening":true}'   # params as the runner passes them
 //   proc_scan --sockets-only '{...}'                  # skip service identification
+//   proc_scan --timing                                # phase times on stderr
 #include <unistd.h>
 
 #include <cerrno>
@@ -12,13 +13,18 @@
 #include <sonda/plugin.hpp>
 
 #include "scan.hpp"
+#include "sonda_common/net.hpp"
 
 int main(int argc, char** argv) {
   nlohmann::json params = nlohmann::json::object();
   bool compact = true;
+  bool timing = false;
+  const int64_t start_ns = sonda::common::monotonic_ns();
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--pretty") == 0) {
       compact = false;
+    } else if (std::strcmp(argv[i], "--timing") == 0) {
+      timing = true;
     } else if (std::strcmp(argv[i], "--sockets-only") == 0) {
       params["identify"] = false;
     } else {
@@ -33,6 +39,15 @@ int main(int argc, char** argv) {
   try {
     const auto options = sonda::proc_scanner::ScanOptions::from_json(params);
     const auto result = sonda::proc_scanner::collect_scan(options);
+    const int64_t collected_ns = sonda::common::monotonic_ns();
+    if (timing) {
+      std::fprintf(stderr,
+                   "proc_scan: collect %.2f ms (socket dump %.2f, owners %.2f via %s, bpf setup "
+                   "%.2f)\n",
+                   (collected_ns - start_ns) / 1e6, result.socket_dump_ns / 1e6,
+                   result.proc_walk_ns / 1e6, result.owners.source.c_str(),
+                   result.owners.bpf_setup_ns / 1e6);
+    }
     if (compact) {
       // Straight to fd 1 in 64 KiB pieces; stdio would split them into 4 KiB writes.
       sonda::proc_scanner::write_scan_text(result, options, [](std::string_view chunk) {
@@ -47,6 +62,10 @@ int main(int argc, char** argv) {
           chunk.remove_prefix(static_cast<size_t>(n));
         }
       });
+      if (timing) {
+        std::fprintf(stderr, "proc_scan: render+write %.2f ms\n",
+                     (sonda::common::monotonic_ns() - collected_ns) / 1e6);
+      }
       return ::write(STDOUT_FILENO, "\n", 1) == 1 ? 0 : 1;
     } else {
       const std::string text = sonda::proc_scanner::render_scan_text(result, options);
