@@ -5,7 +5,10 @@
 #include <netinet/in.h>
 #include <unistd.h>
 
+#include <array>
 #include <charconv>
+#include <exception>
+#include <thread>
 #include <map>
 
 #include "scan.hpp"
@@ -18,18 +21,35 @@ using nlohmann::json;
 
 /// Tallies that both renderers need.
 struct SocketTally {
-  std::map<std::string, int> by_state;
+  // Counted per (protocol, state number) and named once at the end: a map
+  // lookup with a std::string key per socket was the renderer's top cost.
+  std::array<std::array<size_t, 256>, 2> per_state{};
   size_t tcp = 0;
   size_t listening = 0;
   size_t with_owners = 0;
   size_t owner_hidden = 0;
 
   void add(const SocketEntry& s, bool has_owners, bool hidden) {
-    ++by_state[state_name(s.protocol, s.state)];
+    ++per_state[s.protocol == IPPROTO_TCP ? 0 : 1][s.state];
     tcp += s.protocol == IPPROTO_TCP ? 1 : 0;
     listening += is_listening(s) ? 1 : 0;
     with_owners += has_owners ? 1 : 0;
     owner_hidden += hidden ? 1 : 0;
+  }
+
+  /// {"ESTABLISHED": n, "LISTEN": n, "UNCONN": n, ...}
+  std::map<std::string, size_t> by_state() const {
+    std::map<std::string, size_t> named;
+    for (int state = 0; state < 256; ++state) {
+      const auto number = static_cast<uint8_t>(state);
+      if (per_state[0][number] != 0) {
+        named[state_name(IPPROTO_TCP, number)] += per_state[0][number];
+      }
+      if (per_state[1][number] != 0) {
+        named[state_name(IPPROTO_UDP, number)] += per_state[1][number];
+      }
+    }
+    return named;
   }
 };
 
@@ -46,6 +66,12 @@ json endpoint_json(uint8_t family, const std::array<uint8_t, 16>& addr, uint16_t
   return {{"address", format_address(family, addr)}, {"port", port}};
 }
 
+// A string literal, appended with its length known at compile time.
+template <size_t N>
+void lit(std::string& out, const char (&text)[N]) {
+  out.append(text, N - 1);
+}
+
 void append_number(std::string& out, uint64_t value) {
   char digits[24];
   out.append(digits, std::to_chars(digits, digits + sizeof digits, value).ptr);
@@ -53,7 +79,7 @@ void append_number(std::string& out, uint64_t value) {
 
 void append_endpoint(std::string& out, uint8_t family, const std::array<uint8_t, 16>& addr,
                      uint16_t port) {
-  out += "{\"address\":\"";
+  lit(out, "{\"address\":\"");
   if (family == AF_INET6) {
     char text[INET6_ADDRSTRLEN] = {};
     ::inet_ntop(AF_INET6, addr.data(), text, sizeof text);
@@ -68,13 +94,36 @@ void append_endpoint(std::string& out, uint8_t family, const std::array<uint8_t,
       append_number(out, addr[static_cast<size_t>(i)]);
     }
   }
-  out += "\",\"port\":";
+  lit(out, "\",\"port\":");
   append_number(out, port);
   out += '}';
 }
 
+/// The services part of the record: computed apart so it can run beside
+/// the socket rendering.
+struct Services {
+  json list = json::array();
+  json catalog_files;
+  std::vector<std::string> summary_lines;
+};
+
+Services compute_services(const ScanResult& result, const ScanOptions& options) {
+  Services out;
+  if (!options.identify) {
+    return out;
+  }
+  std::optional<Catalog> loaded;
+  if (!result.catalog) {
+    loaded = load_catalog(options.extra_catalogs);
+  }
+  const Catalog& catalog = result.catalog ? *result.catalog : *loaded;
+  out.list = identify_services(result, options, catalog, out.summary_lines);
+  out.catalog_files = catalog.files();
+  return out;
+}
+
 json render_without_sockets(const ScanResult& result, const ScanOptions& options,
-                            const SocketTally& tally);
+                            const SocketTally& tally, Services services);
 
 }  // namespace
 
@@ -103,7 +152,7 @@ json render_scan(const ScanResult& result, const ScanOptions& options) {
     }
     sockets.push_back(std::move(entry));
   }
-  json record = render_without_sockets(result, options, tally);
+  json record = render_without_sockets(result, options, tally, compute_services(result, options));
   record["sockets"] = std::move(sockets);
   return record;
 }
@@ -111,6 +160,25 @@ json render_scan(const ScanResult& result, const ScanOptions& options) {
 void write_scan_text(const ScanResult& result, const ScanOptions& options,
                      const std::function<void(std::string_view)>& sink) {
   const bool partial = is_partial(result, options);
+  // Service identification (catalog matching, banners) runs on the other
+  // core while this one renders the sockets; both only read `result`.
+  Services services;
+  std::exception_ptr services_error;
+  std::thread identifier([&] {
+    try {
+      services = compute_services(result, options);
+    } catch (...) {
+      services_error = std::current_exception();
+    }
+  });
+  struct Joiner {
+    std::thread& thread;
+    ~Joiner() {
+      if (thread.joinable()) {
+        thread.join();
+      }
+    }
+  } joiner{identifier};
   // Each process's owner object, serialised once.
   std::vector<std::string> owner_text(result.owners.processes.size());
   // Written out in chunks: a whole record of tens of thousands of sockets
@@ -129,19 +197,22 @@ void write_scan_text(const ScanResult& result, const ScanOptions& options,
     const bool hidden = hidden_owner(partial, s, has_owners);
     tally.add(s, has_owners, hidden);
     // Keys in nlohmann's (sorted) order so both renderers print alike.
-    out += first_socket ? "{\"family\":\"" : ",{\"family\":\"";
+    if (!first_socket) {
+      out += ',';
+    }
+    lit(out, "{\"family\":\"");
     first_socket = false;
-    out += s.family == AF_INET6 ? "ipv6" : "ipv4";
-    out += "\",\"inode\":";
+    lit(out, s.family == AF_INET6 ? "ipv6" : "ipv4");
+    lit(out, "\",\"inode\":");
     append_number(out, s.inode);
-    out += ",\"local\":";
+    lit(out, ",\"local\":");
     append_endpoint(out, s.family, s.local_addr, s.local_port);
-    out += ",\"netns\":";
+    lit(out, ",\"netns\":");
     append_number(out, s.netns);
     if (hidden) {
-      out += ",\"owner_hidden\":true";
+      lit(out, ",\"owner_hidden\":true");
     }
-    out += ",\"owners\":[";
+    lit(out, ",\"owners\":[");
     for (size_t i = first; i < last; ++i) {
       const uint32_t p = result.owners.inode_owners[i].second;
       if (owner_text[p].empty()) {
@@ -153,17 +224,17 @@ void write_scan_text(const ScanResult& result, const ScanOptions& options,
       }
       out += owner_text[p];
     }
-    out += "],\"protocol\":\"";
-    out += s.protocol == IPPROTO_TCP ? "tcp" : "udp";
-    out += "\",\"recv_q\":";
+    lit(out, "],\"protocol\":\"");
+    lit(out, s.protocol == IPPROTO_TCP ? "tcp" : "udp");
+    lit(out, "\",\"recv_q\":");
     append_number(out, s.recv_q);
-    out += ",\"remote\":";
+    lit(out, ",\"remote\":");
     append_endpoint(out, s.family, s.remote_addr, s.remote_port);
-    out += ",\"send_q\":";
+    lit(out, ",\"send_q\":");
     append_number(out, s.send_q);
-    out += ",\"state\":\"";
+    lit(out, ",\"state\":\"");
     out += state_name(s.protocol, s.state);
-    out += "\",\"uid\":";
+    lit(out, "\",\"uid\":");
     append_number(out, s.uid);
     out += '}';
     if (out.size() >= kChunkBytes) {
@@ -172,9 +243,13 @@ void write_scan_text(const ScanResult& result, const ScanOptions& options,
     }
   }
   out += "],";
+  identifier.join();
+  if (services_error) {
+    std::rethrow_exception(services_error);
+  }
   const std::string rest =
-      render_without_sockets(result, options, tally).dump(-1, ' ', false,
-                                                          json::error_handler_t::replace);
+      render_without_sockets(result, options, tally, std::move(services))
+          .dump(-1, ' ', false, json::error_handler_t::replace);
   // The rest of the record is an object: continue it after its '{'.
   out.append(rest, 1, std::string::npos);
   sink(out);
@@ -189,11 +264,11 @@ std::string render_scan_text(const ScanResult& result, const ScanOptions& option
 namespace {
 
 json render_without_sockets(const ScanResult& result, const ScanOptions& options,
-                            const SocketTally& tally) {
+                            const SocketTally& tally, Services services) {
   const auto euid = static_cast<uint32_t>(::geteuid());
   const SkipCounts& skipped = result.owners.skipped;
   const bool partial = is_partial(result, options);
-  const auto& by_state = tally.by_state;
+  const auto by_state = tally.by_state();
   const size_t tcp = tally.tcp;
   const size_t listening = tally.listening;
   const size_t with_owners = tally.with_owners;
@@ -204,17 +279,10 @@ json render_without_sockets(const ScanResult& result, const ScanOptions& options
     record["source_note"] = result.fallback_reason;
   }
 
-  std::vector<std::string> summary_lines;
+  const std::vector<std::string>& summary_lines = services.summary_lines;
+  record["services"] = std::move(services.list);
   if (options.identify) {
-    std::optional<Catalog> loaded;
-    if (!result.catalog) {
-      loaded = load_catalog(options.extra_catalogs);
-    }
-    const Catalog& catalog = result.catalog ? *result.catalog : *loaded;
-    record["services"] = identify_services(result, options, catalog, summary_lines);
-    record["catalog_files"] = catalog.files();
-  } else {
-    record["services"] = json::array();
+    record["catalog_files"] = std::move(services.catalog_files);
   }
 
   json namespaces = json::array();

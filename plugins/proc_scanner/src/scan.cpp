@@ -223,6 +223,47 @@ ScanResult collect_scan(const ScanOptions& options) {
         std::string("proc_scanner.scan: cannot read the socket table: ") + e.what(), "error"));
   }
   result.socket_dump_ns = common::monotonic_ns() - dump_start_ns;
+  // Filtering and sorting need the owners only for the pid/process filters
+  // and after the other namespaces are dumped; otherwise this thread does
+  // them while the owner thread is still at work.
+  const bool owner_filter = options.pid != 0 || !options.process.empty();
+  const auto filter_and_sort = [&] {
+    result.sockets_dumped = result.sockets.size();
+    const auto keep = [&](const SocketEntry& s) {
+      if (options.listening_only && !is_listening(s)) {
+        return false;
+      }
+      if (options.port != 0 && s.local_port != options.port && s.remote_port != options.port) {
+        return false;
+      }
+      if (!state_wanted(options, s)) {
+        return false;
+      }
+      if (owner_filter) {
+        const auto [first, last] = result.owners.owners_of(s.inode);
+        for (size_t i = first; s.inode != 0 && i < last; ++i) {
+          const ProcessInfo& p = result.owners.processes[result.owners.inode_owners[i].second];
+          const bool pid_ok = options.pid == 0 || p.pid == options.pid;
+          const bool name_ok = options.process.empty() || p.comm == options.process ||
+                               (p.comm.size() == 15 && options.process.compare(0, 15, p.comm) == 0);
+          if (pid_ok && name_ok) {
+            return true;
+          }
+        }
+        return false;
+      }
+      return true;
+    };
+    result.sockets.erase(
+        std::remove_if(result.sockets.begin(), result.sockets.end(),
+                       [&](const SocketEntry& s) { return !keep(s); }),
+        result.sockets.end());
+    sort_sockets(result.sockets);
+  };
+  const bool sorted_early = !dump_error && !owner_filter && !options.all_netns;
+  if (sorted_early) {
+    filter_and_sort();
+  }
   if (walker.joinable()) {
     walker.join();
   }
@@ -247,39 +288,9 @@ ScanResult collect_scan(const ScanOptions& options) {
         dump_other_netns(targets, options.tcp, options.udp, options.force_procfs, result.sockets);
     result.socket_dump_ns += common::monotonic_ns() - others_start_ns;
   }
-  result.sockets_dumped = result.sockets.size();
-
-  const bool owner_filter = options.pid != 0 || !options.process.empty();
-  const auto keep = [&](const SocketEntry& s) {
-    if (options.listening_only && !is_listening(s)) {
-      return false;
-    }
-    if (options.port != 0 && s.local_port != options.port && s.remote_port != options.port) {
-      return false;
-    }
-    if (!state_wanted(options, s)) {
-      return false;
-    }
-    if (owner_filter) {
-      const auto [first, last] = result.owners.owners_of(s.inode);
-      for (size_t i = first; s.inode != 0 && i < last; ++i) {
-        const ProcessInfo& p = result.owners.processes[result.owners.inode_owners[i].second];
-        const bool pid_ok = options.pid == 0 || p.pid == options.pid;
-        const bool name_ok = options.process.empty() || p.comm == options.process ||
-                             (p.comm.size() == 15 && options.process.compare(0, 15, p.comm) == 0);
-        if (pid_ok && name_ok) {
-          return true;
-        }
-      }
-      return false;
-    }
-    return true;
-  };
-  result.sockets.erase(
-      std::remove_if(result.sockets.begin(), result.sockets.end(),
-                     [&](const SocketEntry& s) { return !keep(s); }),
-      result.sockets.end());
-  sort_sockets(result.sockets);
+  if (!sorted_early) {
+    filter_and_sort();
+  }
   if (options.pid != 0) {
     if (const auto p = read_process(options.pid, options.proc_root); p && p->kernel_thread) {
       result.notes.push_back("pid " + std::to_string(options.pid) + " is a kernel thread (" +

@@ -4,6 +4,7 @@
 //   proc_scan '{"protocol":"tcp","listening":true}'   # params as the runner passes them
 //   proc_scan --sockets-only '{...}'                  # skip service identification
 //   proc_scan --timing                                # phase times on stderr
+#include <malloc.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -16,6 +17,7 @@
 #include "sonda_common/net.hpp"
 
 int main(int argc, char** argv) {
+  mallopt(M_ARENA_MAX, 1);
   nlohmann::json params = nlohmann::json::object();
   bool compact = true;
   bool timing = false;

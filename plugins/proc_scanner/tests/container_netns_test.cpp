@@ -123,7 +123,7 @@ TEST_F(DockerLikeCgroup, ListenerInsideIsAttributedToTheContainerId) {
     }
   }
   const json record = run_scan(ScanOptions::from_json(
-      {{"pid", child_->pid()}, {"port", std::stoi(port)}, {"listening", true}}));
+      {{"pid", child_->pid()}, {"port", std::stoi(port)}, {"protocol", "tcp"}, {"listening", true}}));
   ASSERT_EQ(record["sockets"].size(), 1u) << record.dump(2);
   const json& owner = record["sockets"][0]["owners"][0];
   EXPECT_EQ(owner["pid"], child_->pid());
@@ -173,11 +173,13 @@ TEST_F(TestNetns, AllNetnsScanFindsTheListenerInsideWithItsNamespace) {
   ASSERT_EQ(::stat(("/run/netns/" + name_).c_str(), &st), 0);
   const uint64_t inside = st.st_ino;
 
-  const json own_only = run_scan(ScanOptions::from_json({{"port", port}, {"listening", true}}));
+  const json own_only = run_scan(
+      ScanOptions::from_json({{"port", port}, {"protocol", "tcp"}, {"listening", true}}));
   EXPECT_EQ(own_only["sockets"].size(), 1u);
 
   const json all = run_scan(
-      ScanOptions::from_json({{"port", port}, {"listening", true}, {"all_netns", true}}));
+      ScanOptions::from_json(
+          {{"port", port}, {"protocol", "tcp"}, {"listening", true}, {"all_netns", true}}));
   ASSERT_EQ(all["sockets"].size(), 2u) << all.dump(2);
   bool found_inside = false;
   for (const json& s : all["sockets"]) {

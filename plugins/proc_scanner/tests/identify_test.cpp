@@ -107,7 +107,7 @@ class PythonHttpServer : public ::testing::Test {
   }
   bool listening() const {
     const json r = run_scan(ScanOptions::from_json(
-        {{"port", port_}, {"listening", true}, {"identify", false}, {"owners", false}}));
+        {{"port", port_}, {"protocol", "tcp"}, {"listening", true}, {"identify", false}, {"owners", false}}));
     return !r["sockets"].empty();
   }
   uint16_t port_ = 0;
@@ -132,12 +132,20 @@ TEST_F(PythonHttpServer, IsIdentifiedAsHttpServerPython3) {
 TEST_F(PythonHttpServer, BannerNeedsHttpOptInAndReadsServerHeader) {
   // Without banner_http nothing is sent: http.server greets no one.
   json record = run_scan(ScanOptions::from_json(
-      {{"port", port_}, {"listening", true}, {"banner_ports", {port_}}, {"banner_timeout", 200000000}}));
+      {{"port", port_},
+       {"protocol", "tcp"},
+       {"listening", true},
+       {"banner_ports", {port_}},
+       {"banner_timeout", 200000000}}));
   ASSERT_EQ(record["services"].size(), 1u);
   EXPECT_TRUE(record["services"][0]["banner"].contains("error"));
 
   record = run_scan(ScanOptions::from_json(
-      {{"port", port_}, {"listening", true}, {"banner_ports", {port_}}, {"banner_http", true}}));
+      {{"port", port_},
+       {"protocol", "tcp"},
+       {"listening", true},
+       {"banner_ports", {port_}},
+       {"banner_http", true}}));
   const json& banner = record["services"][0]["banner"];
   ASSERT_TRUE(banner.contains("text")) << banner.dump();
   EXPECT_EQ(banner["text"].get<std::string>().rfind("SimpleHTTP/", 0), 0u) << banner.dump();

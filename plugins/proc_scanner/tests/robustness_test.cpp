@@ -99,7 +99,8 @@ TEST(ProcWalk, ForkedServerHasEveryOwnerListed) {
     ::_exit(0);
   }
   ::close(pipe_fds[0]);
-  const json record = run_scan(ScanOptions::from_json({{"port", port}, {"listening", true}}));
+  const json record = run_scan(
+      ScanOptions::from_json({{"port", port}, {"protocol", "tcp"}, {"listening", true}}));
   ASSERT_EQ(record["sockets"].size(), 1u);
   std::vector<int> pids;
   for (const json& o : record["sockets"][0]["owners"]) {
