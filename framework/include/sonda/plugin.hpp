@@ -74,6 +74,14 @@ class Context {
   /// Record an interval sample.
   void sample(const json& s) const { host_->sample(host_->ctx, s.dump().c_str()); }
 
+  /// Hands over the step's record as ready JSON text (one object), to be
+  /// used instead of the json the action returns. For records too large to
+  /// build as a DOM cheaply — a socket table of tens of thousands of
+  /// entries — that the plugin can write directly.
+  void set_record_text(std::string text) { record_text_ = std::move(text); }
+  /// The text given to set_record_text(), empty when none.
+  const std::string& record_text() const { return record_text_; }
+
   /// CLOCK_MONOTONIC now, nanoseconds.
   static int64_t now_ns() {
     timespec ts{};
@@ -83,6 +91,7 @@ class Context {
 
  private:
   const sonda_host* host_;
+  std::string record_text_;
 };
 
 using ActionFn = json (*)(const json& params, Context& ctx);
@@ -117,7 +126,12 @@ int dispatch(const Action (&actions)[N], const char* action, const char* params_
       Context ctx(host);
       json params = json::parse(params_json);
       json record = a.fn(params, ctx);
-      host->set_result(host->ctx, record.dump(-1, ' ', false, json::error_handler_t::replace).c_str());
+      if (!ctx.record_text().empty()) {
+        host->set_result(host->ctx, ctx.record_text().c_str());
+      } else {
+        host->set_result(host->ctx,
+                         record.dump(-1, ' ', false, json::error_handler_t::replace).c_str());
+      }
       return 0;
     }
     host->set_error(host->ctx, (std::string("unknown action '") + action + "'").c_str());

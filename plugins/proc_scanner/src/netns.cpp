@@ -61,7 +61,8 @@ std::vector<NetnsTarget> list_netns(const std::vector<std::pair<uint64_t, int>>&
 
 std::vector<NetnsDump> dump_other_netns(const std::vector<NetnsTarget>& targets, bool want_tcp,
                                         bool want_udp, bool force_procfs,
-                                        std::vector<SocketEntry>& out) {
+                                        std::vector<SocketEntry>& out,
+                                        std::vector<UnixSocketEntry>* unix_out) {
   std::vector<NetnsDump> dumps;
   dumps.reserve(targets.size());
   if (targets.empty()) {
@@ -80,14 +81,19 @@ std::vector<NetnsDump> dump_other_netns(const std::vector<NetnsTarget>& targets,
           d.error = common::errno_text("setns(CLONE_NEWNET)", errno) + " on " + t.path;
         } else {
           const size_t before = out.size();
+          const size_t unix_before = unix_out != nullptr ? unix_out->size() : 0;
           std::string fallback_reason;
           try {
             collect_inet_sockets(t.inode, want_tcp, want_udp, force_procfs, out, d.source,
                                  fallback_reason);
+            if (unix_out != nullptr) {
+              dump_unix_sockets(t.inode, *unix_out);
+            }
           } catch (const std::exception& e) {
             d.error = e.what();
           }
-          d.sockets = out.size() - before;
+          d.sockets = out.size() - before +
+                      (unix_out != nullptr ? unix_out->size() - unix_before : 0);
         }
         dumps.push_back(std::move(d));
       }

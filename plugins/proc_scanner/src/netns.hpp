@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "socket_table.hpp"
+#include "unix_table.hpp"
 
 namespace sonda::proc_scanner {
 
@@ -35,8 +36,10 @@ std::vector<NetnsTarget> list_netns(const std::vector<std::pair<uint64_t, int>>&
 /// into each in turn (setns changes only the calling thread, and that
 /// thread ends afterwards, so the caller never leaves its namespace). A
 /// namespace that vanished or cannot be entered is reported, not fatal.
+/// With `unix_out`, UNIX sockets are dumped too (counted in `sockets`).
 std::vector<NetnsDump> dump_other_netns(const std::vector<NetnsTarget>& targets, bool want_tcp,
                                         bool want_udp, bool force_procfs,
-                                        std::vector<SocketEntry>& out);
+                                        std::vector<SocketEntry>& out,
+                                        std::vector<UnixSocketEntry>* unix_out = nullptr);
 
 }  // namespace sonda::proc_scanner

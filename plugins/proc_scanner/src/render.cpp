@@ -125,7 +125,30 @@ Services compute_services(const ScanResult& result, const ScanOptions& options) 
 json render_without_sockets(const ScanResult& result, const ScanOptions& options,
                             const SocketTally& tally, Services services);
 
+/// One UNIX socket's object (both renderers: the text one dumps it).
+json unix_entry_json(const UnixSocketEntry& u, json owners) {
+  return {{"type", unix_type_name(u.type)},
+          {"state", unix_state_name(u.state)},
+          {"path", u.path},
+          {"inode", u.inode},
+          {"peer_inode", u.peer_inode},
+          {"recv_q", u.recv_q},
+          {"send_q", u.send_q},
+          {"netns", u.netns},
+          {"owners", std::move(owners)}};
+}
+
 }  // namespace
+
+std::string partial_reason(const ScanResult& result, const ScanOptions& options) {
+  if (!is_partial(result, options)) {
+    return {};
+  }
+  return "running as uid " + std::to_string(::geteuid()) + " without root: /proc/<pid>/fd of " +
+         std::to_string(result.owners.skipped.fd_dirs_denied) +
+         " processes is unreadable, so other users' sockets are listed without owners "
+         "(owner_hidden: true)";
+}
 
 json render_scan(const ScanResult& result, const ScanOptions& options) {
   const bool partial = is_partial(result, options);
@@ -154,6 +177,14 @@ json render_scan(const ScanResult& result, const ScanOptions& options) {
   }
   json record = render_without_sockets(result, options, tally, compute_services(result, options));
   record["sockets"] = std::move(sockets);
+  if (options.unix_sockets) {
+    json unix_list = json::array();
+    for (const UnixSocketEntry& u : result.unix_sockets) {
+      unix_list.push_back(unix_entry_json(u, options.owners ? owners_json(result, u.inode)
+                                                            : json::array()));
+    }
+    record["unix_sockets"] = std::move(unix_list);
+  }
   return record;
 }
 
@@ -243,6 +274,23 @@ void write_scan_text(const ScanResult& result, const ScanOptions& options,
     }
   }
   out += "],";
+  if (options.unix_sockets) {
+    // Few enough (hundreds) to go through the DOM: paths need JSON escaping.
+    lit(out, "\"unix_sockets\":[");
+    for (size_t i = 0; i < result.unix_sockets.size(); ++i) {
+      const UnixSocketEntry& u = result.unix_sockets[i];
+      if (i != 0) {
+        out += ',';
+      }
+      out += unix_entry_json(u, options.owners ? owners_json(result, u.inode) : json::array())
+                 .dump(-1, ' ', false, json::error_handler_t::replace);
+      if (out.size() >= kChunkBytes) {
+        sink(out);
+        out.clear();
+      }
+    }
+    lit(out, "],");
+  }
   identifier.join();
   if (services_error) {
     std::rethrow_exception(services_error);
@@ -265,7 +313,6 @@ namespace {
 
 json render_without_sockets(const ScanResult& result, const ScanOptions& options,
                             const SocketTally& tally, Services services) {
-  const auto euid = static_cast<uint32_t>(::geteuid());
   const SkipCounts& skipped = result.owners.skipped;
   const bool partial = is_partial(result, options);
   const auto by_state = tally.by_state();
@@ -316,6 +363,9 @@ json render_without_sockets(const ScanResult& result, const ScanOptions& options
                       {"processes_with_sockets", result.owners.processes.size()},
                       {"kernel_threads", result.owners.kernel_threads},
                       {"socket_fds", result.owners.socket_fds}};
+  if (options.unix_sockets) {
+    record["counts"]["unix"] = result.unix_sockets.size();
+  }
   record["skipped"] = {{"pids_vanished", skipped.pids_vanished},
                        {"pids_reused", skipped.pids_reused},
                        {"fds_vanished", skipped.fds_vanished},
@@ -331,17 +381,16 @@ json render_without_sockets(const ScanResult& result, const ScanOptions& options
   }
   record["partial"] = partial;
   if (partial) {
-    record["partial_reason"] =
-        "running as uid " + std::to_string(euid) + " without root: /proc/<pid>/fd of " +
-        std::to_string(skipped.fd_dirs_denied) +
-        " processes is unreadable, so other users' sockets are listed without owners "
-        "(owner_hidden: true)";
+    record["partial_reason"] = partial_reason(result, options);
   }
   if (!result.notes.empty()) {
     record["notes"] = result.notes;
   }
-  std::string summary = std::to_string(total) + " sockets (" + source_name(result.source) +
-                        "), " + std::to_string(summary_lines.size()) + " listening services";
+  std::string summary = std::to_string(total) + " sockets (" + source_name(result.source) + "), ";
+  if (options.unix_sockets) {
+    summary += std::to_string(result.unix_sockets.size()) + " UNIX sockets, ";
+  }
+  summary += std::to_string(summary_lines.size()) + " listening services";
   for (size_t i = 0; i < summary_lines.size(); ++i) {
     summary += (i == 0 ? ": " : "; ") + summary_lines[i];
   }

@@ -120,6 +120,7 @@ ScanOptions ScanOptions::from_json(const json& params) {
                       "invalid_param");
     }
     o.force_procfs = source == "procfs";
+    o.unix_sockets = params.value("unix", false);
     const std::string owner_source = params.value("owner_source", std::string("auto"));
     if (owner_source != "auto" && owner_source != "bpf" && owner_source != "procfs") {
       throw StepError("proc_scanner.scan: parameter 'owner_source' = '" + owner_source +
@@ -218,6 +219,9 @@ ScanResult collect_scan(const ScanOptions& options) {
   try {
     collect_inet_sockets(result.own_netns, options.tcp, options.udp, options.force_procfs,
                          result.sockets, result.source, result.fallback_reason);
+    if (options.unix_sockets) {
+      dump_unix_sockets(result.own_netns, result.unix_sockets);
+    }
   } catch (const std::exception& e) {
     dump_error = std::make_exception_ptr(StepError(
         std::string("proc_scanner.scan: cannot read the socket table: ") + e.what(), "error"));
@@ -229,6 +233,19 @@ ScanResult collect_scan(const ScanOptions& options) {
   const bool owner_filter = options.pid != 0 || !options.process.empty();
   const auto filter_and_sort = [&] {
     result.sockets_dumped = result.sockets.size();
+    const auto owner_matches = [&](uint64_t inode) {
+      const auto [first, last] = result.owners.owners_of(inode);
+      for (size_t i = first; inode != 0 && i < last; ++i) {
+        const ProcessInfo& p = result.owners.processes[result.owners.inode_owners[i].second];
+        const bool pid_ok = options.pid == 0 || p.pid == options.pid;
+        const bool name_ok = options.process.empty() || p.comm == options.process ||
+                             (p.comm.size() == 15 && options.process.compare(0, 15, p.comm) == 0);
+        if (pid_ok && name_ok) {
+          return true;
+        }
+      }
+      return false;
+    };
     const auto keep = [&](const SocketEntry& s) {
       if (options.listening_only && !is_listening(s)) {
         return false;
@@ -239,26 +256,32 @@ ScanResult collect_scan(const ScanOptions& options) {
       if (!state_wanted(options, s)) {
         return false;
       }
-      if (owner_filter) {
-        const auto [first, last] = result.owners.owners_of(s.inode);
-        for (size_t i = first; s.inode != 0 && i < last; ++i) {
-          const ProcessInfo& p = result.owners.processes[result.owners.inode_owners[i].second];
-          const bool pid_ok = options.pid == 0 || p.pid == options.pid;
-          const bool name_ok = options.process.empty() || p.comm == options.process ||
-                               (p.comm.size() == 15 && options.process.compare(0, 15, p.comm) == 0);
-          if (pid_ok && name_ok) {
-            return true;
-          }
-        }
-        return false;
-      }
-      return true;
+      return !owner_filter || owner_matches(s.inode);
     };
     result.sockets.erase(
         std::remove_if(result.sockets.begin(), result.sockets.end(),
                        [&](const SocketEntry& s) { return !keep(s); }),
         result.sockets.end());
     sort_sockets(result.sockets);
+    const auto keep_unix = [&](const UnixSocketEntry& u) {
+      if (options.port != 0) {
+        return false;  // UNIX sockets have no ports
+      }
+      if (options.listening_only && std::strcmp(unix_state_name(u.state), "LISTEN") != 0) {
+        return false;
+      }
+      if (!options.states.empty() &&
+          std::find(options.states.begin(), options.states.end(), unix_state_name(u.state)) ==
+              options.states.end()) {
+        return false;
+      }
+      return !owner_filter || owner_matches(u.inode);
+    };
+    result.unix_sockets.erase(
+        std::remove_if(result.unix_sockets.begin(), result.unix_sockets.end(),
+                       [&](const UnixSocketEntry& u) { return !keep_unix(u); }),
+        result.unix_sockets.end());
+    sort_unix_sockets(result.unix_sockets);
   };
   const bool sorted_early = !dump_error && !owner_filter && !options.all_netns;
   if (sorted_early) {
@@ -285,7 +308,8 @@ ScanResult collect_scan(const ScanOptions& options) {
     const int64_t others_start_ns = common::monotonic_ns();
     const auto targets = list_netns(result.owners.netns_pids, result.own_netns);
     result.namespaces =
-        dump_other_netns(targets, options.tcp, options.udp, options.force_procfs, result.sockets);
+        dump_other_netns(targets, options.tcp, options.udp, options.force_procfs, result.sockets,
+                         options.unix_sockets ? &result.unix_sockets : nullptr);
     result.socket_dump_ns += common::monotonic_ns() - others_start_ns;
   }
   if (!sorted_early) {
@@ -315,11 +339,15 @@ json owner_json(const ProcessInfo& p) {
 }
 
 json owners_json(const ScanResult& result, const SocketEntry& socket) {
+  return owners_json(result, socket.inode);
+}
+
+json owners_json(const ScanResult& result, uint64_t inode) {
   json owners = json::array();
-  if (socket.inode == 0) {
+  if (inode == 0) {
     return owners;
   }
-  const auto [first, last] = result.owners.owners_of(socket.inode);
+  const auto [first, last] = result.owners.owners_of(inode);
   for (size_t i = first; i < last; ++i) {
     owners.push_back(owner_json(result.owners.processes[result.owners.inode_owners[i].second]));
   }

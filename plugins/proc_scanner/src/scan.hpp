@@ -14,6 +14,7 @@
 #include "netns.hpp"
 #include "proc_table.hpp"
 #include "socket_table.hpp"
+#include "unix_table.hpp"
 
 namespace sonda::proc_scanner {
 
@@ -35,6 +36,7 @@ struct ScanOptions {
   int64_t banner_timeout_ns = 300'000'000;
   bool force_procfs = false;  ///< source: procfs (tests the fallback)
   OwnerSource owner_source = OwnerSource::kAuto;  ///< owner_source: auto|bpf|procfs
+  bool unix_sockets = false;  ///< unix: also list UNIX domain sockets
   std::string proc_root = "/proc";
 
   /// Reads the action's normalised params. Throws sonda::StepError naming
@@ -49,6 +51,7 @@ struct ScanResult {
   std::string fallback_reason;
   uint64_t own_netns = 0;
   std::vector<SocketEntry> sockets;  ///< filtered and sorted
+  std::vector<UnixSocketEntry> unix_sockets;  ///< when asked for; filtered and sorted
   OwnerIndex owners;
   std::vector<NetnsDump> namespaces;  ///< other namespaces (all_netns)
   size_t sockets_dumped = 0;          ///< before filters
@@ -71,6 +74,9 @@ nlohmann::json owner_json(const ProcessInfo& p);
 /// Renders one socket's owner list ([] when unknown).
 nlohmann::json owners_json(const ScanResult& result, const SocketEntry& socket);
 
+/// The owner list of the socket with this inode ([] when unknown or 0).
+nlohmann::json owners_json(const ScanResult& result, uint64_t inode);
+
 /// Renders the full record: source, sockets, services, counts, skipped,
 /// summary. Reads banners when the options ask for them.
 nlohmann::json render_scan(const ScanResult& result, const ScanOptions& options);
@@ -85,6 +91,9 @@ std::string render_scan_text(const ScanResult& result, const ScanOptions& option
 /// are made, so a record of megabytes never sits in memory whole.
 void write_scan_text(const ScanResult& result, const ScanOptions& options,
                      const std::function<void(std::string_view)>& sink);
+
+/// Why the scan could not see every owner ("" when it could): not root.
+std::string partial_reason(const ScanResult& result, const ScanOptions& options);
 
 /// collect_scan + render_scan.
 nlohmann::json run_scan(const ScanOptions& options);
