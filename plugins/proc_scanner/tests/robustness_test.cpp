@@ -186,6 +186,9 @@ TEST(NonRoot, ScanIsPartialAndSaysWhy) {
   ASSERT_EQ(record["sockets"].size(), 1u);
   EXPECT_TRUE(record["sockets"][0]["owners"].empty());
   EXPECT_EQ(record["sockets"][0]["owner_hidden"], true);
+  // BPF needs CAP_BPF + CAP_PERFMON: the scan fell back to /proc and says why.
+  EXPECT_EQ(record["owner_source"], "procfs");
+  EXPECT_FALSE(record.value("owner_source_note", "").empty());
   ::close(listener);
 }
 
