@@ -7,6 +7,7 @@
 #include <cstring>
 #include <exception>
 #include <thread>
+#include <vector>
 #include <sonda/plugin.hpp>
 
 #include "services.hpp"
@@ -258,10 +259,7 @@ ScanResult collect_scan(const ScanOptions& options) {
       }
       return !owner_filter || owner_matches(s.inode);
     };
-    result.sockets.erase(
-        std::remove_if(result.sockets.begin(), result.sockets.end(),
-                       [&](const SocketEntry& s) { return !keep(s); }),
-        result.sockets.end());
+    std::erase_if(result.sockets, [&](const SocketEntry& s) { return !keep(s); });
     sort_sockets(result.sockets);
     const auto keep_unix = [&](const UnixSocketEntry& u) {
       if (options.port != 0) {
@@ -270,17 +268,13 @@ ScanResult collect_scan(const ScanOptions& options) {
       if (options.listening_only && std::strcmp(unix_state_name(u.state), "LISTEN") != 0) {
         return false;
       }
-      if (!options.states.empty() &&
-          std::find(options.states.begin(), options.states.end(), unix_state_name(u.state)) ==
-              options.states.end()) {
+      if (!options.states.empty() && std::find(options.states.begin(), options.states.end(),
+                                               unix_state_name(u.state)) == options.states.end()) {
         return false;
       }
       return !owner_filter || owner_matches(u.inode);
     };
-    result.unix_sockets.erase(
-        std::remove_if(result.unix_sockets.begin(), result.unix_sockets.end(),
-                       [&](const UnixSocketEntry& u) { return !keep_unix(u); }),
-        result.unix_sockets.end());
+    std::erase_if(result.unix_sockets, [&](const UnixSocketEntry& u) { return !keep_unix(u); });
     sort_unix_sockets(result.unix_sockets);
   };
   const bool sorted_early = !dump_error && !owner_filter && !options.all_netns;
