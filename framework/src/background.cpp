@@ -62,8 +62,8 @@ std::unique_ptr<Runner::Background> Runner::start_background(const Step& step) {
     const bool returned = bg->task->wait_done(monotonic_now_ns() + stop_grace_ns(2'000'000'000));
     watch(bg->task.get(), false);
     ActionOutcome out = bg->task->outcome();
-    bg->result.record = out.record;
-    bg->result.samples = out.samples;
+    bg->result.record = std::move(out.record);
+    bg->result.samples = std::move(out.samples);
     bg->result.duration_ns = monotonic_now_ns() - start_ns;
     if (interrupted_) {
       bg->result.status = "interrupted";
@@ -117,13 +117,14 @@ std::unique_ptr<Runner::Background> Runner::start_spawn(const Step& step, StepRe
   const std::optional<uint16_t> port = tcp ? spec.ready_tcp_port : spec.ready_udp_port;
   const std::string protocol = tcp ? "tcp" : "udp";
   result.params = {{"argv", spec.argv}, {"env", spec.env}, {"cwd", spec.cwd}};
-  result.record = {{"argv", spec.argv}, {"stdout", stdout_path}, {"stderr", stderr_path},
-                   {"port", port ? nlohmann::json(*port) : nlohmann::json(nullptr)},
-                   {"protocol", port ? nlohmann::json(protocol) : nlohmann::json(nullptr)}};
+  result.record = StepRecord(nlohmann::json{
+      {"argv", spec.argv}, {"stdout", stdout_path}, {"stderr", stderr_path},
+      {"port", port ? nlohmann::json(*port) : nlohmann::json(nullptr)},
+      {"protocol", port ? nlohmann::json(protocol) : nlohmann::json(nullptr)}});
   auto fail = [&](const std::string& reason) -> std::unique_ptr<Background> {
     if (bg->process) {
       const int status = bg->process->stop(stop_grace_ns(spec.stop_grace_ns));
-      result.record["exit_status"] = SpawnedProcess::describe_status(status);
+      result.record.edit()["exit_status"] = SpawnedProcess::describe_status(status);
     }
     result.status = interrupted_ ? "interrupted" : "failed";
     result.reason = reason;
@@ -144,7 +145,7 @@ std::unique_ptr<Runner::Background> Runner::start_spawn(const Step& step, StepRe
   } catch (const std::exception& e) {
     return fail(e.what());
   }
-  result.record["pid"] = bg->process->pid();
+  result.record.edit()["pid"] = bg->process->pid();
   if (port) {
     ActionTask wait(scanner, "wait_for",
                     {{"port", *port}, {"protocol", protocol}, {"pid", bg->process->pid()},
@@ -168,7 +169,7 @@ std::unique_ptr<Runner::Background> Runner::start_spawn(const Step& step, StepRe
     }
     if (early_exit) {
       const std::string tail = tail_lines(stderr_path, 5);
-      result.record["exit_status"] = SpawnedProcess::describe_status(*early_exit);
+      result.record.edit()["exit_status"] = SpawnedProcess::describe_status(*early_exit);
       return fail(spec.argv[0] + " " + SpawnedProcess::describe_status(*early_exit) +
                   " before listening on " + std::to_string(*port) + "/" + protocol +
                   (tail.empty() ? "" : "; stderr: " + tail));
@@ -180,10 +181,10 @@ std::unique_ptr<Runner::Background> Runner::start_spawn(const Step& step, StepRe
       const std::string tail = tail_lines(stderr_path, 5);
       return fail("not ready: " + out.error + (tail.empty() ? "" : "; stderr: " + tail));
     }
-    result.record["ready"] = out.record;
+    result.record.edit()["ready"] = out.record.tree();
   }
-  result.record["ready_after_ns"] = monotonic_now_ns() - start_ns;
-  bg->ready_info = result.record;
+  result.record.edit()["ready_after_ns"] = monotonic_now_ns() - start_ns;
+  bg->ready_info = result.record.top();
   bg->result = std::move(result);
   publish_record(step.id, bg->ready_info);
   writer_.event("step_ready", {{"id", step.id}, {"ready", bg->ready_info}});
@@ -205,13 +206,14 @@ void Runner::stop_background(Background& bg) {
   if (bg.process) {
     const std::optional<int> exited_early = bg.process->poll_exit();
     const int status = bg.process->stop(stop_grace_ns(bg.stop_grace_ns));
-    r.record = bg.ready_info;
-    r.record["exit_status"] = SpawnedProcess::describe_status(status);
-    r.record["exit_code"] = WIFEXITED(status) ? nlohmann::json(WEXITSTATUS(status)) : nlohmann::json(nullptr);
-    r.record["exit_signal"] = WIFSIGNALED(status) ? nlohmann::json(WTERMSIG(status)) : nlohmann::json(nullptr);
+    nlohmann::json& record = r.record.edit();
+    record = bg.ready_info;
+    record["exit_status"] = SpawnedProcess::describe_status(status);
+    record["exit_code"] = WIFEXITED(status) ? nlohmann::json(WEXITSTATUS(status)) : nlohmann::json(nullptr);
+    record["exit_signal"] = WIFSIGNALED(status) ? nlohmann::json(WTERMSIG(status)) : nlohmann::json(nullptr);
     if (exited_early) {
       r.status = "failed";
-      const std::string tail = tail_lines(r.record.value("stderr", std::string()), 5);
+      const std::string tail = tail_lines(record.value("stderr", std::string()), 5);
       r.reason = "exited before its group ended: " + SpawnedProcess::describe_status(status) +
                  (tail.empty() ? "" : "; stderr: " + tail);
     } else {
@@ -222,9 +224,11 @@ void Runner::stop_background(Background& bg) {
     const bool returned = bg.task->wait_done(monotonic_now_ns() + stop_grace_ns(bg.stop_grace_ns));
     watch(bg.task.get(), false);
     ActionOutcome out = bg.task->outcome();
-    r.record = bg.ready_info;
-    r.record.update(out.record);
-    r.samples = out.samples;
+    // The ready object under the returned record: merging needs the tree.
+    nlohmann::json record = bg.ready_info;
+    record.update(out.record.tree());
+    r.record = StepRecord(std::move(record));
+    r.samples = std::move(out.samples);
     if (!returned) {
       r.status = "failed";
       r.reason = "did not stop within " + seconds_text(stop_grace_ns(bg.stop_grace_ns)) + " (abandoned)";

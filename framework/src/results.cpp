@@ -62,9 +62,7 @@ std::string utc_iso_timestamp() {
   return format_tm("%Y-%m-%dT%H:%M:%S", tm) + frac;
 }
 
-nlohmann::json StepResult::to_json() const {
-  // Assigned key by key: a braced initializer list would copy the (possibly
-  // large) record and samples twice.
+nlohmann::json StepResult::fields_json() const {
   nlohmann::json j = nlohmann::json::object();
   j["id"] = id;
   j["kind"] = kind;
@@ -75,9 +73,24 @@ nlohmann::json StepResult::to_json() const {
   j["started_at"] = started_at.empty() ? nlohmann::json(nullptr) : nlohmann::json(started_at);
   j["duration_ns"] = duration_ns;
   j["params"] = params;
-  j["record"] = record;
   j["samples"] = samples;
   return j;
+}
+
+nlohmann::json StepResult::to_json() const {
+  nlohmann::json j = fields_json();
+  j["record"] = record.tree();
+  return j;
+}
+
+void StepResult::write_json(JsonOut& out, int indent, int level, std::vector<JsonMember> extra) const {
+  const nlohmann::json fields = fields_json();
+  std::vector<JsonMember> members = members_of(fields);
+  members.emplace_back("record", [this](JsonOut& o, int ind, int lvl) { record.write_json(o, ind, lvl); });
+  for (auto& m : extra) {
+    members.push_back(std::move(m));
+  }
+  write_object(out, std::move(members), indent, level);
 }
 
 RunWriter::RunWriter(const std::string& out_dir, const std::string& scenario_name) {
@@ -123,26 +136,59 @@ void RunWriter::event(const std::string& type, nlohmann::json fields) {
   std::fflush(events_);
 }
 
-void RunWriter::write_file(const std::string& name, const std::string& text) {
+void RunWriter::step_end(const StepResult& step) {
+  const nlohmann::json event = "step_end";
+  const nlohmann::json ts = utc_iso_timestamp();
+  std::lock_guard lock(mu_);
+  JsonOut out(events_);
+  step.write_json(out, -1, 0, members_of(nlohmann::json{{"event", event}, {"ts", ts}}));
+  out.write("\n");
+  std::fflush(events_);
+}
+
+void RunWriter::write_file(const std::string& name, const std::function<void(JsonOut&)>& body) {
   const std::string path = dir_ + "/" + name;
   const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out.flush()) {
-      throw std::runtime_error("write " + tmp + ": " + std::strerror(errno));
-    }
+  FILE* f = std::fopen(tmp.c_str(), "we");
+  if (f == nullptr) {
+    throw std::runtime_error("fopen(" + tmp + "): " + std::strerror(errno));
+  }
+  JsonOut out(f);
+  body(out);
+  const bool written = out.ok() && std::fflush(f) == 0;
+  const int saved_errno = errno;
+  if (std::fclose(f) != 0 || !written) {
+    throw std::runtime_error("write " + tmp + ": " + std::strerror(written ? errno : saved_errno));
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     throw std::runtime_error("rename(" + tmp + ", " + path + "): " + std::strerror(errno));
   }
 }
 
-void RunWriter::write_run_json(const nlohmann::json& run) {
-  write_file("run.json", run.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+void RunWriter::write_run_json(const nlohmann::json& run, const std::vector<StepResult>& steps) {
+  write_file("run.json", [&](JsonOut& out) {
+    std::vector<JsonMember> members;
+    for (auto& m : members_of(run)) {
+      if (m.first != "steps") {
+        members.push_back(std::move(m));
+      }
+    }
+    members.emplace_back("steps", [&](JsonOut& o, int indent, int level) {
+      std::vector<JsonMemberWriter> elements;
+      elements.reserve(steps.size());
+      for (const StepResult& step : steps) {
+        elements.emplace_back([&step](JsonOut& e, int ind, int lvl) { step.write_json(e, ind, lvl); });
+      }
+      write_array(o, elements, indent, level);
+    });
+    write_object(out, std::move(members), 2, 0);
+    out.write("\n");
+  });
 }
 
-void RunWriter::write_summary(const std::string& text) { write_file("summary.txt", text); }
+void RunWriter::write_summary(const std::string& text) {
+  write_file("summary.txt", [&](JsonOut& out) { out.write(text); });
+}
 
 void RunWriter::update_latest() {
   const std::string link = scenario_dir_ + "/latest";

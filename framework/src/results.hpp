@@ -7,9 +7,13 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
+
+#include "step_record.hpp"
 
 namespace sonda {
 
@@ -33,10 +37,18 @@ struct StepResult {
   std::string started_at;
   int64_t duration_ns = 0;
   nlohmann::json params = nlohmann::json::object();
-  nlohmann::json record = nlohmann::json::object();
+  StepRecord record;
   nlohmann::json samples = nlohmann::json::array();
 
+  /// The whole result as a tree (tests; parses a text record).
   nlohmann::json to_json() const;
+  /// Writes what to_json().dump(indent) would, plus `extra` members, with
+  /// the record spliced in as text rather than parsed and dumped.
+  void write_json(JsonOut& out, int indent, int level, std::vector<JsonMember> extra = {}) const;
+
+ private:
+  /// Every field but the record.
+  nlohmann::json fields_json() const;
 };
 
 /// Owns a run directory. event() is thread-safe and flushes each line, so
@@ -55,15 +67,20 @@ class RunWriter {
   const std::string& dir() const { return dir_; }
   /// Appends {"event": type, "ts": ISO time, ...fields} and flushes.
   void event(const std::string& type, nlohmann::json fields);
-  /// Writes run.json (pretty) via a temporary file + rename.
-  void write_run_json(const nlohmann::json& run);
+  /// Appends the step_end event of `step` (its fields at the top level, as
+  /// event() would) and flushes. The record goes in as it is.
+  void step_end(const StepResult& step);
+  /// Writes run.json (pretty) via a temporary file + rename: `run` with
+  /// `steps` streamed in as its "steps" array (a "steps" member of `run` is
+  /// ignored). Throws std::runtime_error naming the file and strerror.
+  void write_run_json(const nlohmann::json& run, const std::vector<StepResult>& steps = {});
   /// Writes summary.txt.
   void write_summary(const std::string& text);
   /// Points <out>/<scenario>/latest at this run (atomic symlink swap).
   void update_latest();
 
  private:
-  void write_file(const std::string& name, const std::string& text);
+  void write_file(const std::string& name, const std::function<void(JsonOut&)>& body);
   std::string scenario_dir_;
   std::string dir_;
   std::mutex mu_;

@@ -175,20 +175,16 @@ int run_command(const RunCommand& cmd) {
     });
     outcome = runner.run();
   }
-  nlohmann::json steps = nlohmann::json::array();
-  for (const auto& s : outcome.steps) {
-    steps.push_back(s.to_json());
-  }
   run["ended_at"] = utc_iso_timestamp();
   run["duration_ns"] = monotonic_now_ns() - start_ns;
   run["status"] = outcome.status;
   run["exit_code"] = outcome.exit_code;
-  run["steps"] = std::move(steps);
   run["expectations"] = outcome.expectations;
   run["reports"] = outcome.reports;
   const std::string summary = render_summary(scenario->name, outcome, writer->dir());
   try {
-    writer->write_run_json(run);
+    // The steps stream in from outcome.steps: records go in as their text.
+    writer->write_run_json(run, outcome.steps);
     writer->write_summary(summary);
     writer->update_latest();
   } catch (const std::exception& e) {

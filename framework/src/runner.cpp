@@ -8,6 +8,7 @@
 #include <functional>
 #include <thread>
 
+#include "record_readers.hpp"
 #include "runner_internal.hpp"
 
 namespace sonda {
@@ -37,6 +38,11 @@ void collect_steps(const Group& group, std::vector<const Step*>& out) {
 Runner::Runner(const Scenario& scenario, const Registry& registry, RunWriter& writer)
     : scenario_(scenario), registry_(registry), writer_(writer) {
   sample_gate_->writer = &writer_;
+  try {
+    read_records_ = steps_with_read_records(scenario_);
+  } catch (const std::exception& e) {
+    spdlog::debug("keeping every step record parsed: {}", e.what());
+  }
 }
 
 Runner::~Runner() {
@@ -89,6 +95,19 @@ void Runner::publish_record(const std::string& id, const nlohmann::json& record)
   records_[id] = record;
 }
 
+void Runner::publish_record(const std::string& id, const StepRecord& record) {
+  if (read_records_ && read_records_->count(id) == 0) {
+    // Nobody reads it, but a ready object published earlier must not
+    // outlive the step as its record.
+    std::lock_guard lock(mu_);
+    records_.erase(id);
+    return;
+  }
+  nlohmann::json tree = record.tree();  // outside the lock: a big parse
+  std::lock_guard lock(mu_);
+  records_[id] = std::move(tree);
+}
+
 RunOutcome Runner::run() {
   std::vector<const Step*> steps;
   collect_steps(scenario_.root, steps);
@@ -119,11 +138,16 @@ RunOutcome Runner::run() {
       r.reason = "run interrupted before this step";
     }
     step_failed = step_failed || r.status == "failed" || r.status == "timeout";
-    outcome.steps.push_back(r);
+    outcome.steps.push_back(std::move(r));  // results_ is not read after this
+  }
+  // Every step has ended: the records are final and read below only.
+  nlohmann::json records;
+  {
+    std::lock_guard lock(mu_);
+    records = std::move(records_);
   }
   bool expectations_failed = false;
   if (!interrupted_) {
-    const nlohmann::json records = records_snapshot();
     for (const Expectation& e : scenario_.expectations) {
       ExpectationOutcome eo = evaluate(e, records);
       nlohmann::json j = {{"text", e.text}, {"passed", eo.passed}, {"measured", eo.measured},
@@ -138,11 +162,9 @@ RunOutcome Runner::run() {
   {
     // Reports are built even after failures or Ctrl-C, from the steps that
     // succeeded only: a failed step's zeros are not figures, they show n/a.
-    nlohmann::json records = nlohmann::json::object();
-    const nlohmann::json all_records = records_snapshot();
     for (const StepResult& r : outcome.steps) {
-      if (r.status == "ok" && all_records.contains(r.id)) {
-        records[r.id] = all_records[r.id];
+      if (r.status != "ok") {
+        records.erase(r.id);
       }
     }
     for (const nlohmann::json& doc : scenario_.reports) {
@@ -246,7 +268,7 @@ StepResult Runner::begin_step(const Step& step, bool& skip) {
   }
   if (skip) {
     r.status = "skipped";
-    writer_.event("step_end", r.to_json());
+    writer_.step_end(r);
     std::lock_guard lock(mu_);
     results_[step.id] = r;
   }
@@ -274,15 +296,14 @@ void Runner::finish_step(StepResult result) {
   } else if (result.status == "interrupted") {
     spdlog::warn("step {}: interrupted after {}", result.id, seconds_text(result.duration_ns));
   } else {
+    const nlohmann::json& top = result.record.top();
     const std::string summary =
-        result.record.contains("summary") && result.record["summary"].is_string()
-            ? result.record["summary"].get<std::string>()
-            : "";
+        top.contains("summary") && top["summary"].is_string() ? top["summary"].get<std::string>() : "";
     spdlog::info("step {}: {} in {}{}{}", result.id, result.status, seconds_text(result.duration_ns),
                  summary.empty() ? "" : " — ", summary);
   }
   publish_record(result.id, result.record);
-  writer_.event("step_end", result.to_json());
+  writer_.step_end(result);
   std::lock_guard lock(mu_);
   results_[result.id] = std::move(result);
 }

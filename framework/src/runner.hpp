@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
@@ -83,7 +84,11 @@ class Runner {
   bool resolve_step_params(const Step& step, StepResult& result);
   void finish_step(StepResult result);
   nlohmann::json records_snapshot() const;
+  /// A background step's ready object: small, always kept for `${}`.
   void publish_record(const std::string& id, const nlohmann::json& record);
+  /// A finished step's record: parsed into records_ only when something
+  /// reads it (read_records_), else it stays text in the results alone.
+  void publish_record(const std::string& id, const StepRecord& record);
   void watch(ActionTask* task, bool on);
   int64_t stop_grace_ns(int64_t wanted_ns) const;
   /// Streams a step's samples to events.jsonl. An abandoned plugin thread
@@ -105,6 +110,8 @@ class Runner {
 
   mutable std::mutex mu_;
   nlohmann::json records_ = nlohmann::json::object();
+  /// Steps whose records `${}`, `expect:` or `report:` read; nullopt: all.
+  std::optional<std::set<std::string>> read_records_;
   std::map<std::string, StepResult> results_;
   std::set<ActionTask*> running_;
 };

@@ -40,14 +40,16 @@ void Runner::run_foreground_step(const Step& step) {
   nlohmann::json samples = nlohmann::json::array();
   for (int i = 0; i < step.repeat && !interrupted_; ++i) {
     last = execute_action(step, base.params);
+    nlohmann::json record = last.record.tree();  // parsed once per run: spread needs every figure
     writer_.event("repeat_run", {{"id", step.id}, {"run", i + 1}, {"of", step.repeat},
                                  {"status", last.status}, {"duration_ns", last.duration_ns},
-                                 {"record", last.record}});
-    runs.push_back({{"run", i + 1}, {"status", last.status}, {"reason", last.reason},
-                    {"duration_ns", last.duration_ns}, {"record", last.record}});
+                                 {"record", record}});
     if (last.status == "ok") {
-      records.push_back(last.record);
-    } else if (first_failure.empty()) {
+      records.push_back(record);
+    }
+    runs.push_back({{"run", i + 1}, {"status", last.status}, {"reason", last.reason},
+                    {"duration_ns", last.duration_ns}, {"record", std::move(record)}});
+    if (last.status != "ok" && first_failure.empty()) {
       first_failure = "run " + std::to_string(i + 1) + "/" + std::to_string(step.repeat) + ": " + last.reason;
       worst = last.status;
     }
@@ -66,7 +68,7 @@ void Runner::run_foreground_step(const Step& step) {
     r.status = worst;
     r.reason = first_failure;
   }
-  r.record["repeat"] = {{"count", static_cast<int>(runs.size())},
+  r.record.edit()["repeat"] = {{"count", static_cast<int>(runs.size())},
                         {"ok", static_cast<int>(records.size())},
                         {"runs", std::move(runs)},
                         {"spread", numeric_spread(records)}};
@@ -113,8 +115,8 @@ StepResult Runner::execute_action(const Step& step, const nlohmann::json& params
   const int64_t end_ns = monotonic_now_ns();
   r.duration_ns = end_ns - start_ns;
   ActionOutcome out = task.outcome();
-  r.record = out.record;
-  r.samples = out.samples;
+  r.record = std::move(out.record);
+  r.samples = std::move(out.samples);
   if (abandoned) {
     spdlog::warn("step {}: {}.{} abandoned; its thread is left running detached", step.id,
                  step.plugin, step.action);
@@ -138,7 +140,8 @@ StepResult Runner::execute_action(const Step& step, const nlohmann::json& params
 }
 
 void Runner::explain_addr_in_use(StepResult& result) {
-  const nlohmann::json& rec = result.record;
+  // Failed steps only, so parsing the record here is rare.
+  const nlohmann::json rec = result.record.tree();
   if (!rec.contains("error") || !rec["error"].is_object() || rec["error"].value("kind", "") != "addr_in_use") {
     return;
   }
@@ -160,15 +163,15 @@ void Runner::explain_addr_in_use(StepResult& result) {
   }
   ActionOutcome owner = ActionTask::run_sync(scanner, "owner", {{"port", port}, {"protocol", protocol}},
                                              monotonic_now_ns() + 3'000'000'000, nullptr);
-  if (owner.rc != 0 || !owner.record.contains("owners") || !owner.record["owners"].is_array() ||
-      owner.record["owners"].empty()) {
+  const nlohmann::json owners = owner.record.tree().value("owners", nlohmann::json());
+  if (owner.rc != 0 || !owners.is_array() || owners.empty()) {
     return;
   }
-  const auto& first = owner.record["owners"][0];
+  const auto& first = owners[0];
   const std::string process = first.value("process", std::string("?"));
   const std::string pid = first.contains("pid") ? first["pid"].dump() : "?";
   result.reason = "port " + port.dump() + "/" + protocol + " is in use by " + process + " (pid " + pid + ")";
-  result.record["port_owner"] = owner.record["owners"];
+  result.record.edit()["port_owner"] = owners;
 }
 
 }  // namespace sonda

@@ -73,10 +73,9 @@ void host_sample(void* ctx, const char* json_text) {
 
 void host_set_result(void* ctx, const char* json_text) {
   auto* s = state_of(ctx);
-  auto record = parse_or_wrap(json_text);
-  if (!record.is_object()) {
-    record = nlohmann::json{{"value", record}};
-  }
+  // Validated here, on the plugin's thread, but not parsed into a tree: a
+  // large record is mostly written out as it came (step_record.hpp).
+  StepRecord record = StepRecord::from_text(json_text != nullptr ? json_text : "null");
   std::lock_guard lock(s->mu);
   s->outcome.record = std::move(record);
 }

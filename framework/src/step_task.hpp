@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "plugin_loader.hpp"
+#include "step_record.hpp"
 
 namespace sonda {
 
@@ -25,7 +26,7 @@ int64_t monotonic_now_ns();
 struct ActionOutcome {
   bool finished = false;  ///< run() returned
   int rc = 0;             ///< run()'s status when finished
-  nlohmann::json record = nlohmann::json::object();
+  StepRecord record;  ///< the plugin's text, kept unparsed (step_record.hpp)
   std::string error;  ///< set_error() text, or the host's reason
   std::optional<nlohmann::json> ready_info;
   nlohmann::json samples = nlohmann::json::array();

@@ -25,16 +25,19 @@ namespace {
 /// The figure column: the plugin's own summary when ok, the reason when not.
 std::string details_of(const StepResult& s) {
   std::string text;
+  // `summary` is a scalar, so top() has it; `repeat` and `pid` are host-added,
+  // so the record is a tree then and top() is all of it.
+  const nlohmann::json& record = s.record.top();
   if (s.status == "ok" || s.status == "interrupted") {
-    if (s.record.contains("summary") && s.record["summary"].is_string()) {
-      text = s.record["summary"].get<std::string>();
+    if (record.contains("summary") && record["summary"].is_string()) {
+      text = record["summary"].get<std::string>();
     }
-    if (s.record.contains("repeat") && s.record["repeat"].is_object()) {
+    if (record.contains("repeat") && record["repeat"].is_object()) {
       text += (text.empty() ? "" : "; ") + std::string("repeated ") +
-              s.record["repeat"].value("count", nlohmann::json(0)).dump() + "x";
+              record["repeat"].value("count", nlohmann::json(0)).dump() + "x";
     }
-    if (s.kind == "spawn" && s.record.contains("pid")) {
-      text += (text.empty() ? "" : "; ") + std::string("pid ") + s.record["pid"].dump();
+    if (s.kind == "spawn" && record.contains("pid")) {
+      text += (text.empty() ? "" : "; ") + std::string("pid ") + record["pid"].dump();
     }
   }
   if (!s.reason.empty() && s.status != "ok") {

@@ -4,6 +4,8 @@
 //   one action through the host   vs  calling the descriptor's run() directly
 //   one events.jsonl line         vs  fwrite + fflush of the same bytes
 //   run.json of a large record    vs  nlohmann dump of the same tree
+//   a 20 000-socket record through the host (action, step_end event,
+//   run.json)                     vs  the plugin's run() + writing its text twice
 #include <benchmark/benchmark.h>
 #include <dlfcn.h>
 
@@ -104,7 +106,7 @@ StepResult large_step(int samples) {
   StepResult r;
   r.id = "load";
   r.status = "ok";
-  r.record = {{"summary", "x"}, {"latency", {{"p50_ns", 1}, {"p99_ns", 2}}}};
+  r.record = StepRecord(nlohmann::json{{"summary", "x"}, {"latency", {{"p50_ns", 1}, {"p99_ns", 2}}}});
   for (int i = 0; i < samples; ++i) {
     r.samples.push_back({{"t_ns", i}, {"bytes", i * 1000}, {"rtt_ns", 30000 + i}});
   }
@@ -126,6 +128,61 @@ void BM_Peer_JsonDump(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_Peer_JsonDump)->Arg(10000);
+
+/// What `sonda run` does with one finished step's record: the step_end
+/// line in events.jsonl and the step inside run.json.
+void record_step(RunWriter& writer, const StepResult& r) {
+  writer.step_end(r);
+  const nlohmann::json run = {{"schema_version", kResultSchemaVersion}, {"status", "ok"}};
+  writer.write_run_json(run, {r});
+}
+
+void BM_LargeRecordThroughHost(benchmark::State& state) {
+  const nlohmann::json params = {{"count", state.range(0)}};
+  const auto dir = std::filesystem::temp_directory_path() / "sonda-bench-large";
+  {
+    RunWriter writer(dir.string(), "bench");
+    for (auto _ : state) {
+      ActionOutcome out = ActionTask::run_sync(testkit(), "big_record", params, 0, nullptr);
+      StepResult r;
+      r.id = "scan";
+      r.status = "ok";
+      r.record = std::move(out.record);
+      record_step(writer, r);
+    }
+  }
+  std::filesystem::remove_all(dir);
+}
+BENCHMARK(BM_LargeRecordThroughHost)->Arg(20000)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+/// The floor: the plugin producing its text, and that text written to the
+/// two result files as is.
+void BM_Peer_LargeRecordRunAndWrite(benchmark::State& state) {
+  const std::string params = nlohmann::json{{"count", state.range(0)}}.dump();
+  const auto dir = std::filesystem::temp_directory_path() / "sonda-bench-large-peer";
+  std::filesystem::create_directories(dir);
+  int stop = 0;
+  std::string text;
+  sonda_host host{};
+  host.abi_version = SONDA_ABI_VERSION;
+  host.ctx = &text;
+  host.stop_flag = &stop;
+  host.log = [](void*, int, const char*) {};
+  host.ready = [](void*, const char*) {};
+  host.sample = [](void*, const char*) {};
+  host.set_result = [](void* ctx, const char* j) { *static_cast<std::string*>(ctx) = j; };
+  host.set_error = [](void*, const char*) {};
+  for (auto _ : state) {
+    testkit()->descriptor->run("big_record", params.c_str(), &host);
+    for (const char* name : {"events.jsonl", "run.json"}) {
+      FILE* f = std::fopen((dir / name).c_str(), "w");
+      std::fwrite(text.data(), 1, text.size(), f);
+      std::fclose(f);
+    }
+  }
+  std::filesystem::remove_all(dir);
+}
+BENCHMARK(BM_Peer_LargeRecordRunAndWrite)->Arg(20000)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 }  // namespace sonda

@@ -104,12 +104,12 @@ TEST(ActionTask, MisbehavingPluginsAreRecordedNotFatal) {
   ASSERT_NE(plugin, nullptr);
   auto no_result = ActionTask::run_sync(plugin, "no_result", nlohmann::json::object(), 0, nullptr);
   EXPECT_EQ(no_result.rc, 0);
-  EXPECT_EQ(no_result.record, nlohmann::json::object());
+  EXPECT_EQ(no_result.record.tree(), nlohmann::json::object());
   auto silent = ActionTask::run_sync(plugin, "silent_fail", nlohmann::json::object(), 0, nullptr);
   EXPECT_EQ(silent.rc, 7);
   EXPECT_EQ(silent.error, "misbehave.silent_fail failed with status 7 and no message");
   auto bad = ActionTask::run_sync(plugin, "bad_json", nlohmann::json::object(), 0, nullptr);
-  EXPECT_EQ(bad.record, (nlohmann::json{{"invalid_json", "{not json"}}));
+  EXPECT_EQ(bad.record.tree(), (nlohmann::json{{"invalid_json", "{not json"}}));
 }
 
 TEST(ActionTask, StopFlagEndsABackgroundServerAfterReady) {
@@ -124,7 +124,7 @@ TEST(ActionTask, StopFlagEndsABackgroundServerAfterReady) {
   task.request_stop();
   ASSERT_TRUE(task.wait_done(monotonic_now_ns() + 5'000'000'000));
   EXPECT_EQ(task.outcome().rc, 0);
-  EXPECT_EQ(task.outcome().record.at("port").get<int>(), port);
+  EXPECT_EQ(task.outcome().record.top().at("port").get<int>(), port);
 }
 
 TEST(Describe, RendersTypedParameterTableFromTheSchema) {

@@ -88,7 +88,7 @@ TEST(Summary, ShowsStatusDurationSummaryAndExpectations) {
   ok.id = "load";
   ok.status = "ok";
   ok.duration_ns = 1'500'000'000;
-  ok.record = {{"summary", "38.2 Gbit/s"}};
+  ok.record = StepRecord(nlohmann::json{{"summary", "38.2 Gbit/s"}});
   StepResult bad;
   bad.id = "srv";
   bad.status = "failed";

@@ -42,6 +42,28 @@ json fail_action(const json& params, sonda::Context&) {
 /// Returns the normalised parameters it received.
 json echo_params_action(const json& params, sonda::Context&) { return {{"params", params}}; }
 
+/// A large record shaped like a socket scan: `count` socket objects (strings
+/// with escapes and non-ASCII, nested owners, big integers) so host tests and
+/// benches can check that big records survive the host unchanged.
+json big_record_action(const json& params, sonda::Context&) {
+  const int count = params.at("count").get<int>();
+  json sockets = json::array();
+  for (int i = 0; i < count; ++i) {
+    sockets.push_back({{"proto", i % 3 == 0 ? "udp" : "tcp"},
+                       {"state", i % 2 == 0 ? "ESTAB" : "TIME-WAIT"},
+                       {"local", "127.0.0.1:" + std::to_string(20000 + i % 40000)},
+                       {"remote", "127.0.0.1:10000"},
+                       {"inode", 1'000'000'000'000LL + i},
+                       {"rx_queue", i % 7},
+                       {"tx_queue", 0},
+                       {"rtt_ms", 0.125 * (i % 9)},
+                       {"owner", {{"pid", 4000 + i % 50}, {"process", "caf\u00e9 \"zoo\"\n"}}}});
+  }
+  return {{"socket_count", count},
+          {"sockets", std::move(sockets)},
+          {"summary", std::to_string(count) + " sockets"}};
+}
+
 /// BACKGROUND: listens on 127.0.0.1 (port 0 = any), calls ready({port}),
 /// accepts nothing, serves until stopped.
 json server_action(const json& params, sonda::Context& ctx) {
@@ -115,6 +137,9 @@ const sonda_param_spec kServerParams[] = {
 const sonda_param_spec kSamplesParams[] = {
     {.name = "count", .type = SONDA_PARAM_INT, .default_value = "5", .min = 0, .max = 100000, .doc = "How many"},
     {.name = "interval", .type = SONDA_PARAM_DURATION, .default_value = "10ms", .unit = "ns", .doc = "Spacing"}};
+const sonda_param_spec kBigParams[] = {
+    {.name = "count", .type = SONDA_PARAM_INT, .default_value = "1000", .min = 0, .max = 1000000,
+     .doc = "How many socket objects"}};
 const sonda_param_spec kIgnoreParams[] = {
     {.name = "duration", .type = SONDA_PARAM_DURATION, .default_value = "5s", .unit = "ns",
      .doc = "How long to ignore the stop flag"}};
@@ -130,6 +155,8 @@ const sonda::Action kActions[] = {
       .params = kServerParams, .param_count = std::size(kServerParams)}, &server_action},
     {{.name = "emit_samples", .doc = "Record interval samples", .params = kSamplesParams,
       .param_count = std::size(kSamplesParams)}, &emit_samples_action},
+    {{.name = "big_record", .doc = "Return a large socket-scan-like record", .params = kBigParams,
+      .param_count = std::size(kBigParams)}, &big_record_action},
     {{.name = "ignore_stop", .doc = "Misbehave: ignore stop flag and deadline", .params = kIgnoreParams,
       .param_count = std::size(kIgnoreParams)}, &ignore_stop_action},
 };

@@ -1,0 +1,81 @@
+#include "record_readers.hpp"
+
+#include <stdexcept>
+
+#include "report.hpp"
+#include "scenario/expect.hpp"
+#include "scenario/record_path.hpp"
+#include "scenario/refs.hpp"
+
+namespace sonda {
+
+namespace {
+
+void add_references(const nlohmann::json& value, std::set<std::string>& out) {
+  std::vector<scenario::Reference> refs;
+  scenario::collect_references(value, refs);
+  for (const auto& ref : refs) {
+    out.insert(ref.path.root());
+  }
+}
+
+void add_steps(const Group& group, std::set<std::string>& out) {
+  for (const Node& node : group.nodes) {
+    if (node.is_group()) {
+      add_steps(*node.group, out);
+      continue;
+    }
+    const Step& step = node.step;
+    for (const auto& name : step.deferred) {
+      if (step.params.contains(name)) {
+        add_references(step.params.at(name), out);
+      }
+    }
+    if (step.kind == Step::Kind::kSpawn) {
+      add_references(nlohmann::json(step.spawn.argv), out);
+      add_references(nlohmann::json(step.spawn.env), out);
+      add_references(nlohmann::json(step.spawn.cwd), out);
+    }
+  }
+}
+
+}  // namespace
+
+std::set<std::string> steps_with_read_records(const Scenario& scenario) {
+  std::set<std::string> out;
+  add_steps(scenario.root, out);
+  for (const Expectation& e : scenario.expectations) {
+    if (!e.compiled) {
+      throw std::runtime_error("expectation '" + e.text + "' is not compiled");
+    }
+    const auto& c = *static_cast<const scenario::CompiledExpectation*>(e.compiled.get());
+    for (const auto* operand : {&c.lhs, &c.rhs}) {
+      if (operand->path) {
+        out.insert(operand->path->root());
+      }
+    }
+  }
+  for (const nlohmann::json& doc : scenario.reports) {
+    ReportSpec spec;
+    if (!parse_report_spec(doc, spec).empty()) {
+      throw std::runtime_error("a report spec does not parse");
+    }
+    for (const ReportRow& row : spec.rows) {
+      for (const std::string& path : row.paths) {
+        std::string error;
+        size_t offset = 0;
+        if (path.empty()) {
+          continue;
+        }
+        const auto parsed = scenario::parse_record_path(path, &error, &offset);
+        if (!parsed) {
+          throw std::runtime_error("report path '" + path + "': " + error);
+        }
+        out.insert(parsed->root());
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace sonda

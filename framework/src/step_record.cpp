@@ -1,0 +1,186 @@
+#include "step_record.hpp"
+
+#include <cstdint>
+#include <vector>
+
+namespace sonda {
+
+namespace {
+
+/// Validates a document without building it, keeping the top-level scalar
+/// members of an object root. nlohmann's lexer reuses one token buffer, so
+/// this allocates only for what it keeps.
+class TopLevelScanner {
+ public:
+  using json = nlohmann::json;
+
+  bool root_is_object() const { return root_is_object_; }
+  json& top() { return top_; }
+
+  bool null() { return scalar(nullptr); }
+  bool boolean(bool v) { return scalar(v); }
+  bool number_integer(json::number_integer_t v) { return scalar(v); }
+  bool number_unsigned(json::number_unsigned_t v) { return scalar(v); }
+  bool number_float(json::number_float_t v, const json::string_t&) { return scalar(v); }
+  bool string(json::string_t& v) { return depth_ == 1 && root_is_object_ ? scalar(std::move(v)) : true; }
+  bool binary(json::binary_t&) { return true; }
+  bool start_object(std::size_t) { return open(true); }
+  bool end_object() { return close(); }
+  bool start_array(std::size_t) { return open(false); }
+  bool end_array() { return close(); }
+  bool key(json::string_t& k) {
+    if (depth_ == 1) {
+      key_ = k;
+    }
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) { return false; }
+
+ private:
+  template <typename T>
+  bool scalar(T&& v) {
+    if (depth_ == 1 && root_is_object_) {
+      top_[key_] = std::forward<T>(v);  // duplicate keys: the last wins, as in a parse
+    }
+    return true;
+  }
+  bool open(bool object) {
+    if (depth_ == 0) {
+      root_is_object_ = object;
+    } else if (depth_ == 1 && root_is_object_) {
+      top_.erase(key_);  // a later container replaces an earlier scalar
+    }
+    ++depth_;
+    return true;
+  }
+  bool close() {
+    --depth_;
+    return true;
+  }
+
+  json top_ = json::object();
+  std::string key_;
+  int depth_ = 0;
+  bool root_is_object_ = false;
+};
+
+bool is_layout(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+/// Re-lays out valid JSON text the way dump(indent) does, token by token
+/// without a tree, so run.json stays readable; key order stays the plugin's.
+void write_indented(JsonOut& out, std::string_view text, int indent, int level) {
+  constexpr size_t kChunk = 1 << 16;
+  std::string buf;
+  buf.reserve(kChunk + 256);
+  const auto newline = [&](int depth) {
+    buf += '\n';
+    buf.append(static_cast<size_t>(indent) * static_cast<size_t>(depth), ' ');
+  };
+  int depth = level;
+  bool in_string = false;
+  bool escaped = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      buf += c;
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+      buf += c;
+    } else if (c == '{' || c == '[') {
+      size_t next = i + 1;
+      while (next < text.size() && is_layout(text[next])) {
+        ++next;
+      }
+      buf += c;
+      if (next < text.size() && (text[next] == '}' || text[next] == ']')) {
+        buf += text[next];  // empty: "{}" / "[]" on one line, as dump() does
+        i = next;
+      } else {
+        newline(++depth);
+      }
+    } else if (c == '}' || c == ']') {
+      newline(--depth);
+      buf += c;
+    } else if (c == ',') {
+      buf += c;
+      newline(depth);
+    } else if (c == ':') {
+      buf += ": ";
+    } else if (!is_layout(c)) {
+      buf += c;
+    }
+    if (buf.size() >= kChunk) {
+      out.write(buf);
+      buf.clear();
+    }
+  }
+  out.write(buf);
+}
+
+}  // namespace
+
+StepRecord::StepRecord(nlohmann::json tree) {
+  if (tree.is_object()) {
+    top_ = std::move(tree);
+  } else {
+    top_ = nlohmann::json::object();
+    top_["value"] = std::move(tree);
+  }
+}
+
+StepRecord StepRecord::from_text(std::string_view text) {
+  auto kept = std::make_shared<std::string>(text);
+  // JSON strings cannot hold raw control characters, so these are layout.
+  for (char& c : *kept) {
+    if (c == '\n' || c == '\r') {
+      c = ' ';
+    }
+  }
+  TopLevelScanner scanner;
+  if (!nlohmann::json::sax_parse(*kept, &scanner)) {
+    return StepRecord(nlohmann::json{{"invalid_json", std::string(text)}});
+  }
+  if (!scanner.root_is_object()) {
+    return StepRecord(nlohmann::json::parse(*kept));
+  }
+  StepRecord r;
+  r.top_ = std::move(scanner.top());
+  r.text_ = std::move(kept);
+  return r;
+}
+
+nlohmann::json StepRecord::tree() const {
+  if (text_ != nullptr) {
+    return nlohmann::json::parse(*text_);
+  }
+  return top_;
+}
+
+nlohmann::json& StepRecord::edit() {
+  if (text_ != nullptr) {
+    top_ = nlohmann::json::parse(*text_);
+    text_.reset();
+  }
+  return top_;
+}
+
+void StepRecord::write_json(JsonOut& out, int indent, int level) const {
+  if (text_ != nullptr) {
+    if (indent < 0) {
+      out.write(*text_);  // one line already (from_text); compactness is cosmetic
+    } else {
+      write_indented(out, *text_, indent, level);
+    }
+    return;
+  }
+  sonda::write_json(out, top_, indent, level);
+}
+
+}  // namespace sonda

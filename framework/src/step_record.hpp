@@ -1,0 +1,59 @@
+// A step's record as the host keeps it. A plugin hands its record over as
+// JSON text (abi.h set_result); for a large record (a 19 000-socket scan is
+// ~9 MB) building a tree costs ~10x the text in memory and most of the run's
+// time, and nothing may ever look inside it. So the text is validated once
+// and kept; the tree is built only when something needs it (a `${ref}`, an
+// `expect:`, a `report:`, a host-added field), and the result files splice
+// the text in as it is.
+#pragma once
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+
+#include "json_out.hpp"
+
+namespace sonda {
+
+/// A step record: always a JSON object. Either a tree (host-built, or edited
+/// by the host) or a plugin's validated text plus its top-level scalar
+/// members. Copies share the text, so copying is cheap in text form.
+/// Const members are safe from several threads.
+class StepRecord {
+ public:
+  /// An empty object.
+  StepRecord() = default;
+  /// A host-built record; a non-object is wrapped as {"value": v}.
+  explicit StepRecord(nlohmann::json tree);
+
+  /// A plugin's record text. Not JSON: {"invalid_json": text}; JSON but not
+  /// an object: {"value": v}; otherwise kept as text (newlines, which can
+  /// only be layout, become spaces so it splices into a JSON line).
+  static StepRecord from_text(std::string_view text);
+
+  /// True while the record is the plugin's text, unparsed.
+  bool is_text() const { return text_ != nullptr; }
+  /// The top-level members without arrays or objects in text form (enough
+  /// for `summary`), every member in tree form.
+  const nlohmann::json& top() const { return top_; }
+  /// The whole record as a tree: parsed from the text (each call parses
+  /// again: keep the result), or a copy of the tree.
+  nlohmann::json tree() const;
+  /// The tree for changing it; text form is parsed first and then dropped.
+  nlohmann::json& edit();
+
+  /// Writes the record like tree().dump(indent) would. Text form, compact:
+  /// the text verbatim; pretty: the text re-indented (keys in the plugin's
+  /// order, numbers as the plugin wrote them).
+  void write_json(JsonOut& out, int indent, int level) const;
+
+  /// Same JSON value.
+  friend bool operator==(const StepRecord& a, const StepRecord& b) { return a.tree() == b.tree(); }
+
+ private:
+  std::shared_ptr<const std::string> text_;
+  nlohmann::json top_ = nlohmann::json::object();
+};
+
+}  // namespace sonda
