@@ -57,9 +57,9 @@ size_t gro_segment_size(msghdr& m) {
   return 0;
 }
 
-/// Accounts the `n` datagrams of one recvmmsg batch under the table lock.
+/// Accounts the `n` datagrams of one recvmmsg batch; the caller holds the
+/// table lock.
 void account_batch(ReceiveTable& table, RecvBuffers& bufs, int n, int64_t arrival) {
-  std::lock_guard<std::mutex> lock(table.mutex());
   for (int i = 0; i < n; ++i) {
     msghdr& m = bufs.hdr[i].msg_hdr;
     const size_t len = bufs.hdr[i].msg_len;
@@ -108,16 +108,25 @@ ReceiveLoopStats run_receive_loop(int fd, ReceiveTable& table, bool echo,
   auto drain = [&]() {
     for (;;) {
       bufs.arm();
-      const int n = ::recvmmsg(fd, bufs.hdr.data(), kBatch, MSG_DONTWAIT, nullptr);
-      if (n < 0) {
-        if (errno == EAGAIN || errno == EINTR || errno == ECONNREFUSED) {
-          return;
+      int64_t arrival = 0;
+      int n = 0;
+      {
+        // The lock spans taking the batch out of the socket and accounting
+        // it: a report that finds the socket queue empty under this lock
+        // knows every datagram that was queued is in the table (none is in
+        // flight between the two), so nothing still queued is called lost.
+        std::lock_guard<std::mutex> lock(table.mutex());
+        n = ::recvmmsg(fd, bufs.hdr.data(), kBatch, MSG_DONTWAIT, nullptr);
+        if (n < 0) {
+          if (errno == EAGAIN || errno == EINTR || errno == ECONNREFUSED) {
+            return;
+          }
+          common::throw_sys("recvmmsg", "udp receive socket", errno);
         }
-        common::throw_sys("recvmmsg", "udp receive socket", errno);
+        arrival = common::monotonic_ns();
+        account_batch(table, bufs, n, arrival);
       }
-      const int64_t arrival = common::monotonic_ns();
       ++stats.batches;
-      account_batch(table, bufs, n, arrival);
       if (echo) {
         echo_batch(fd, bufs, n, stats);
       }

@@ -1,6 +1,9 @@
 #include "receive_table.hpp"
 
+#include <linux/sock_diag.h>
 #include <netinet/in.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 
 #include <poll.h>
 
@@ -136,18 +139,36 @@ std::pair<uint64_t, uint64_t> ReceiveTable::take_interval() {
   return out;
 }
 
-void wait_until_quiet(ReceiveTable& table, const std::vector<FlowKey>& keys, int64_t quiet_ns,
-                      int64_t max_wait_ns, const std::function<bool()>& should_stop) {
+bool receive_queue_empty(int fd) {
+  uint32_t meminfo[SK_MEMINFO_VARS] = {};
+  socklen_t len = sizeof meminfo;
+  if (::getsockopt(fd, SOL_SOCKET, SO_MEMINFO, meminfo, &len) == 0 &&
+      len > SK_MEMINFO_RMEM_ALLOC * sizeof(uint32_t)) {
+    return meminfo[SK_MEMINFO_RMEM_ALLOC] == 0;
+  }
+  int queued = 0;
+  return ::ioctl(fd, FIONREAD, &queued) != 0 || queued == 0;
+}
+
+void wait_until_quiet(ReceiveTable& table, int fd, const std::vector<FlowKey>& keys,
+                      int64_t quiet_ns, int64_t max_wait_ns,
+                      const std::function<bool()>& should_stop) {
   const int64_t give_up = common::monotonic_ns() + max_wait_ns;
   while (!should_stop() && common::monotonic_ns() < give_up) {
     int64_t last = 0;
+    bool queued = false;
     {
       std::lock_guard<std::mutex> lock(table.mutex());
+      queued = !receive_queue_empty(fd);
       for (const FlowKey& key : keys) {
         if (const FlowReceiver* f = table.find(key)) {
           last = std::max(last, f->last_arrival_ns());
         }
       }
+    }
+    if (queued) {
+      ::poll(nullptr, 0, 1);  // the receive loop still has datagrams to account
+      continue;
     }
     if (common::monotonic_ns() - last >= quiet_ns) {
       return;

@@ -81,9 +81,19 @@ class ReceiveTable {
   uint64_t interval_bytes_ = 0;
 };
 
-/// Waits until none of `keys` has delivered a datagram for `quiet_ns`, or
-/// `max_wait_ns` passed, or `should_stop()`. Takes the table lock itself.
-void wait_until_quiet(ReceiveTable& table, const std::vector<FlowKey>& keys, int64_t quiet_ns,
-                      int64_t max_wait_ns, const std::function<bool()>& should_stop);
+/// Waits until the receiving socket `fd` has nothing queued and everything
+/// it held is in the table (checked under the table lock, which the receive
+/// loop holds from recvmmsg until the batch is accounted), and then until
+/// none of `keys` has delivered a datagram for `quiet_ns`; or until
+/// `max_wait_ns` passed, or `should_stop()`. Without the first part a
+/// receiver starved of CPU reported datagrams still sitting in its socket
+/// buffer as lost. Takes the table lock itself.
+void wait_until_quiet(ReceiveTable& table, int fd, const std::vector<FlowKey>& keys,
+                      int64_t quiet_ns, int64_t max_wait_ns,
+                      const std::function<bool()>& should_stop);
+
+/// True when `fd` has no datagram queued (SO_MEMINFO receive memory is 0;
+/// FIONREAD where SO_MEMINFO is missing).
+bool receive_queue_empty(int fd);
 
 }  // namespace sonda::udp

@@ -82,7 +82,7 @@ class LocalReceiver {
     for (const auto& f : flows) {
       keys.push_back(f.first);
     }
-    wait_until_quiet(table_, keys, kQuietNs, 10'000'000'000, should_stop);
+    wait_until_quiet(table_, fd_.get(), keys, kQuietNs, 10'000'000'000, should_stop);
     stop();
     nlohmann::json out = nlohmann::json::array();
     const FlowReceiver empty(0);

@@ -190,7 +190,7 @@ nlohmann::json UdpServer::report_flows(const nlohmann::json& request,
   for (const auto& w : wanted) {
     keys.push_back(w.first);
   }
-  wait_until_quiet(table_, keys, options_.quiet_ns, kMaxQuietWaitNs, should_stop);
+  wait_until_quiet(table_, udp_.get(), keys, options_.quiet_ns, kMaxQuietWaitNs, should_stop);
   const bool shared_clock = request.value("boot_id", "") == boot_id_;
   const uint64_t overhead = wire_overhead_bytes(bound_.family());
   nlohmann::json flows = nlohmann::json::array();
