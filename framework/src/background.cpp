@@ -95,7 +95,10 @@ std::unique_ptr<Runner::Background> Runner::start_spawn(const Step& step, StepRe
   // ${...} in the command, env or cwd come from earlier steps' records.
   SpawnSpec spec;
   try {
-    spec = resolve_spawn(step, records_snapshot());
+    {
+      std::lock_guard lock(mu_);  // read in place: a copy would cost as much as the parse
+      spec = resolve_spawn(step, records_);
+    }
     // Relative paths in a scenario are relative to the scenario file, so the
     // same scenario runs from any working directory.
     const std::filesystem::path base = std::filesystem::absolute(scenario_.file).parent_path();

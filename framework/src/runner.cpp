@@ -85,11 +85,6 @@ int64_t Runner::stop_grace_ns(int64_t wanted_ns) const {
   return interrupted_ ? std::min<int64_t>(wanted_ns, kInterruptGraceNs / 2) : wanted_ns;
 }
 
-nlohmann::json Runner::records_snapshot() const {
-  std::lock_guard lock(mu_);
-  return records_;
-}
-
 void Runner::publish_record(const std::string& id, const nlohmann::json& record) {
   std::lock_guard lock(mu_);
   records_[id] = record;
@@ -280,7 +275,8 @@ bool Runner::resolve_step_params(const Step& step, StepResult& result) {
     return true;
   }
   try {
-    result.params = resolve_params(step, records_snapshot(), registry_);
+    std::lock_guard lock(mu_);  // read in place: a copy would cost as much as the parse
+    result.params = resolve_params(step, records_, registry_);
     return true;
   } catch (const std::exception& e) {
     result.status = "failed";

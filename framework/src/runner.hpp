@@ -83,7 +83,6 @@ class Runner {
   StepResult begin_step(const Step& step, bool& skip);
   bool resolve_step_params(const Step& step, StepResult& result);
   void finish_step(StepResult result);
-  nlohmann::json records_snapshot() const;
   /// A background step's ready object: small, always kept for `${}`.
   void publish_record(const std::string& id, const nlohmann::json& record);
   /// A finished step's record: parsed into records_ only when something
