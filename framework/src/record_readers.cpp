@@ -11,15 +11,26 @@ namespace sonda {
 
 namespace {
 
-void add_references(const nlohmann::json& value, std::set<std::string>& out) {
+using Parts = std::map<std::string, RecordFilter>;
+
+void add_path(const scenario::RecordPath& path, Parts& out) {
+  RecordFilter* f = &out[path.root()];
+  for (size_t i = 1; i < path.segments.size() && !f->whole; ++i) {
+    const auto& seg = path.segments[i];
+    f = seg.index ? &f->indexes[*seg.index] : &f->keys[seg.key];
+  }
+  f->whole = true;
+}
+
+void add_references(const nlohmann::json& value, Parts& out) {
   std::vector<scenario::Reference> refs;
   scenario::collect_references(value, refs);
   for (const auto& ref : refs) {
-    out.insert(ref.path.root());
+    add_path(ref.path, out);
   }
 }
 
-void add_steps(const Group& group, std::set<std::string>& out) {
+void add_steps(const Group& group, Parts& out) {
   for (const Node& node : group.nodes) {
     if (node.is_group()) {
       add_steps(*node.group, out);
@@ -41,8 +52,8 @@ void add_steps(const Group& group, std::set<std::string>& out) {
 
 }  // namespace
 
-std::set<std::string> steps_with_read_records(const Scenario& scenario) {
-  std::set<std::string> out;
+Parts read_record_parts(const Scenario& scenario) {
+  Parts out;
   add_steps(scenario.root, out);
   for (const Expectation& e : scenario.expectations) {
     if (!e.compiled) {
@@ -51,7 +62,7 @@ std::set<std::string> steps_with_read_records(const Scenario& scenario) {
     const auto& c = *static_cast<const scenario::CompiledExpectation*>(e.compiled.get());
     for (const auto* operand : {&c.lhs, &c.rhs}) {
       if (operand->path) {
-        out.insert(operand->path->root());
+        add_path(*operand->path, out);
       }
     }
   }
@@ -71,7 +82,7 @@ std::set<std::string> steps_with_read_records(const Scenario& scenario) {
         if (!parsed) {
           throw std::runtime_error("report path '" + path + "': " + error);
         }
-        out.insert(parsed->root());
+        add_path(*parsed, out);
       }
     }
   }

@@ -1,20 +1,22 @@
-// Which steps' records are ever read after they finish. The runner keeps a
-// parsed record only for those: a large record nobody references is written
+// Which parts of which steps' records are ever read after they finish. The
+// runner parses only those parts: a large record nobody references is written
 // to the result files as text and never turned into a tree.
 #pragma once
 
-#include <set>
+#include <map>
 #include <string>
 
 #include "scenario.hpp"
+#include "step_record.hpp"
 
 namespace sonda {
 
-/// Step ids named as the root of a `${step.path}` reference (deferred
-/// action parameters, spawn argv/env/cwd), an `expect:` path or a `report:`
-/// path. Ids that are not steps (`env`) may appear; harmless. Trusts a
-/// validated scenario; a part it cannot read throws std::runtime_error, and
-/// the caller should then keep every record.
-std::set<std::string> steps_with_read_records(const Scenario& scenario);
+/// For each step id named as the root of a `${step.path}` reference
+/// (deferred action parameters, spawn argv/env/cwd), an `expect:` path or a
+/// `report:` path: the parts of its record those paths read. Ids that are
+/// not steps (`env`) may appear; harmless. Trusts a validated scenario; a
+/// part it cannot read throws std::runtime_error, and the caller should then
+/// keep every record whole.
+std::map<std::string, RecordFilter> read_record_parts(const Scenario& scenario);
 
 }  // namespace sonda

@@ -85,8 +85,8 @@ class Runner {
   void finish_step(StepResult result);
   /// A background step's ready object: small, always kept for `${}`.
   void publish_record(const std::string& id, const nlohmann::json& record);
-  /// A finished step's record: parsed into records_ only when something
-  /// reads it (read_records_), else it stays text in the results alone.
+  /// A finished step's record: parsed into records_ only as far as something
+  /// reads it (read_parts_), else it stays text in the results alone.
   void publish_record(const std::string& id, const StepRecord& record);
   void watch(ActionTask* task, bool on);
   int64_t stop_grace_ns(int64_t wanted_ns) const;
@@ -109,8 +109,9 @@ class Runner {
 
   mutable std::mutex mu_;
   nlohmann::json records_ = nlohmann::json::object();
-  /// Steps whose records `${}`, `expect:` or `report:` read; nullopt: all.
-  std::optional<std::set<std::string>> read_records_;
+  /// The parts of step records `${}`, `expect:` or `report:` read (per
+  /// step id); nullopt: every record whole.
+  std::optional<std::map<std::string, RecordFilter>> read_parts_;
   std::map<std::string, StepResult> results_;
   std::set<ActionTask*> running_;
 };

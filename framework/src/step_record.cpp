@@ -64,6 +64,109 @@ class TopLevelScanner {
   bool root_is_object_ = false;
 };
 
+/// Builds only the filtered parts of a document (see StepRecord::tree).
+class FilteredBuilder {
+ public:
+  using json = nlohmann::json;
+
+  explicit FilteredBuilder(const RecordFilter& root) : root_filter_(&root) {}
+  json& result() { return root_; }
+
+  bool null() { return scalar(nullptr); }
+  bool boolean(bool v) { return scalar(v); }
+  bool number_integer(json::number_integer_t v) { return scalar(v); }
+  bool number_unsigned(json::number_unsigned_t v) { return scalar(v); }
+  bool number_float(json::number_float_t v, const json::string_t&) { return scalar(v); }
+  bool string(json::string_t& v) { return scalar(std::move(v)); }
+  bool binary(json::binary_t&) { return true; }
+  bool start_object(std::size_t) { return open(json::object()); }
+  bool start_array(std::size_t) { return open(json::array()); }
+  bool end_object() { return close(); }
+  bool end_array() { return close(); }
+  bool key(json::string_t& k) {
+    if (skip_depth_ == 0) {
+      key_ = std::move(k);
+    }
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) { return false; }
+
+ private:
+  struct Level {
+    json* value;
+    const RecordFilter* filter;
+    size_t next_index;
+  };
+
+  /// Where the next value goes, or nullptr to skip it; sets `filter`.
+  json* slot(const RecordFilter*& filter) {
+    if (stack_.empty()) {
+      filter = root_filter_;
+      return &root_;
+    }
+    Level& top = stack_.back();
+    if (top.value->is_array()) {
+      const size_t index = top.next_index++;
+      top.value->push_back(nullptr);  // a placeholder keeps later indexes right
+      if (top.filter->whole) {
+        filter = top.filter;
+      } else {
+        const auto it = top.filter->indexes.find(index);
+        if (it == top.filter->indexes.end()) {
+          return nullptr;
+        }
+        filter = &it->second;
+      }
+      return &top.value->back();  // stable: no push to this array while it is filled
+    }
+    if (top.filter->whole) {
+      filter = top.filter;
+    } else {
+      const auto it = top.filter->keys.find(key_);
+      if (it == top.filter->keys.end()) {
+        return nullptr;
+      }
+      filter = &it->second;
+    }
+    return &(*top.value)[key_];
+  }
+  template <typename T>
+  bool scalar(T&& v) {
+    const RecordFilter* filter = nullptr;
+    if (skip_depth_ == 0) {
+      if (json* s = slot(filter)) {
+        *s = std::forward<T>(v);
+      }
+    }
+    return true;
+  }
+  bool open(json empty) {
+    const RecordFilter* filter = nullptr;
+    json* s = skip_depth_ == 0 ? slot(filter) : nullptr;
+    if (s == nullptr) {
+      ++skip_depth_;
+      return true;
+    }
+    *s = std::move(empty);
+    stack_.push_back({s, filter, 0});
+    return true;
+  }
+  bool close() {
+    if (skip_depth_ > 0) {
+      --skip_depth_;
+    } else {
+      stack_.pop_back();
+    }
+    return true;
+  }
+
+  const RecordFilter* root_filter_;
+  json root_;
+  std::vector<Level> stack_;
+  std::string key_;
+  int skip_depth_ = 0;
+};
+
 bool is_layout(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
 /// Re-lays out valid JSON text the way dump(indent) does, token by token
@@ -161,6 +264,15 @@ nlohmann::json StepRecord::tree() const {
     return nlohmann::json::parse(*text_);
   }
   return top_;
+}
+
+nlohmann::json StepRecord::tree(const RecordFilter& keep) const {
+  if (text_ == nullptr || keep.whole) {
+    return tree();
+  }
+  FilteredBuilder builder(keep);
+  nlohmann::json::sax_parse(*text_, &builder);  // validated in from_text
+  return std::move(builder.result());
 }
 
 nlohmann::json& StepRecord::edit() {

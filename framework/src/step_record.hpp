@@ -7,6 +7,9 @@
 // the text in as it is.
 #pragma once
 
+#include <cstddef>
+#include <functional>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -15,6 +18,14 @@
 #include "json_out.hpp"
 
 namespace sonda {
+
+/// The parts of a record something reads, as a trie of the paths into it
+/// (`sockets[3].local`): a `whole` node keeps its entire subtree.
+struct RecordFilter {
+  bool whole = false;
+  std::map<std::string, RecordFilter, std::less<>> keys;
+  std::map<size_t, RecordFilter> indexes;
+};
 
 /// A step record: always a JSON object. Either a tree (host-built, or edited
 /// by the host) or a plugin's validated text plus its top-level scalar
@@ -40,6 +51,11 @@ class StepRecord {
   /// The whole record as a tree: parsed from the text (each call parses
   /// again: keep the result), or a copy of the tree.
   nlohmann::json tree() const;
+  /// Only the parts `keep` names, parsed from the text without building the
+  /// rest: other members are left out, other array elements become null (so
+  /// indexes still point where they did). Every path in `keep` finds what it
+  /// would find in tree(). Tree form: a copy of the tree.
+  nlohmann::json tree(const RecordFilter& keep) const;
   /// The tree for changing it; text form is parsed first and then dropped.
   nlohmann::json& edit();
 

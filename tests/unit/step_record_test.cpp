@@ -65,6 +65,26 @@ TEST(StepRecord, PrettyTextRecordIsLaidOutExactlyLikeItsTree) {
   }
 }
 
+TEST(StepRecord, FilteredTreeHoldsExactlyThePathsAskedFor) {
+  const nlohmann::json value = socket_record(50);
+  const StepRecord r = StepRecord::from_text(value.dump());
+  RecordFilter keep;
+  keep.keys["count"].whole = true;
+  keep.keys["sockets"].indexes[42].keys["owner"].keys["pids"].indexes[1].whole = true;
+  keep.keys["sockets"].indexes[7].whole = true;
+  keep.keys["missing"].keys["deeper"].whole = true;
+  const nlohmann::json t = r.tree(keep);
+  EXPECT_EQ(t["count"], 50);
+  EXPECT_FALSE(t.contains("summary"));
+  EXPECT_FALSE(t.contains("missing"));
+  ASSERT_EQ(t["sockets"].size(), 50u) << "placeholders keep the indexes";
+  EXPECT_EQ(t["sockets"][0], nullptr);
+  EXPECT_EQ(t["sockets"][7], value["sockets"][7]);
+  EXPECT_EQ(t["sockets"][42], (nlohmann::json{{"owner", {{"pids", {nullptr, 43}}}}}));
+  keep.whole = true;
+  EXPECT_EQ(r.tree(keep), value);
+}
+
 TEST(StepRecord, WrapsInvalidTextAndNonObjectsAsTheHostAlwaysHas) {
   EXPECT_EQ(StepRecord::from_text("{not json").tree(), (nlohmann::json{{"invalid_json", "{not json"}}));
   EXPECT_EQ(StepRecord::from_text("{} trailing").tree(), (nlohmann::json{{"invalid_json", "{} trailing"}}));
