@@ -1,5 +1,6 @@
 #include "step_record.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -185,14 +186,20 @@ void write_indented(JsonOut& out, std::string_view text, int indent, int level) 
   for (size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
     if (in_string) {
-      buf += c;
       if (escaped) {
+        buf += c;
         escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
+        continue;
       }
+      // Copy the plain run of the string at once: most of a record is strings.
+      const size_t end = std::min(text.find_first_of("\"\\", i), text.size());
+      buf.append(text.substr(i, end - i));
+      if (end < text.size()) {
+        buf += text[end];
+        escaped = text[end] == '\\';
+        in_string = text[end] != '"';
+      }
+      i = end;
     } else if (c == '"') {
       in_string = true;
       buf += c;
