@@ -17,39 +17,9 @@ namespace sonda::iface {
 
 namespace {
 
-/// Walks the rtattr list that follows a fixed header of `header_len` bytes.
-template <typename Fn>
-void for_each_attr(const nlmsghdr* message, size_t header_len, Fn&& fn) {
-  const size_t offset = NLMSG_SPACE(header_len);
-  if (message->nlmsg_len < offset) {
-    return;
-  }
-  int remaining = static_cast<int>(message->nlmsg_len - offset);
-  const auto* attr = reinterpret_cast<const rtattr*>(reinterpret_cast<const char*>(message) + offset);
-  for (; RTA_OK(attr, remaining); attr = RTA_NEXT(attr, remaining)) {
-    fn(attr);
-  }
-}
-
-/// Same walk over the nested attributes inside `parent`.
-template <typename Fn>
-void for_each_nested(const rtattr* parent, Fn&& fn) {
-  int remaining = static_cast<int>(RTA_PAYLOAD(parent));
-  for (const auto* attr = static_cast<const rtattr*>(RTA_DATA(parent)); RTA_OK(attr, remaining);
-       attr = RTA_NEXT(attr, remaining)) {
-    fn(attr);
-  }
-}
-
-template <typename T>
-std::optional<T> attr_value(const rtattr* attr) {
-  if (RTA_PAYLOAD(attr) < sizeof(T)) {
-    return std::nullopt;
-  }
-  T value{};
-  std::memcpy(&value, RTA_DATA(attr), sizeof value);
-  return value;
-}
+using common::attr_value;
+using common::for_each_attr;
+using common::for_each_nested;
 
 std::string attr_string(const rtattr* attr) {
   const auto* data = static_cast<const char*>(RTA_DATA(attr));

@@ -28,23 +28,12 @@ bool parse_unix_diag(const nlmsghdr* message, uint64_t netns, UnixSocketEntry& o
   out.state = m->udiag_state;
   out.inode = m->udiag_ino;
   out.netns = netns;
-  // Attributes follow the fixed part, each 4-byte aligned.
-  const auto* base = reinterpret_cast<const uint8_t*>(m);
-  size_t off = NLMSG_ALIGN(sizeof(unix_diag_msg));
-  const size_t end = message->nlmsg_len - NLMSG_HDRLEN;
-  while (off + sizeof(nlattr) <= end) {
-    nlattr attr{};
-    std::memcpy(&attr, base + off, sizeof attr);
-    if (attr.nla_len < sizeof(nlattr) || off + attr.nla_len > end) {
-      break;
-    }
-    const uint8_t* payload = base + off + NLA_HDRLEN;
-    const size_t payload_len = attr.nla_len - NLA_HDRLEN;
-    switch (attr.nla_type & NLA_TYPE_MASK) {
+  common::for_each_attr(message, sizeof(unix_diag_msg), [&](const rtattr* attr) {
+    switch (attr->rta_type) {
       case UNIX_DIAG_NAME:
-        if (payload_len > 0) {
+        if (RTA_PAYLOAD(attr) > 0) {
           // Abstract names begin with a NUL; ss prints them with '@'.
-          out.path.assign(reinterpret_cast<const char*>(payload), payload_len);
+          out.path.assign(static_cast<const char*>(RTA_DATA(attr)), RTA_PAYLOAD(attr));
           if (out.path[0] == '\0') {
             out.path[0] = '@';
           }
@@ -54,25 +43,18 @@ bool parse_unix_diag(const nlmsghdr* message, uint64_t netns, UnixSocketEntry& o
         }
         break;
       case UNIX_DIAG_PEER:
-        if (payload_len >= 4) {
-          uint32_t peer = 0;
-          std::memcpy(&peer, payload, 4);
-          out.peer_inode = peer;
-        }
+        out.peer_inode = common::attr_value<uint32_t>(attr).value_or(0);
         break;
       case UNIX_DIAG_RQLEN:
-        if (payload_len >= sizeof(unix_diag_rqlen)) {
-          unix_diag_rqlen q{};
-          std::memcpy(&q, payload, sizeof q);
-          out.recv_q = q.udiag_rqueue;
-          out.send_q = q.udiag_wqueue;
+        if (const auto q = common::attr_value<unix_diag_rqlen>(attr)) {
+          out.recv_q = q->udiag_rqueue;
+          out.send_q = q->udiag_wqueue;
         }
         break;
       default:
         break;
     }
-    off += NLA_ALIGN(attr.nla_len);
-  }
+  });
   return true;
 }
 
