@@ -62,12 +62,18 @@ bool find_layout(Layout& l, std::string& reason) {
   if (!btf) {
     return false;
   }
-  l.task_file_func = btf->find(BTF_KIND_FUNC, "bpf_iter_task_file");
-  l.task_func = btf->find(BTF_KIND_FUNC, "bpf_iter_task");
-  const uint32_t task = btf->find(BTF_KIND_STRUCT, "task_struct");
-  const uint32_t file = btf->find(BTF_KIND_STRUCT, "file");
-  const uint32_t inode = btf->find(BTF_KIND_STRUCT, "inode");
-  const uint32_t meta = btf->find(BTF_KIND_STRUCT, "bpf_iter_meta");
+  const std::vector<uint32_t> ids = btf->find_all({{BTF_KIND_FUNC, "bpf_iter_task_file"},
+                                                   {BTF_KIND_FUNC, "bpf_iter_task"},
+                                                   {BTF_KIND_STRUCT, "task_struct"},
+                                                   {BTF_KIND_STRUCT, "file"},
+                                                   {BTF_KIND_STRUCT, "inode"},
+                                                   {BTF_KIND_STRUCT, "bpf_iter_meta"}});
+  l.task_file_func = ids[0];
+  l.task_func = ids[1];
+  const uint32_t task = ids[2];
+  const uint32_t file = ids[3];
+  const uint32_t inode = ids[4];
+  const uint32_t meta = ids[5];
   if (l.task_file_func == 0 || l.task_func == 0) {
     reason = "kernel has no task/task_file BPF iterators (needs Linux 5.8+)";
     return false;

@@ -227,15 +227,24 @@ std::string_view KernelBtf::name_at(uint32_t name_off) const {
 }
 
 uint32_t KernelBtf::find(uint32_t kind, std::string_view name) const {
+  return find_all({{kind, name}}).front();
+}
+
+std::vector<uint32_t> KernelBtf::find_all(const std::vector<Wanted>& wanted) const {
+  std::vector<uint32_t> ids(wanted.size(), 0);
+  size_t missing = wanted.size();
   const uint8_t* at = types_;
-  for (uint32_t id = 1; id <= type_count_; ++id) {
+  for (uint32_t id = 1; id <= type_count_ && missing > 0; ++id) {
     const auto* t = reinterpret_cast<const btf_type*>(at);
-    if (kind_of(t) == kind && name_at(t->name_off) == name) {
-      return id;
+    for (size_t i = 0; i < wanted.size(); ++i) {
+      if (ids[i] == 0 && kind_of(t) == wanted[i].kind && name_at(t->name_off) == wanted[i].name) {
+        ids[i] = id;
+        --missing;
+      }
     }
     at += record_size(at);
   }
-  return 0;
+  return ids;
 }
 
 uint32_t KernelBtf::peel(uint32_t id) const {

@@ -195,13 +195,16 @@ void write_scan_text(const ScanResult& result, const ScanOptions& options,
   // core while this one renders the sockets; both only read `result`.
   Services services;
   std::exception_ptr services_error;
-  std::thread identifier([&] {
-    try {
-      services = compute_services(result, options);
-    } catch (...) {
-      services_error = std::current_exception();
-    }
-  });
+  std::thread identifier;
+  if (options.identify) {  // without it there is nothing to compute: no thread
+    identifier = std::thread([&] {
+      try {
+        services = compute_services(result, options);
+      } catch (...) {
+        services_error = std::current_exception();
+      }
+    });
+  }
   struct Joiner {
     std::thread& thread;
     ~Joiner() {
@@ -291,7 +294,9 @@ void write_scan_text(const ScanResult& result, const ScanOptions& options,
     }
     lit(out, "],");
   }
-  identifier.join();
+  if (identifier.joinable()) {
+    identifier.join();
+  }
   if (services_error) {
     std::rethrow_exception(services_error);
   }
