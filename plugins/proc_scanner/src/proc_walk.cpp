@@ -77,6 +77,38 @@ void note_netns(int pid_fd, int pid, OwnerIndex& index, std::unordered_set<uint6
   }
 }
 
+// Reads the details of a process found holding the socket `inodes` (one per
+// fd, duplicates allowed) and adds it to `index` — unless it exited or its
+// pid was reused while we looked: the stat start time, read again, tells.
+void admit_process(int pid_fd, ProcessInfo info, const std::vector<uint64_t>& inodes,
+                   OwnerIndex& index) {
+  read_details_at(pid_fd, info);
+  ProcessInfo again;
+  uint32_t flags_again = 0;
+  if (!read_stat_at(pid_fd, again, flags_again)) {
+    ++index.skipped.pids_vanished;
+    return;
+  }
+  if (again.start_time_ticks != info.start_time_ticks) {
+    ++index.skipped.pids_reused;
+    return;
+  }
+  const auto proc_index = static_cast<uint32_t>(index.processes.size());
+  index.processes.push_back(std::move(info));
+  index.socket_fds += static_cast<uint32_t>(inodes.size());
+  for (const uint64_t inode : inodes) {
+    index.inode_owners.emplace_back(inode, proc_index);
+  }
+}
+
+// Sorts the inode -> process index; a process holding one socket in two fds
+// (dup) is one owner.
+void finish_index(OwnerIndex& index) {
+  std::sort(index.inode_owners.begin(), index.inode_owners.end());
+  index.inode_owners.erase(std::unique(index.inode_owners.begin(), index.inode_owners.end()),
+                           index.inode_owners.end());
+}
+
 // Reads one process into `index`. `inodes` is scratch space.
 void walk_one(int proc_fd, const char* pid_name, const WalkOptions& options, OwnerIndex& index,
               std::vector<uint64_t>& inodes, std::unordered_set<uint64_t>& seen_netns) {
@@ -136,27 +168,8 @@ void walk_one(int proc_fd, const char* pid_name, const WalkOptions& options, Own
     ++index.skipped.fd_dirs_denied;
     return;
   }
-  if (inodes.empty()) {
-    return;
-  }
-  read_details_at(pid_fd.get(), info);
-  // The pid may have exited and been reused while we read its fds: the start
-  // time tells the two processes apart.
-  ProcessInfo again;
-  uint32_t flags_again = 0;
-  if (!read_stat_at(pid_fd.get(), again, flags_again)) {
-    ++index.skipped.pids_vanished;
-    return;
-  }
-  if (again.start_time_ticks != info.start_time_ticks) {
-    ++index.skipped.pids_reused;
-    return;
-  }
-  const auto proc_index = static_cast<uint32_t>(index.processes.size());
-  index.processes.push_back(std::move(info));
-  index.socket_fds += static_cast<uint32_t>(inodes.size());
-  for (const uint64_t inode : inodes) {
-    index.inode_owners.emplace_back(inode, proc_index);
+  if (!inodes.empty()) {
+    admit_process(pid_fd.get(), std::move(info), inodes, index);
   }
 }
 
@@ -197,6 +210,7 @@ bool walk_bpf(const WalkOptions& options, OwnerIndex& index, std::string& reason
   std::sort(leader_start.begin(), leader_start.end());
   auto& fds = dump->socket_fds;
   index.inode_owners.reserve(fds.size());
+  std::vector<uint64_t> inodes;
   std::sort(fds.begin(), fds.end(), [](const BpfSocketFd& a, const BpfSocketFd& b) {
     return std::tie(a.tgid, a.inode) < std::tie(b.tgid, b.inode);
   });
@@ -234,23 +248,13 @@ bool walk_bpf(const WalkOptions& options, OwnerIndex& index, std::string& reason
     if (!options.process_name.empty() && !comm_matches(info.comm, options.process_name)) {
       continue;
     }
-    read_details_at(pid_fd.get(), info);
-    ProcessInfo again;
-    if (!read_stat_at(pid_fd.get(), again, flags) ||
-        again.start_time_ticks != info.start_time_ticks) {
-      ++index.skipped.pids_reused;
-      continue;
-    }
-    const auto proc_index = static_cast<uint32_t>(index.processes.size());
-    index.processes.push_back(std::move(info));
-    index.socket_fds += static_cast<uint32_t>(last - first);
+    inodes.clear();
     for (size_t i = first; i < last; ++i) {
-      if (i == first || fds[i].inode != fds[i - 1].inode) {
-        index.inode_owners.emplace_back(fds[i].inode, proc_index);
-      }
+      inodes.push_back(fds[i].inode);
     }
+    admit_process(pid_fd.get(), std::move(info), inodes, index);
   }
-  std::sort(index.inode_owners.begin(), index.inode_owners.end());
+  finish_index(index);
   return true;
 }
 
@@ -275,10 +279,7 @@ OwnerIndex walk_procfs(const WalkOptions& options) {
       }
     });
   }
-  std::sort(index.inode_owners.begin(), index.inode_owners.end());
-  // A process holding the same socket in two fds (dup) is one owner.
-  index.inode_owners.erase(std::unique(index.inode_owners.begin(), index.inode_owners.end()),
-                           index.inode_owners.end());
+  finish_index(index);
   return index;
 }
 
