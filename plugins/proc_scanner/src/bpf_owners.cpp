@@ -263,8 +263,9 @@ size_t sockets_in_use() {
 // Creates a fresh iterator on `link` and reads it to the end straight into
 // `out`, sized up front from `expected`: on a VM a fresh page costs ~10 us,
 // so growing (and copying) a buffer of half a megabyte shows in the total.
-template <typename Record>
-bool read_iterator(int link, size_t expected, std::vector<Record>& out, std::string& reason) {
+template <typename Records>
+bool read_iterator(int link, size_t expected, Records& out, std::string& reason) {
+  using Record = typename Records::value_type;
   bpf_attr attr{};
   attr.iter_create.link_fd = static_cast<uint32_t>(link);
   common::Fd it(static_cast<int>(sys_bpf(BPF_ITER_CREATE, attr)));

@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "sonda_common/huge_page_allocator.hpp"
+
 namespace sonda::proc_scanner {
 
 /// One open fd that refers to a socket.
@@ -32,7 +34,7 @@ struct BpfTask {
 
 /// What the two iterators produced.
 struct BpfOwnerDump {
-  std::vector<BpfSocketFd> socket_fds;
+  std::vector<BpfSocketFd, common::HugePageAllocator<BpfSocketFd>> socket_fds;
   std::vector<BpfTask> tasks;
   int64_t setup_ns = 0;  ///< BTF lookup + program load (0 when reused)
 };

@@ -61,7 +61,7 @@ std::vector<NetnsTarget> list_netns(const std::vector<std::pair<uint64_t, int>>&
 
 std::vector<NetnsDump> dump_other_netns(const std::vector<NetnsTarget>& targets, bool want_tcp,
                                         bool want_udp, bool force_procfs,
-                                        std::vector<SocketEntry>& out,
+                                        SocketList& out,
                                         std::vector<UnixSocketEntry>* unix_out) {
   std::vector<NetnsDump> dumps;
   dumps.reserve(targets.size());

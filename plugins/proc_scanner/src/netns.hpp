@@ -39,7 +39,7 @@ std::vector<NetnsTarget> list_netns(const std::vector<std::pair<uint64_t, int>>&
 /// With `unix_out`, UNIX sockets are dumped too (counted in `sockets`).
 std::vector<NetnsDump> dump_other_netns(const std::vector<NetnsTarget>& targets, bool want_tcp,
                                         bool want_udp, bool force_procfs,
-                                        std::vector<SocketEntry>& out,
+                                        SocketList& out,
                                         std::vector<UnixSocketEntry>* unix_out = nullptr);
 
 }  // namespace sonda::proc_scanner

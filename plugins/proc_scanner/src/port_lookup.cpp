@@ -26,8 +26,8 @@ bool holds_port(const SocketEntry& s, int port) {
   return s.protocol == IPPROTO_UDP || s.state == 10 || s.state == 7;
 }
 
-std::vector<SocketEntry> sockets_on_port(int port, bool tcp, bool listening_only) {
-  std::vector<SocketEntry> all;
+SocketList sockets_on_port(int port, bool tcp, bool listening_only) {
+  SocketList all;
   SocketSource source = SocketSource::kSockDiag;
   std::string fallback_reason;
   try {
@@ -35,7 +35,7 @@ std::vector<SocketEntry> sockets_on_port(int port, bool tcp, bool listening_only
   } catch (const std::exception& e) {
     throw StepError(std::string("proc_scanner: cannot read the socket table: ") + e.what());
   }
-  std::vector<SocketEntry> hits;
+  SocketList hits;
   for (const SocketEntry& s : all) {
     if (listening_only ? (s.local_port == port && is_listening(s)) : holds_port(s, port)) {
       hits.push_back(s);
@@ -75,7 +75,7 @@ std::string format_duration_ns(int64_t ns) {
 
 json find_port_owner(int port, const std::string& protocol) {
   check_spec(port, protocol, "owner");
-  const std::vector<SocketEntry> hits = sockets_on_port(port, protocol == "tcp", false);
+  const SocketList hits = sockets_on_port(port, protocol == "tcp", false);
   json record = {{"port", port}, {"protocol", protocol}, {"found", !hits.empty()}};
   json owners = json::array();
   std::vector<std::string> names;
@@ -127,7 +127,7 @@ json wait_for_port(const WaitSpec& spec, const std::function<bool()>& should_sto
                                                 " or its children"
                                           : "");
   for (;;) {
-    const std::vector<SocketEntry> hits = sockets_on_port(spec.port, tcp, true);
+    const SocketList hits = sockets_on_port(spec.port, tcp, true);
     if (!hits.empty()) {
       WalkOptions walk;
       if (spec.pid != 0) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cgroup.hpp"
+#include "sonda_common/huge_page_allocator.hpp"
 
 namespace sonda::proc_scanner {
 
@@ -60,7 +61,9 @@ struct WalkOptions {
 struct OwnerIndex {
   std::vector<ProcessInfo> processes;
   /// (socket inode, index into processes), sorted by inode.
-  std::vector<std::pair<uint64_t, uint32_t>> inode_owners;
+  std::vector<std::pair<uint64_t, uint32_t>,
+              common::HugePageAllocator<std::pair<uint64_t, uint32_t>>>
+      inode_owners;
   /// (netns inode, a pid inside it), distinct, when record_all_netns.
   std::vector<std::pair<uint64_t, int>> netns_pids;
   SkipCounts skipped;
@@ -73,8 +76,29 @@ struct OwnerIndex {
   std::string source_note;
   int64_t bpf_setup_ns = 0;  ///< BTF lookup + verifier, first scan of a process only
 
-  /// Index range [first, last) in inode_owners for one inode.
+  /// Index range [first, last) in inode_owners for one inode (empty when
+  /// no process holds it).
   std::pair<size_t, size_t> owners_of(uint64_t inode) const;
+
+  /// Sorts inode_owners, folds duplicates (one process holding a socket in
+  /// two fds is one owner) and builds the hash table owners_of reads.
+  /// Call after filling inode_owners by hand.
+  void index_inodes();
+
+  /// Forgets every process and owner (keeps counts and netns_pids).
+  void drop_owners();
+
+ private:
+  /// One distinct inode and its range in inode_owners.
+  struct Slot {
+    uint64_t inode;
+    uint32_t first;
+    uint32_t last;
+  };
+  /// Open addressing, linear probing, power-of-two size, inode 0 = empty
+  /// (no socket has inode 0). Render looks up every socket once in random
+  /// inode order: one cache line here instead of a ~15-step binary search.
+  std::vector<Slot, common::HugePageAllocator<Slot>> slots_;
 };
 
 /// Finds every socket's owners. With BPF (see OwnerSource) the kernel lists

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <bit>
 #include <charconv>
 #include <cerrno>
 #include <cstdlib>
@@ -99,14 +100,6 @@ void admit_process(int pid_fd, ProcessInfo info, const std::vector<uint64_t>& in
   for (const uint64_t inode : inodes) {
     index.inode_owners.emplace_back(inode, proc_index);
   }
-}
-
-// Sorts the inode -> process index; a process holding one socket in two fds
-// (dup) is one owner.
-void finish_index(OwnerIndex& index) {
-  std::sort(index.inode_owners.begin(), index.inode_owners.end());
-  index.inode_owners.erase(std::unique(index.inode_owners.begin(), index.inode_owners.end()),
-                           index.inode_owners.end());
 }
 
 // Reads one process into `index`. `inodes` is scratch space.
@@ -254,7 +247,7 @@ bool walk_bpf(const WalkOptions& options, OwnerIndex& index, std::string& reason
     }
     admit_process(pid_fd.get(), std::move(info), inodes, index);
   }
-  finish_index(index);
+  index.index_inodes();
   return true;
 }
 
@@ -279,31 +272,67 @@ OwnerIndex walk_procfs(const WalkOptions& options) {
       }
     });
   }
-  finish_index(index);
+  index.index_inodes();
   return index;
 }
 
 }  // namespace
 
+namespace {
+
+// Fibonacci hashing: socket inodes are nearly consecutive numbers, the
+// multiply spreads them over the table.
+size_t slot_of(uint64_t inode, size_t mask) {
+  return static_cast<size_t>((inode * 0x9E3779B97F4A7C15ull) >> 32) & mask;
+}
+
+}  // namespace
+
+void OwnerIndex::index_inodes() {
+  std::sort(inode_owners.begin(), inode_owners.end());
+  inode_owners.erase(std::unique(inode_owners.begin(), inode_owners.end()), inode_owners.end());
+  slots_.clear();
+  if (inode_owners.empty()) {
+    return;
+  }
+  // At most half full, so probe runs stay short.
+  slots_.assign(std::bit_ceil(inode_owners.size() * 2), Slot{0, 0, 0});
+  const size_t mask = slots_.size() - 1;
+  for (size_t first = 0, last = 0; first < inode_owners.size(); first = last) {
+    const uint64_t inode = inode_owners[first].first;
+    for (last = first; last < inode_owners.size() && inode_owners[last].first == inode; ++last) {
+    }
+    if (inode == 0) {
+      continue;  // never a socket; owners_of(0) is empty
+    }
+    size_t at = slot_of(inode, mask);
+    while (slots_[at].inode != 0) {
+      at = (at + 1) & mask;
+    }
+    slots_[at] = Slot{inode, static_cast<uint32_t>(first), static_cast<uint32_t>(last)};
+  }
+}
+
+void OwnerIndex::drop_owners() {
+  processes.clear();
+  inode_owners.clear();
+  slots_.clear();
+}
+
 std::pair<size_t, size_t> OwnerIndex::owners_of(uint64_t inode) const {
-  // Branch-free lower bound (the step is a conditional move): called once
-  // per socket, a mispredicted branch per halving cost more than the loads.
-  const auto* base = inode_owners.data();
-  size_t len = inode_owners.size();
-  if (len == 0) {
+  if (slots_.empty() || inode == 0) {
     return {0, 0};
   }
-  while (len > 1) {
-    const size_t half = len / 2;
-    base += base[half].first < inode ? half : 0;
-    len -= half;
+  const size_t mask = slots_.size() - 1;
+  for (size_t at = slot_of(inode, mask);; at = (at + 1) & mask) {
+    const Slot& slot = slots_[at];
+    if (slot.inode == inode) {
+      return {slot.first, slot.last};
+    }
+    if (slot.inode == 0) {
+      return {0, 0};
+    }
   }
-  size_t lo = static_cast<size_t>(base - inode_owners.data()) + (base->first < inode ? 1 : 0);
-  size_t hi = lo;
-  while (hi < inode_owners.size() && inode_owners[hi].first == inode) {
-    ++hi;
-  }
-  return {lo, hi};
 }
 
 OwnerIndex walk_proc(const WalkOptions& options) {

@@ -142,7 +142,7 @@ ScanOptions ScanOptions::from_json(const json& params) {
   return o;
 }
 
-void sort_sockets(std::vector<SocketEntry>& sockets) {
+void sort_sockets(SocketList& sockets) {
   // In place: every page a scan touches for the first time costs (12 us a
   // page on the VMs we measure on), and a sorted copy of tens of thousands
   // of entries is hundreds of pages. No two sockets compare equal (the
@@ -202,8 +202,7 @@ ScanResult collect_scan(const ScanOptions& options) {
         }
         result.owners = walk_proc(walk);
         if (!options.owners) {
-          result.owners.inode_owners.clear();
-          result.owners.processes.clear();
+          result.owners.drop_owners();
         }
         result.proc_walk_ns = common::monotonic_ns() - walk_start_ns;
       } catch (...) {

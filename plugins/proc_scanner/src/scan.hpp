@@ -50,7 +50,7 @@ struct ScanResult {
   SocketSource source = SocketSource::kSockDiag;
   std::string fallback_reason;
   uint64_t own_netns = 0;
-  std::vector<SocketEntry> sockets;  ///< filtered and sorted
+  SocketList sockets;  ///< filtered and sorted
   std::vector<UnixSocketEntry> unix_sockets;  ///< when asked for; filtered and sorted
   OwnerIndex owners;
   std::vector<NetnsDump> namespaces;  ///< other namespaces (all_netns)
@@ -100,6 +100,6 @@ nlohmann::json run_scan(const ScanOptions& options);
 
 /// Orders sockets by (netns, protocol, family, local port, local address,
 /// remote address, remote port, state, inode): a stable, diffable order.
-void sort_sockets(std::vector<SocketEntry>& sockets);
+void sort_sockets(SocketList& sockets);
 
 }  // namespace sonda::proc_scanner

@@ -98,7 +98,7 @@ bool parse_inet_diag(const nlmsghdr* message, uint8_t protocol, uint64_t netns, 
 }
 
 void dump_inet_sockets(uint8_t protocol, uint8_t family, uint64_t netns,
-                       std::vector<SocketEntry>& out) {
+                       SocketList& out) {
   auto msg = common::make_dump_request<inet_diag_req_v2>(SOCK_DIAG_BY_FAMILY);
   msg.body.sdiag_family = family;
   msg.body.sdiag_protocol = protocol;
@@ -111,7 +111,7 @@ void dump_inet_sockets(uint8_t protocol, uint8_t family, uint64_t netns,
   });
 }
 
-void dump_tcp_both_families(uint64_t netns, std::vector<SocketEntry>& out) {
+void dump_tcp_both_families(uint64_t netns, SocketList& out) {
   // The legacy TCPDIAG_GETSOCK request is dumped with family AF_UNSPEC: one
   // walk of the TCP hash tables yields IPv4 and IPv6, where two
   // SOCK_DIAG_BY_FAMILY requests would walk them twice.
@@ -127,7 +127,7 @@ void dump_tcp_both_families(uint64_t netns, std::vector<SocketEntry>& out) {
 }
 
 void read_proc_net(const std::string& path, uint8_t protocol, uint8_t family, uint64_t netns,
-                   std::vector<SocketEntry>& out) {
+                   SocketList& out) {
   std::FILE* f = std::fopen(path.c_str(), "re");
   if (f == nullptr) {
     throw std::system_error(errno, std::generic_category(), "fopen(" + path + ")");
@@ -176,7 +176,7 @@ void read_proc_net(const std::string& path, uint8_t protocol, uint8_t family, ui
 }
 
 void collect_inet_sockets(uint64_t netns, bool want_tcp, bool want_udp, bool force_procfs,
-                          std::vector<SocketEntry>& out, SocketSource& source,
+                          SocketList& out, SocketSource& source,
                           std::string& fallback_reason) {
   struct Table {
     uint8_t protocol;

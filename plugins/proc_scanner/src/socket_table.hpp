@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "sonda_common/huge_page_allocator.hpp"
+
 namespace sonda::proc_scanner {
 
 /// One socket as the kernel reports it. Addresses stay raw (network byte
@@ -30,6 +32,10 @@ struct SocketEntry {
   uint64_t netns = 0;  ///< inode of the network namespace it was dumped in
 };
 
+/// A socket table. Tens of thousands of entries are megabytes written once:
+/// huge pages make that one fault instead of hundreds (huge_page_allocator.hpp).
+using SocketList = std::vector<SocketEntry, common::HugePageAllocator<SocketEntry>>;
+
 /// Where the socket table came from.
 enum class SocketSource { kSockDiag, kProcfs };
 
@@ -45,23 +51,23 @@ bool parse_inet_diag(const nlmsghdr* message, uint8_t protocol, uint64_t netns, 
 /// namespace: one NLM_F_DUMP per call, all states. Throws std::system_error
 /// naming the netlink call when sock_diag is unavailable or refuses.
 void dump_inet_sockets(uint8_t protocol, uint8_t family, uint64_t netns,
-                       std::vector<SocketEntry>& out);
+                       SocketList& out);
 
 /// Appends every TCP socket, IPv4 and IPv6, in one dump (the compat
 /// TCPDIAG_GETSOCK request, which the kernel runs with AF_UNSPEC). Throws
 /// std::system_error when the kernel refuses it.
-void dump_tcp_both_families(uint64_t netns, std::vector<SocketEntry>& out);
+void dump_tcp_both_families(uint64_t netns, SocketList& out);
 
 /// Appends the sockets listed in a /proc/net/{tcp,tcp6,udp,udp6} file
 /// (`path`). Throws std::system_error naming the file when unreadable.
 void read_proc_net(const std::string& path, uint8_t protocol, uint8_t family, uint64_t netns,
-                   std::vector<SocketEntry>& out);
+                   SocketList& out);
 
 /// Dumps TCP and UDP, IPv4 and IPv6, of the calling thread's namespace via
 /// sock_diag, or via /proc/thread-self/net when sock_diag fails (in which
 /// case `source` is set to kProcfs and `fallback_reason` says why).
 void collect_inet_sockets(uint64_t netns, bool want_tcp, bool want_udp, bool force_procfs,
-                          std::vector<SocketEntry>& out, SocketSource& source,
+                          SocketList& out, SocketSource& source,
                           std::string& fallback_reason);
 
 /// The state's name: LISTEN, ESTABLISHED, TIME_WAIT, ...; UDP sockets that

@@ -61,7 +61,7 @@ std::vector<std::vector<char>> capture_tcp4_dump() {
 void BM_ParseInetDiag(benchmark::State& state) {
   LoopbackTable::get();
   const auto messages = capture_tcp4_dump();
-  std::vector<SocketEntry> out;
+  SocketList out;
   out.reserve(messages.size());
   for (auto _ : state) {
     out.clear();
@@ -79,7 +79,7 @@ BENCHMARK(BM_ParseInetDiag);
 
 void BM_SocketDumpAllTables(benchmark::State& state) {
   LoopbackTable::get();
-  std::vector<SocketEntry> out;
+  SocketList out;
   size_t count = 0;
   for (auto _ : state) {
     out.clear();
@@ -95,7 +95,7 @@ BENCHMARK(BM_SocketDumpAllTables)->Unit(benchmark::kMillisecond);
 
 void BM_ProcfsTables(benchmark::State& state) {
   LoopbackTable::get();
-  std::vector<SocketEntry> out;
+  SocketList out;
   for (auto _ : state) {
     out.clear();
     SocketSource source{};
