@@ -15,7 +15,7 @@
 #include <memory>
 #include <mutex>
 
-#include "kernel_btf.hpp"
+#include "bpf_layout.hpp"
 #include "sonda_common/net.hpp"
 
 namespace sonda::proc_scanner {
@@ -23,73 +23,6 @@ namespace {
 
 long sys_bpf(int cmd, bpf_attr& attr) {
   return ::syscall(__NR_bpf, cmd, &attr, sizeof attr);
-}
-
-// Kernel structure offsets the programs are relocated with.
-struct Layout {
-  uint32_t task_file_func = 0;  // BTF id of bpf_iter_task_file (attach target)
-  uint32_t task_func = 0;       // BTF id of bpf_iter_task
-  uint32_t meta_seq = 0;        // bpf_iter_meta.seq
-  uint32_t task_pid = 0;
-  uint32_t task_tgid = 0;
-  uint32_t task_flags = 0;
-  uint32_t task_start = 0;      // task_struct.start_boottime
-  uint32_t file_inode = 0;      // file.f_inode
-  uint32_t inode_mode = 0;      // inode.i_mode
-  uint32_t inode_ino = 0;       // inode.i_ino
-};
-
-// Finds `type.name` and checks its size, so a kernel whose layout differs in
-// a way the programs cannot express is refused instead of misread.
-bool need(const KernelBtf& btf, uint32_t type_id, const char* type, const char* name,
-          uint32_t size, bool pointer, uint32_t& offset, std::string& reason) {
-  const auto m = btf.member(type_id, name);
-  if (!m) {
-    reason = std::string("kernel BTF has no ") + type + "." + name;
-    return false;
-  }
-  if (m->size_bytes != size || m->is_pointer != pointer) {
-    reason = std::string("kernel BTF: ") + type + "." + name + " is " +
-             std::to_string(m->size_bytes) + " bytes, expected " + std::to_string(size);
-    return false;
-  }
-  offset = m->byte_offset;
-  return true;
-}
-
-bool find_layout(Layout& l, std::string& reason) {
-  auto btf = KernelBtf::load_vmlinux(reason);
-  if (!btf) {
-    return false;
-  }
-  const std::vector<uint32_t> ids = btf->find_all({{BTF_KIND_FUNC, "bpf_iter_task_file"},
-                                                   {BTF_KIND_FUNC, "bpf_iter_task"},
-                                                   {BTF_KIND_STRUCT, "task_struct"},
-                                                   {BTF_KIND_STRUCT, "file"},
-                                                   {BTF_KIND_STRUCT, "inode"},
-                                                   {BTF_KIND_STRUCT, "bpf_iter_meta"}});
-  l.task_file_func = ids[0];
-  l.task_func = ids[1];
-  const uint32_t task = ids[2];
-  const uint32_t file = ids[3];
-  const uint32_t inode = ids[4];
-  const uint32_t meta = ids[5];
-  if (l.task_file_func == 0 || l.task_func == 0) {
-    reason = "kernel has no task/task_file BPF iterators (needs Linux 5.8+)";
-    return false;
-  }
-  if (task == 0 || file == 0 || inode == 0 || meta == 0) {
-    reason = "kernel BTF lacks task_struct, file, inode or bpf_iter_meta";
-    return false;
-  }
-  return need(*btf, meta, "bpf_iter_meta", "seq", 8, true, l.meta_seq, reason) &&
-         need(*btf, task, "task_struct", "pid", 4, false, l.task_pid, reason) &&
-         need(*btf, task, "task_struct", "tgid", 4, false, l.task_tgid, reason) &&
-         need(*btf, task, "task_struct", "flags", 4, false, l.task_flags, reason) &&
-         need(*btf, task, "task_struct", "start_boottime", 8, false, l.task_start, reason) &&
-         need(*btf, file, "file", "f_inode", 8, true, l.file_inode, reason) &&
-         need(*btf, inode, "inode", "i_mode", 2, false, l.inode_mode, reason) &&
-         need(*btf, inode, "inode", "i_ino", 8, false, l.inode_ino, reason);
 }
 
 // A tiny assembler: just the instruction shapes the two programs use.
@@ -147,7 +80,7 @@ class Program {
 using R = Program::Reg;
 
 // bpf_seq_write(ctx->meta->seq, r10 - len, len); r6 holds ctx.
-void write_record(Program& p, const Layout& l, int32_t len) {
+void write_record(Program& p, const BpfLayout& l, int32_t len) {
   p.load(BPF_DW, R::R1, R::R6, 0);  // ctx->meta
   p.load(BPF_DW, R::R1, R::R1, l.meta_seq);
   p.mov(R::R2, R::R10);
@@ -159,7 +92,7 @@ void write_record(Program& p, const Layout& l, int32_t len) {
 // iter/task_file: for each (task, fd, file) whose inode is a socket, writes
 // {u32 tgid, u32 fd, u64 i_ino} (struct BpfSocketFd).
 // The context is struct bpf_iter__task_file {meta, task, u32 fd, file}.
-std::vector<bpf_insn> socket_fd_program(const Layout& l) {
+std::vector<bpf_insn> socket_fd_program(const BpfLayout& l) {
   Program p;
   p.mov(R::R6, R::R1);
   p.load(BPF_DW, R::R7, R::R6, 8);  // task
@@ -183,7 +116,7 @@ std::vector<bpf_insn> socket_fd_program(const Layout& l) {
 
 // iter/task: for each thread group leader writes {u32 tgid, u32 flags,
 // u64 start_boottime} (struct BpfTask). Context: {meta, task}.
-std::vector<bpf_insn> task_program(const Layout& l) {
+std::vector<bpf_insn> task_program(const BpfLayout& l) {
   Program p;
   p.mov(R::R6, R::R1);
   p.load(BPF_DW, R::R7, R::R6, 8);  // task
@@ -298,10 +231,11 @@ bool read_iterator(int link, size_t expected, Records& out, std::string& reason)
 }
 
 // The loaded programs, kept for the life of the process: a plugin polling
-// with wait_for pays the BTF lookup and the verifier once.
+// with wait_for pays the layout lookup and the verifier once.
 struct Loaded {
   std::mutex mutex;
   bool tried = false;
+  bool layout_cached = false;  // the programs were relocated from the cache file
   std::string failure;
   common::Fd socket_fd_link;
   common::Fd task_link;
@@ -312,41 +246,56 @@ Loaded& loaded() {
   return instance;
 }
 
-}  // namespace
+// SONDA_BPF_LAYOUT_CACHE: another cache file, or "" for none.
+std::string layout_cache_path() {
+  const char* env = std::getenv("SONDA_BPF_LAYOUT_CACHE");
+  return env != nullptr ? std::string(env) : std::string(kLayoutCachePath);
+}
 
-std::optional<BpfOwnerDump> bpf_dump_owners(std::string& reason) {
-  static_assert(sizeof(BpfSocketFd) == 16 && sizeof(BpfTask) == 16, "record layout");
-  Loaded& state = loaded();
-  std::lock_guard lock(state.mutex);
-  BpfOwnerDump dump;
-  if (!state.tried) {
-    state.tried = true;
-    const int64_t start_ns = common::monotonic_ns();
-    Layout layout;
-    if (!find_layout(layout, state.failure)) {
-      reason = state.failure;
-      return std::nullopt;
-    }
-    state.socket_fd_link = load_iterator(socket_fd_program(layout), layout.task_file_func,
-                                         "sonda_sock_fds", state.failure);
-    if (state.socket_fd_link) {
-      state.task_link =
-          load_iterator(task_program(layout), layout.task_func, "sonda_tasks", state.failure);
-    }
-    if (!state.task_link) {
-      state.socket_fd_link = common::Fd();
-      reason = state.failure;
-      return std::nullopt;
-    }
-    dump.setup_ns = common::monotonic_ns() - start_ns;
+// Relocates and loads both programs; false with state.failure.
+bool load_programs(Loaded& state, const BpfLayout& layout) {
+  state.socket_fd_link = load_iterator(socket_fd_program(layout), layout.task_file_func,
+                                       "sonda_sock_fds", state.failure);
+  if (state.socket_fd_link) {
+    state.task_link =
+        load_iterator(task_program(layout), layout.task_func, "sonda_tasks", state.failure);
   }
   if (!state.task_link) {
-    reason = state.failure;
-    return std::nullopt;
+    state.socket_fd_link = common::Fd();
+    return false;
   }
-  // Self-check: a socket of ours must come back with our pid and its inode.
-  // It fails when this process sits in a nested pid namespace (the programs
-  // see init-namespace pids, /proc shows ours) or the layout was misread.
+  return true;
+}
+
+// Loads the programs once per process: from the cached layout when it
+// loads, else from the kernel's BTF (then cached for the next process).
+bool ensure_loaded(Loaded& state, const std::string& cache_path, int64_t& setup_ns) {
+  if (state.tried) {
+    return static_cast<bool>(state.task_link);
+  }
+  state.tried = true;
+  const int64_t start_ns = common::monotonic_ns();
+  const std::string boot_id = cache_path.empty() ? std::string() : current_boot_id();
+  if (const auto cached = read_layout_cache(cache_path, boot_id)) {
+    state.layout_cached = load_programs(state, *cached);
+  }
+  if (!state.layout_cached) {
+    BpfLayout layout;
+    if (!layout_from_btf(layout, state.failure) || !load_programs(state, layout)) {
+      return false;
+    }
+    write_layout_cache(cache_path, boot_id, layout);  // best effort
+  }
+  setup_ns = common::monotonic_ns() - start_ns;
+  return true;
+}
+
+// Reads both iterators, with the self-check: a socket of ours must come
+// back with our pid and its inode. It fails when this process sits in a
+// nested pid namespace (the programs see init-namespace pids, /proc shows
+// ours) or the layout was misread.
+std::optional<BpfOwnerDump> read_owners(const Loaded& state, std::string& reason) {
+  BpfOwnerDump dump;
   common::Fd probe(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
   struct stat probe_stat {};
   if (!probe || ::fstat(probe.get(), &probe_stat) != 0) {
@@ -365,14 +314,45 @@ std::optional<BpfOwnerDump> bpf_dump_owners(std::string& reason) {
            s.fd == static_cast<uint32_t>(probe.get());
   };
   const auto probe_at = std::find_if(dump.socket_fds.begin(), dump.socket_fds.end(), is_probe);
-  const bool found = probe_at != dump.socket_fds.end();
-  if (found) {
-    dump.socket_fds.erase(probe_at);  // the probe is ours, not part of the host's picture
-  }
-  if (!found) {
+  if (probe_at == dump.socket_fds.end()) {
     reason = "BPF iterator self-check failed (pid " + std::to_string(self) +
              " not seen holding its own socket: nested pid namespace?)";
     return std::nullopt;
+  }
+  dump.socket_fds.erase(probe_at);  // the probe is ours, not part of the host's picture
+  return dump;
+}
+
+}  // namespace
+
+std::optional<BpfOwnerDump> bpf_dump_owners(std::string& reason) {
+  static_assert(sizeof(BpfSocketFd) == 16 && sizeof(BpfTask) == 16, "record layout");
+  Loaded& state = loaded();
+  std::lock_guard lock(state.mutex);
+  const std::string cache_path = layout_cache_path();
+  int64_t setup_ns = 0;
+  if (!ensure_loaded(state, cache_path, setup_ns)) {
+    reason = state.failure;
+    return std::nullopt;
+  }
+  auto dump = read_owners(state, reason);
+  if (!dump && state.layout_cached) {
+    // A cached layout the verifier took but that misreads: drop the file
+    // and relocate from the BTF once more.
+    ::unlink(cache_path.c_str());
+    state.tried = false;
+    state.layout_cached = false;
+    state.socket_fd_link = common::Fd();
+    state.task_link = common::Fd();
+    if (!ensure_loaded(state, cache_path, setup_ns)) {
+      reason = state.failure;
+      return std::nullopt;
+    }
+    dump = read_owners(state, reason);
+  }
+  if (dump) {
+    dump->setup_ns = setup_ns;
+    dump->layout_cached = state.layout_cached;
   }
   return dump;
 }

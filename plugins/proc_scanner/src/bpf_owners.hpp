@@ -36,7 +36,8 @@ struct BpfTask {
 struct BpfOwnerDump {
   std::vector<BpfSocketFd, common::HugePageAllocator<BpfSocketFd>> socket_fds;
   std::vector<BpfTask> tasks;
-  int64_t setup_ns = 0;  ///< BTF lookup + program load (0 when reused)
+  int64_t setup_ns = 0;  ///< layout lookup + program load (0 when reused)
+  bool layout_cached = false;  ///< relocated from the layout cache, not the BTF (bpf_layout.hpp)
 };
 
 /// Runs the iterators. The programs are loaded once per process and kept

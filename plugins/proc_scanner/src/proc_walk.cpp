@@ -180,6 +180,7 @@ bool walk_bpf(const WalkOptions& options, OwnerIndex& index, std::string& reason
   }
   index.source = "bpf_iter";
   index.bpf_setup_ns = dump->setup_ns;
+  index.bpf_layout_cached = dump->layout_cached;
   std::unordered_set<uint64_t> seen_netns;
   std::vector<std::pair<uint32_t, uint64_t>> leader_start;  // tgid -> start, sorted
   leader_start.reserve(dump->tasks.size());
@@ -317,6 +318,12 @@ void OwnerIndex::drop_owners() {
   processes.clear();
   inode_owners.clear();
   slots_.clear();
+}
+
+void OwnerIndex::prefetch(uint64_t inode) const {
+  if (!slots_.empty()) {
+    __builtin_prefetch(&slots_[slot_of(inode, slots_.size() - 1)]);
+  }
 }
 
 std::pair<size_t, size_t> OwnerIndex::owners_of(uint64_t inode) const {

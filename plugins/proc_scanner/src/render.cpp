@@ -224,7 +224,13 @@ void write_scan_text(const ScanResult& result, const ScanOptions& options,
   out += "{\"sockets\":[";
   SocketTally tally;
   bool first_socket = true;
-  for (const SocketEntry& s : result.sockets) {
+  constexpr size_t kPrefetchAhead = 16;
+  const size_t socket_count = result.sockets.size();
+  for (size_t k = 0; k < socket_count; ++k) {
+    const SocketEntry& s = result.sockets[k];
+    if (options.owners && k + kPrefetchAhead < socket_count) {
+      result.owners.prefetch(result.sockets[k + kPrefetchAhead].inode);
+    }
     const auto [first, last] = options.owners && s.inode != 0 ? result.owners.owners_of(s.inode)
                                                               : std::pair<size_t, size_t>{0, 0};
     const bool has_owners = first != last;
@@ -384,6 +390,10 @@ json render_without_sockets(const ScanResult& result, const ScanOptions& options
                          {"bpf_setup", result.owners.bpf_setup_ns}};
   if (options.owners) {
     record["owner_source"] = result.owners.source;
+    if (result.owners.source == "bpf_iter") {
+      // Where the programs' structure offsets came from (bpf_layout.hpp).
+      record["bpf_layout"] = result.owners.bpf_layout_cached ? "cache" : "btf";
+    }
     if (!result.owners.source_note.empty()) {
       record["owner_source_note"] = result.owners.source_note;
     }

@@ -45,10 +45,11 @@ int main(int argc, char** argv) {
     if (timing) {
       std::fprintf(stderr,
                    "proc_scan: collect %.2f ms (socket dump %.2f, owners %.2f via %s, bpf setup "
-                   "%.2f)\n",
+                   "%.2f, layout from %s)\n",
                    (collected_ns - start_ns) / 1e6, result.socket_dump_ns / 1e6,
                    result.proc_walk_ns / 1e6, result.owners.source.c_str(),
-                   result.owners.bpf_setup_ns / 1e6);
+                   result.owners.bpf_setup_ns / 1e6,
+                   result.owners.bpf_layout_cached ? "cache" : "btf");
     }
     if (compact) {
       // Straight to fd 1 in 64 KiB pieces; stdio would split them into 4 KiB writes.

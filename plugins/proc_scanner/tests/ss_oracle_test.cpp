@@ -53,11 +53,11 @@ class SocketZoo {
     for (int i = 0; i < 20; ++i) {
       const int fd = bound_socket(AF_INET6, SOCK_STREAM, "::1", 0, 1024);
       listeners6.push_back(keep_port(fd));
-      v6_ports_.insert(listeners6.back());
+      v6_tcp_ports_.insert(listeners6.back());
     }
     for (int i = 0; i < 200; ++i) {
       const int fd = connected_socket(AF_INET6, SOCK_STREAM, "::1", "::1", listeners6[i % 20]);
-      v6_ports_.insert(local_port(fd));
+      v6_tcp_ports_.insert(local_port(fd));
       fds_.push_back(fd);
       accept_one(listen_fds_[40 + i % 20]);
     }
@@ -72,7 +72,7 @@ class SocketZoo {
     }
     for (int i = 0; i < 50; ++i) {
       const int fd = bound_socket(AF_INET6, SOCK_DGRAM, "::1", 0);
-      v6_ports_.insert(local_port(fd));
+      v6_udp_ports_.insert(local_port(fd));
       fds_.push_back(fd);
     }
     // TIME_WAIT: the client closes first, then the server; the client end
@@ -86,14 +86,30 @@ class SocketZoo {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
 
+  // IPv4 sockets are ours by their private 127.X.Y.0/24. On ::1 only port
+  // numbers tell, and other processes (parallel tests, TIME_WAIT left by
+  // earlier ones) reuse them: a ::1 socket is ours when its protocol, its
+  // local port and its peer (none, or one of our ports) all match.
+  bool ours(const std::string& proto, const std::string& local, const std::string& remote) const {
+    if (local.rfind(prefix_, 0) == 0) {
+      return true;
+    }
+    const auto& ports = proto == "tcp" ? v6_tcp_ports_ : v6_udp_ports_;
+    const auto port_of = [](const std::string& endpoint) {
+      return static_cast<uint16_t>(std::stoi(endpoint.substr(endpoint.rfind(':') + 1)));
+    };
+    if (local.rfind("[::1]:", 0) != 0 || ports.count(port_of(local)) == 0) {
+      return false;
+    }
+    return remote == "[::]:0" || (remote.rfind("[::1]:", 0) == 0 && ports.count(port_of(remote)));
+  }
+  // The local-address check alone, for filters that only see one side.
   bool ours(const std::string& local) const {
     if (local.rfind(prefix_, 0) == 0) {
       return true;
     }
-    if (local.rfind("[::1]:", 0) == 0 && !v6_ports_.empty()) {
-      return v6_ports_.count(static_cast<uint16_t>(std::stoi(local.substr(6)))) > 0;
-    }
-    return false;
+    return local.rfind("[::1]:", 0) == 0 && (v6_tcp_ports_.count(static_cast<uint16_t>(
+                                                 std::stoi(local.substr(6)))) > 0);
   }
   size_t size() const { return fds_.size(); }
 
@@ -114,7 +130,8 @@ class SocketZoo {
   std::string client_;
   std::vector<int> fds_;
   std::vector<int> listen_fds_;
-  std::set<uint16_t> v6_ports_;
+  std::set<uint16_t> v6_tcp_ports_;
+  std::set<uint16_t> v6_udp_ports_;
 };
 
 // ss prints "*" for an unspecified port and "addr%dev" for bound devices.
@@ -157,10 +174,10 @@ std::set<Row> rows_from_ss(const SocketZoo& zoo) {
     std::string proto, state, rq, sq, local, remote;
     f >> proto >> state >> rq >> sq >> local >> remote;
     local = normalise_ss_endpoint(local);
-    if (!zoo.ours(local)) {
+    remote = normalise_ss_endpoint(remote);
+    if (!zoo.ours(proto, local, remote)) {
       continue;
     }
-    remote = normalise_ss_endpoint(remote);
     state = normalise_ss_state(proto, state);
     std::string users;
     std::getline(f, users);
@@ -180,11 +197,11 @@ std::set<Row> rows_from_scan(const SocketZoo& zoo, const ScanResult& result) {
   std::set<Row> rows;
   for (const SocketEntry& s : result.sockets) {
     const std::string local = format_endpoint(s.family, s.local_addr, s.local_port);
-    if (!zoo.ours(local)) {
-      continue;
-    }
     const std::string proto = s.protocol == IPPROTO_TCP ? "tcp" : "udp";
     const std::string remote = format_endpoint(s.family, s.remote_addr, s.remote_port);
+    if (!zoo.ours(proto, local, remote)) {
+      continue;
+    }
     const std::string state = state_name(s.protocol, s.state);
     const auto [first, last] = result.owners.owners_of(s.inode);
     if (s.inode == 0 || first == last) {
@@ -237,7 +254,12 @@ TEST(SsOracle, ProcfsFallbackListsTheSameSockets) {
   const ScanResult via_netlink = collect_scan(ScanOptions{});
   const ScanResult via_procfs = collect_scan(procfs);
   EXPECT_EQ(via_procfs.source, SocketSource::kProcfs);
-  EXPECT_EQ(rows_from_scan(zoo, via_procfs), rows_from_scan(zoo, via_netlink));
+  const std::set<Row> procfs_rows = rows_from_scan(zoo, via_procfs);
+  const std::set<Row> netlink_rows = rows_from_scan(zoo, via_netlink);
+  EXPECT_EQ(procfs_rows, netlink_rows) << "only from /proc/net:\n"
+                                       << describe_difference(procfs_rows, netlink_rows)
+                                       << "only from sock_diag:\n"
+                                       << describe_difference(netlink_rows, procfs_rows);
 }
 
 TEST(SsOracle, FiltersKeepOnlyWhatTheyName) {
