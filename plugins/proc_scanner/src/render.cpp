@@ -7,6 +7,7 @@
 
 #include <array>
 #include <charconv>
+#include <cstring>
 #include <exception>
 #include <thread>
 #include <map>
@@ -72,32 +73,78 @@ void lit(std::string& out, const char (&text)[N]) {
   out.append(text, N - 1);
 }
 
-void append_number(std::string& out, uint64_t value) {
-  char digits[24];
-  out.append(digits, std::to_chars(digits, digits + sizeof digits, value).ptr);
+// The most bytes put_* below write for one socket, owners aside: the
+// literals (~150), two endpoints (<= 60 each), five numbers (<= 20 each)
+// and the longest state name, rounded up generously.
+constexpr size_t kMaxSocketBytes = 512;
+
+// Copies a string literal to the cursor; returns the new cursor.
+template <size_t N>
+char* put(char* c, const char (&text)[N]) {
+  std::memcpy(c, text, N - 1);
+  return c + N - 1;
 }
 
-void append_endpoint(std::string& out, uint8_t family, const std::array<uint8_t, 16>& addr,
-                     uint16_t port) {
-  lit(out, "{\"address\":\"");
+char* put_number(char* c, uint64_t value) { return std::to_chars(c, c + 20, value).ptr; }
+
+char* put_endpoint(char* c, uint8_t family, const std::array<uint8_t, 16>& addr, uint16_t port) {
+  c = put(c, "{\"address\":\"");
   if (family == AF_INET6) {
-    char text[INET6_ADDRSTRLEN] = {};
-    ::inet_ntop(AF_INET6, addr.data(), text, sizeof text);
-    out += text;
+    ::inet_ntop(AF_INET6, addr.data(), c, INET6_ADDRSTRLEN);
+    c += std::strlen(c);
   } else {
     // glibc's inet_ntop formats IPv4 through sprintf: a third of the
     // renderer's time for tens of thousands of sockets.
-    for (int i = 0; i < 4; ++i) {
+    for (size_t i = 0; i < 4; ++i) {
       if (i != 0) {
-        out += '.';
+        *c++ = '.';
       }
-      append_number(out, addr[static_cast<size_t>(i)]);
+      c = put_number(c, addr[i]);
     }
   }
-  lit(out, "\",\"port\":");
-  append_number(out, port);
-  out += '}';
+  c = put(c, "\",\"port\":");
+  c = put_number(c, port);
+  *c++ = '}';
+  return c;
 }
+
+// A buffer written through a cursor and handed to the sink in chunks.
+class ChunkWriter {
+ public:
+  ChunkWriter(const std::function<void(std::string_view)>& sink, size_t capacity)
+      : sink_(sink), buffer_(capacity) {}
+  ChunkWriter(const ChunkWriter&) = delete;
+  ChunkWriter& operator=(const ChunkWriter&) = delete;
+
+  /// A cursor with at least `bytes` free after it (flushing, or growing for
+  /// one huge socket, first). Write, then commit() the end.
+  char* room(size_t bytes) {
+    if (buffer_.size() - used_ < bytes) {
+      flush();
+      if (buffer_.size() < bytes) {
+        buffer_.resize(bytes);
+      }
+    }
+    return buffer_.data() + used_;
+  }
+  void commit(const char* end) { used_ = static_cast<size_t>(end - buffer_.data()); }
+  void append(std::string_view text) {
+    char* c = room(text.size());
+    commit(static_cast<char*>(std::memcpy(c, text.data(), text.size())) + text.size());
+  }
+  size_t size() const { return used_; }
+  void flush() {
+    if (used_ != 0) {
+      sink_(std::string_view(buffer_.data(), used_));
+      used_ = 0;
+    }
+  }
+
+ private:
+  const std::function<void(std::string_view)>& sink_;
+  std::vector<char> buffer_;
+  size_t used_ = 0;
+};
 
 /// The services part of the record: computed apart so it can run beside
 /// the socket rendering.
@@ -223,64 +270,80 @@ void write_scan_text(const ScanResult& result, const ScanOptions& options,
   out.reserve(kChunkBytes + 4096);
   out += "{\"sockets\":[";
   SocketTally tally;
-  bool first_socket = true;
-  constexpr size_t kPrefetchAhead = 16;
-  const size_t socket_count = result.sockets.size();
-  for (size_t k = 0; k < socket_count; ++k) {
-    const SocketEntry& s = result.sockets[k];
-    if (options.owners && k + kPrefetchAhead < socket_count) {
-      result.owners.prefetch(result.sockets[k + kPrefetchAhead].inode);
-    }
-    const auto [first, last] = options.owners && s.inode != 0 ? result.owners.owners_of(s.inode)
-                                                              : std::pair<size_t, size_t>{0, 0};
-    const bool has_owners = first != last;
-    const bool hidden = hidden_owner(partial, s, has_owners);
-    tally.add(s, has_owners, hidden);
-    // Keys in nlohmann's (sorted) order so both renderers print alike.
-    if (!first_socket) {
-      out += ',';
-    }
-    lit(out, "{\"family\":\"");
-    first_socket = false;
-    lit(out, s.family == AF_INET6 ? "ipv6" : "ipv4");
-    lit(out, "\",\"inode\":");
-    append_number(out, s.inode);
-    lit(out, ",\"local\":");
-    append_endpoint(out, s.family, s.local_addr, s.local_port);
-    lit(out, ",\"netns\":");
-    append_number(out, s.netns);
-    if (hidden) {
-      lit(out, ",\"owner_hidden\":true");
-    }
-    lit(out, ",\"owners\":[");
-    for (size_t i = first; i < last; ++i) {
-      const uint32_t p = result.owners.inode_owners[i].second;
-      if (owner_text[p].empty()) {
-        owner_text[p] = owner_json(result.owners.processes[p])
-                            .dump(-1, ' ', false, json::error_handler_t::replace);
+  {
+    // Each socket is written through a raw cursor into room reserved for
+    // its longest form: ~20 appends a socket, each checking capacity, were
+    // half of the renderer's time.
+    ChunkWriter writer(sink, kChunkBytes * 2);
+    writer.append(out);
+    out.clear();
+    constexpr size_t kPrefetchAhead = 16;
+    const size_t socket_count = result.sockets.size();
+    for (size_t k = 0; k < socket_count; ++k) {
+      const SocketEntry& s = result.sockets[k];
+      if (options.owners && k + kPrefetchAhead < socket_count) {
+        result.owners.prefetch(result.sockets[k + kPrefetchAhead].inode);
       }
-      if (i != first) {
-        out += ',';
+      const auto [first, last] = options.owners && s.inode != 0
+                                     ? result.owners.owners_of(s.inode)
+                                     : std::pair<size_t, size_t>{0, 0};
+      const bool has_owners = first != last;
+      const bool hidden = hidden_owner(partial, s, has_owners);
+      tally.add(s, has_owners, hidden);
+      size_t owner_bytes = 0;
+      for (size_t i = first; i < last; ++i) {
+        const uint32_t p = result.owners.inode_owners[i].second;
+        if (owner_text[p].empty()) {
+          owner_text[p] = owner_json(result.owners.processes[p])
+                              .dump(-1, ' ', false, json::error_handler_t::replace);
+        }
+        owner_bytes += owner_text[p].size() + 1;
       }
-      out += owner_text[p];
+      // Keys in nlohmann's (sorted) order so both renderers print alike.
+      char* c = writer.room(kMaxSocketBytes + owner_bytes);
+      if (k != 0) {
+        *c++ = ',';
+      }
+      c = put(c, "{\"family\":\"");
+      c = s.family == AF_INET6 ? put(c, "ipv6") : put(c, "ipv4");
+      c = put(c, "\",\"inode\":");
+      c = put_number(c, s.inode);
+      c = put(c, ",\"local\":");
+      c = put_endpoint(c, s.family, s.local_addr, s.local_port);
+      c = put(c, ",\"netns\":");
+      c = put_number(c, s.netns);
+      if (hidden) {
+        c = put(c, ",\"owner_hidden\":true");
+      }
+      c = put(c, ",\"owners\":[");
+      for (size_t i = first; i < last; ++i) {
+        if (i != first) {
+          *c++ = ',';
+        }
+        const std::string& text = owner_text[result.owners.inode_owners[i].second];
+        c = static_cast<char*>(std::memcpy(c, text.data(), text.size())) + text.size();
+      }
+      c = put(c, "],\"protocol\":\"");
+      c = s.protocol == IPPROTO_TCP ? put(c, "tcp") : put(c, "udp");
+      c = put(c, "\",\"recv_q\":");
+      c = put_number(c, s.recv_q);
+      c = put(c, ",\"remote\":");
+      c = put_endpoint(c, s.family, s.remote_addr, s.remote_port);
+      c = put(c, ",\"send_q\":");
+      c = put_number(c, s.send_q);
+      c = put(c, ",\"state\":\"");
+      const char* state = state_name(s.protocol, s.state);
+      const size_t state_len = std::strlen(state);
+      c = static_cast<char*>(std::memcpy(c, state, state_len)) + state_len;
+      c = put(c, "\",\"uid\":");
+      c = put_number(c, s.uid);
+      *c++ = '}';
+      writer.commit(c);
+      if (writer.size() >= kChunkBytes) {
+        writer.flush();
+      }
     }
-    lit(out, "],\"protocol\":\"");
-    lit(out, s.protocol == IPPROTO_TCP ? "tcp" : "udp");
-    lit(out, "\",\"recv_q\":");
-    append_number(out, s.recv_q);
-    lit(out, ",\"remote\":");
-    append_endpoint(out, s.family, s.remote_addr, s.remote_port);
-    lit(out, ",\"send_q\":");
-    append_number(out, s.send_q);
-    lit(out, ",\"state\":\"");
-    out += state_name(s.protocol, s.state);
-    lit(out, "\",\"uid\":");
-    append_number(out, s.uid);
-    out += '}';
-    if (out.size() >= kChunkBytes) {
-      sink(out);
-      out.clear();
-    }
+    writer.flush();
   }
   out += "],";
   if (options.unix_sockets) {
