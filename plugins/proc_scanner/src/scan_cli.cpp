@@ -69,7 +69,10 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "proc_scan: render+write %.2f ms\n",
                      (sonda::common::monotonic_ns() - collected_ns) / 1e6);
       }
-      return ::write(STDOUT_FILENO, "\n", 1) == 1 ? 0 : 1;
+      // Everything is written: leave without freeing the scan piece by
+      // piece (tens of thousands of strings and vectors); the kernel takes
+      // the whole address space back at once.
+      ::_exit(::write(STDOUT_FILENO, "\n", 1) == 1 ? 0 : 1);
     } else {
       const std::string text = sonda::proc_scanner::render_scan_text(result, options);
       std::fputs(nlohmann::json::parse(text).dump(2).c_str(), stdout);
