@@ -62,7 +62,8 @@ std::vector<NetnsTarget> list_netns(const std::vector<std::pair<uint64_t, int>>&
 std::vector<NetnsDump> dump_other_netns(const std::vector<NetnsTarget>& targets, bool want_tcp,
                                         bool want_udp, bool force_procfs,
                                         SocketList& out,
-                                        std::vector<UnixSocketEntry>* unix_out) {
+                                        std::vector<UnixSocketEntry>* unix_out,
+                                        std::vector<BoundInterface>* interfaces) {
   std::vector<NetnsDump> dumps;
   dumps.reserve(targets.size());
   if (targets.empty()) {
@@ -86,6 +87,9 @@ std::vector<NetnsDump> dump_other_netns(const std::vector<NetnsTarget>& targets,
           try {
             collect_inet_sockets(t.inode, want_tcp, want_udp, force_procfs, out, d.source,
                                  fallback_reason);
+            if (interfaces != nullptr) {
+              name_bound_interfaces(out, before, *interfaces);  // this namespace's names
+            }
             if (unix_out != nullptr) {
               dump_unix_sockets(t.inode, *unix_out);
             }

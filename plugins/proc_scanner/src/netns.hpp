@@ -40,6 +40,7 @@ std::vector<NetnsTarget> list_netns(const std::vector<std::pair<uint64_t, int>>&
 std::vector<NetnsDump> dump_other_netns(const std::vector<NetnsTarget>& targets, bool want_tcp,
                                         bool want_udp, bool force_procfs,
                                         SocketList& out,
-                                        std::vector<UnixSocketEntry>* unix_out = nullptr);
+                                        std::vector<UnixSocketEntry>* unix_out = nullptr,
+                                        std::vector<BoundInterface>* interfaces = nullptr);
 
 }  // namespace sonda::proc_scanner

@@ -63,8 +63,19 @@ bool hidden_owner(bool partial, const SocketEntry& s, bool has_owners) {
   return !has_owners && partial && s.inode != 0 && s.uid != static_cast<uint32_t>(::geteuid());
 }
 
-json endpoint_json(uint8_t family, const std::array<uint8_t, 16>& addr, uint16_t port) {
-  return {{"address", format_address(family, addr)}, {"port", port}};
+json endpoint_json(uint8_t family, const std::array<uint8_t, 16>& addr, uint16_t port,
+                   const std::string* interface = nullptr) {
+  json e = {{"address", format_address(family, addr)}, {"port", port}};
+  if (interface != nullptr) {
+    e["interface"] = *interface;
+  }
+  return e;
+}
+
+// The device a socket is bound to, by name; nullptr when it is not bound.
+const std::string* bound_interface(const ScanResult& result, const SocketEntry& s) {
+  return s.bound_ifindex == 0 ? nullptr
+                              : find_interface(result.interfaces, s.netns, s.bound_ifindex);
 }
 
 // A string literal, appended with its length known at compile time.
@@ -74,9 +85,10 @@ void lit(std::string& out, const char (&text)[N]) {
 }
 
 // The most bytes put_* below write for one socket, owners aside: the
-// literals (~150), two endpoints (<= 60 each), five numbers (<= 20 each)
-// and the longest state name, rounded up generously.
-constexpr size_t kMaxSocketBytes = 512;
+// literals (~150), two endpoints (<= 60 each), five numbers (<= 20 each),
+// the longest state name and a device name (<= 15 bytes, 90 escaped),
+// rounded up generously.
+constexpr size_t kMaxSocketBytes = 640;
 
 // Copies a string literal to the cursor; returns the new cursor.
 template <size_t N>
@@ -87,7 +99,8 @@ char* put(char* c, const char (&text)[N]) {
 
 char* put_number(char* c, uint64_t value) { return std::to_chars(c, c + 20, value).ptr; }
 
-char* put_endpoint(char* c, uint8_t family, const std::array<uint8_t, 16>& addr, uint16_t port) {
+char* put_endpoint(char* c, uint8_t family, const std::array<uint8_t, 16>& addr, uint16_t port,
+                   const std::string* interface = nullptr) {
   c = put(c, "{\"address\":\"");
   if (family == AF_INET6) {
     ::inet_ntop(AF_INET6, addr.data(), c, INET6_ADDRSTRLEN);
@@ -102,7 +115,16 @@ char* put_endpoint(char* c, uint8_t family, const std::array<uint8_t, 16>& addr,
       c = put_number(c, addr[i]);
     }
   }
-  c = put(c, "\",\"port\":");
+  if (interface != nullptr) {  // keys in sorted order: address, interface, port
+    // Device names may hold quotes or backslashes: escaped as JSON.
+    const std::string quoted = json(*interface).dump(-1, ' ', false,
+                                                     json::error_handler_t::replace);
+    c = put(c, "\",\"interface\":");
+    c = static_cast<char*>(std::memcpy(c, quoted.data(), quoted.size())) + quoted.size();
+    c = put(c, ",\"port\":");
+  } else {
+    c = put(c, "\",\"port\":");
+  }
   c = put_number(c, port);
   *c++ = '}';
   return c;
@@ -208,7 +230,8 @@ json render_scan(const ScanResult& result, const ScanOptions& options) {
     tally.add(s, !owners.empty(), hidden);
     json entry = {{"protocol", s.protocol == IPPROTO_TCP ? "tcp" : "udp"},
                   {"family", s.family == AF_INET6 ? "ipv6" : "ipv4"},
-                  {"local", endpoint_json(s.family, s.local_addr, s.local_port)},
+                  {"local", endpoint_json(s.family, s.local_addr, s.local_port,
+                                          bound_interface(result, s))},
                   {"remote", endpoint_json(s.family, s.remote_addr, s.remote_port)},
                   {"state", state_name(s.protocol, s.state)},
                   {"recv_q", s.recv_q},
@@ -299,6 +322,8 @@ void write_scan_text(const ScanResult& result, const ScanOptions& options,
         }
         owner_bytes += owner_text[p].size() + 1;
       }
+      // The device the socket is bound to, if any (ss: address%name).
+      const std::string* interface = bound_interface(result, s);
       // Keys in nlohmann's (sorted) order so both renderers print alike.
       char* c = writer.room(kMaxSocketBytes + owner_bytes);
       if (k != 0) {
@@ -309,7 +334,7 @@ void write_scan_text(const ScanResult& result, const ScanOptions& options,
       c = put(c, "\",\"inode\":");
       c = put_number(c, s.inode);
       c = put(c, ",\"local\":");
-      c = put_endpoint(c, s.family, s.local_addr, s.local_port);
+      c = put_endpoint(c, s.family, s.local_addr, s.local_port, interface);
       c = put(c, ",\"netns\":");
       c = put_number(c, s.netns);
       if (hidden) {

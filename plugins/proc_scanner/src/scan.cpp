@@ -219,6 +219,7 @@ ScanResult collect_scan(const ScanOptions& options) {
   try {
     collect_inet_sockets(result.own_netns, options.tcp, options.udp, options.force_procfs,
                          result.sockets, result.source, result.fallback_reason);
+    name_bound_interfaces(result.sockets, 0, result.interfaces);
     if (options.unix_sockets) {
       dump_unix_sockets(result.own_netns, result.unix_sockets);
     }
@@ -302,7 +303,8 @@ ScanResult collect_scan(const ScanOptions& options) {
     const auto targets = list_netns(result.owners.netns_pids, result.own_netns);
     result.namespaces =
         dump_other_netns(targets, options.tcp, options.udp, options.force_procfs, result.sockets,
-                         options.unix_sockets ? &result.unix_sockets : nullptr);
+                         options.unix_sockets ? &result.unix_sockets : nullptr,
+                         &result.interfaces);
     result.socket_dump_ns += common::monotonic_ns() - others_start_ns;
   }
   if (!sorted_early) {

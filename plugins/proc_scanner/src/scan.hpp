@@ -54,6 +54,7 @@ struct ScanResult {
   std::vector<UnixSocketEntry> unix_sockets;  ///< when asked for; filtered and sorted
   OwnerIndex owners;
   std::vector<NetnsDump> namespaces;  ///< other namespaces (all_netns)
+  std::vector<BoundInterface> interfaces;  ///< names of the devices sockets are bound to
   size_t sockets_dumped = 0;          ///< before filters
   int64_t socket_dump_ns = 0;
   int64_t proc_walk_ns = 0;

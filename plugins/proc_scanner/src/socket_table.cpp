@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <linux/inet_diag.h>
+#include <net/if.h>
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <strings.h>
@@ -228,6 +229,34 @@ void collect_inet_sockets(uint64_t netns, bool want_tcp, bool want_udp, bool for
       }
     }
   }
+}
+
+void name_bound_interfaces(const SocketList& sockets, size_t from,
+                           std::vector<BoundInterface>& names) {
+  for (size_t i = from; i < sockets.size(); ++i) {
+    const SocketEntry& s = sockets[i];
+    if (s.bound_ifindex == 0 || find_interface(names, s.netns, s.bound_ifindex) != nullptr) {
+      continue;  // a handful of devices at most: a linear look is enough
+    }
+    char name[IF_NAMESIZE] = {};
+    BoundInterface bound;
+    bound.netns = s.netns;
+    bound.ifindex = s.bound_ifindex;
+    bound.name = ::if_indextoname(s.bound_ifindex, name) != nullptr
+                     ? std::string(name)
+                     : "if" + std::to_string(s.bound_ifindex);
+    names.push_back(std::move(bound));
+  }
+}
+
+const std::string* find_interface(const std::vector<BoundInterface>& names, uint64_t netns,
+                                  uint32_t ifindex) {
+  for (const BoundInterface& b : names) {
+    if (b.ifindex == ifindex && b.netns == netns) {
+      return &b.name;
+    }
+  }
+  return nullptr;
 }
 
 const char* state_name(uint8_t protocol, uint8_t state) {

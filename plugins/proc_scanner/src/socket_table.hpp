@@ -70,6 +70,24 @@ void collect_inet_sockets(uint64_t netns, bool want_tcp, bool want_udp, bool for
                           SocketList& out, SocketSource& source,
                           std::string& fallback_reason);
 
+/// A device sockets are bound to (SO_BINDTODEVICE, or an IPv6 link-local
+/// scope; ss prints it as `address%name`), named in its own namespace.
+struct BoundInterface {
+  uint64_t netns = 0;
+  uint32_t ifindex = 0;
+  std::string name;  ///< "if<index>" when the device is gone (as ss prints it)
+};
+
+/// Names every distinct device that sockets[from..] are bound to, as the
+/// calling thread's network namespace sees it, and appends the names to
+/// `names` (once per (netns, ifindex)).
+void name_bound_interfaces(const SocketList& sockets, size_t from,
+                           std::vector<BoundInterface>& names);
+
+/// The name recorded for (netns, ifindex), or nullptr.
+const std::string* find_interface(const std::vector<BoundInterface>& names, uint64_t netns,
+                                  uint32_t ifindex);
+
 /// The state's name: LISTEN, ESTABLISHED, TIME_WAIT, ...; UDP sockets that
 /// are not connected are "UNCONN" (as ss prints them).
 const char* state_name(uint8_t protocol, uint8_t state);

@@ -1,5 +1,6 @@
 // The two renderers of the scan record agree, field for field.
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -27,6 +28,61 @@ TEST(Render, TextRendererPrintsTheSameRecordAsTheDom) {
   const json text = json::parse(render_scan_text(result, options));
   EXPECT_EQ(text, dom) << "differences: " << json::diff(dom, text).dump(1).substr(0, 2000);
   EXPECT_GE(text["sockets"].size(), 42u);
+  testing::close_all(fds);
+}
+
+// A socket bound to a device (SO_BINDTODEVICE) carries the device's name in
+// its local endpoint, as ss prints `127.0.0.1%lo:port`; others carry none.
+TEST(Render, BoundDeviceIsNamedInTheLocalEndpoint) {
+  std::vector<int> fds;
+  const auto bound_to_lo = [&](int type) {
+    const int fd = ::socket(AF_INET, type | SOCK_CLOEXEC, 0);
+    const char device[] = "lo";
+    if (::setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, device, sizeof device) != 0) {
+      ::close(fd);
+      return -1;
+    }
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    if (type == SOCK_STREAM) {
+      EXPECT_EQ(::listen(fd, 4), 0);
+    }
+    fds.push_back(fd);
+    return fd;
+  };
+  const int udp = bound_to_lo(SOCK_DGRAM);
+  if (udp < 0) {
+    GTEST_SKIP() << "SO_BINDTODEVICE needs CAP_NET_RAW";
+  }
+  const int tcp = bound_to_lo(SOCK_STREAM);
+  const int plain = testing::bound_socket(AF_INET, SOCK_DGRAM, "127.0.0.1", 0);
+  fds.push_back(plain);
+  const ScanOptions options =
+      ScanOptions::from_json({{"pid", static_cast<int>(::getpid())}, {"identify", false}});
+  const ScanResult result = collect_scan(options);
+  const json dom = render_scan(result, options);
+  const json text = json::parse(render_scan_text(result, options));
+  EXPECT_EQ(text, dom) << json::diff(dom, text).dump(1).substr(0, 2000);
+  const auto local_of = [&](int fd) {
+    for (const json& s : text["sockets"]) {
+      if (s["local"]["port"] == testing::local_port(fd)) {
+        return s["local"];
+      }
+    }
+    return json();
+  };
+  EXPECT_EQ(local_of(udp).value("interface", ""), "lo") << local_of(udp);
+  EXPECT_EQ(local_of(tcp).value("interface", ""), "lo") << local_of(tcp);
+  EXPECT_FALSE(local_of(plain).is_null());
+  EXPECT_FALSE(local_of(plain).contains("interface")) << local_of(plain);
+  // The oracle: ss names the same device for the same ports.
+  const std::string ss = testing::run_command("ss -tuanH");
+  EXPECT_NE(ss.find("127.0.0.1%lo:" + std::to_string(testing::local_port(udp))),
+            std::string::npos) << ss.substr(0, 2000);
+  EXPECT_NE(ss.find("127.0.0.1%lo:" + std::to_string(testing::local_port(tcp))),
+            std::string::npos);
   testing::close_all(fds);
 }
 
