@@ -142,39 +142,98 @@ ScanOptions ScanOptions::from_json(const json& params) {
   return o;
 }
 
+namespace {
+
+// The scan's order: namespace, protocol, family, local port, local address,
+// remote address, remote port, state, inode. No two sockets compare equal
+// (the inode, or for TIME_WAIT the 4-tuple, tells them apart).
+bool socket_less(const SocketEntry& a, const SocketEntry& b) {
+  if (a.netns != b.netns) {
+    return a.netns < b.netns;
+  }
+  if (a.protocol != b.protocol) {
+    return a.protocol < b.protocol;
+  }
+  if (a.family != b.family) {
+    return a.family < b.family;
+  }
+  if (a.local_port != b.local_port) {
+    return a.local_port < b.local_port;
+  }
+  if (const int c = std::memcmp(a.local_addr.data(), b.local_addr.data(), 16); c != 0) {
+    return c < 0;
+  }
+  if (const int c = std::memcmp(a.remote_addr.data(), b.remote_addr.data(), 16); c != 0) {
+    return c < 0;
+  }
+  if (a.remote_port != b.remote_port) {
+    return a.remote_port < b.remote_port;
+  }
+  if (a.state != b.state) {
+    return a.state < b.state;
+  }
+  return a.inode < b.inode;
+}
+
+// socket_less's three leading fields after the namespace as 18 bits:
+// udp (17 > tcp's 6), IPv6 (10 > IPv4's 2), local port.
+uint64_t leading_key(const SocketEntry& s) {
+  return uint64_t{s.protocol == IPPROTO_UDP} << 17 | uint64_t{s.family == AF_INET6} << 16 |
+         s.local_port;
+}
+
+}  // namespace
+
 void sort_sockets(SocketList& sockets) {
-  // In place: every page a scan touches for the first time costs (12 us a
-  // page on the VMs we measure on), and a sorted copy of tens of thousands
-  // of entries is hundreds of pages. No two sockets compare equal (the
-  // inode, or for TIME_WAIT the 4-tuple, tells them apart), so an unstable
-  // sort gives one order.
-  std::sort(sockets.begin(), sockets.end(), [](const SocketEntry& a, const SocketEntry& b) {
-    if (a.netns != b.netns) {
-      return a.netns < b.netns;
+  const size_t n = sockets.size();
+  const auto radix_ok = [&](const SocketEntry& s) {
+    return s.netns == sockets.front().netns &&
+           (s.protocol == IPPROTO_TCP || s.protocol == IPPROTO_UDP) &&
+           (s.family == AF_INET || s.family == AF_INET6);
+  };
+  if (n < 1024 || !std::all_of(sockets.begin(), sockets.end(), radix_ok)) {
+    std::sort(sockets.begin(), sockets.end(), socket_less);
+    return;
+  }
+  // Tens of thousands of 72-byte entries: a comparison sort moves each
+  // ~log n times through a five-field comparison (2.6 ms for 19 000 here).
+  // Instead: two 9-bit radix passes over (leading key, index) pairs, one
+  // gather of the entries, then a comparison sort only inside runs that
+  // share protocol, family and local port (a server's accepted sockets).
+  std::vector<uint64_t, common::HugePageAllocator<uint64_t>> pairs(2 * n);
+  uint64_t* from = pairs.data();
+  uint64_t* to = pairs.data() + n;
+  for (size_t i = 0; i < n; ++i) {
+    from[i] = leading_key(sockets[i]) << 32 | i;
+  }
+  for (const int shift : {32, 41}) {
+    size_t count[513] = {};
+    for (size_t i = 0; i < n; ++i) {
+      ++count[((from[i] >> shift) & 511) + 1];
     }
-    if (a.protocol != b.protocol) {
-      return a.protocol < b.protocol;
+    for (size_t b = 1; b < 513; ++b) {
+      count[b] += count[b - 1];
     }
-    if (a.family != b.family) {
-      return a.family < b.family;
+    for (size_t i = 0; i < n; ++i) {
+      to[count[(from[i] >> shift) & 511]++] = from[i];
     }
-    if (a.local_port != b.local_port) {
-      return a.local_port < b.local_port;
+    std::swap(from, to);
+  }
+  SocketList sorted;
+  sorted.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    sorted.push_back(sockets[from[i] & 0xFFFFFFFF]);
+  }
+  for (size_t first = 0, last = 0; first < n; first = last) {
+    const uint64_t key = from[first] >> 32;
+    for (last = first + 1; last < n && (from[last] >> 32) == key; ++last) {
     }
-    if (const int c = std::memcmp(a.local_addr.data(), b.local_addr.data(), 16); c != 0) {
-      return c < 0;
+    if (last - first > 1) {
+      std::sort(sorted.begin() + static_cast<ptrdiff_t>(first),
+                sorted.begin() + static_cast<ptrdiff_t>(last), socket_less);
     }
-    if (const int c = std::memcmp(a.remote_addr.data(), b.remote_addr.data(), 16); c != 0) {
-      return c < 0;
-    }
-    if (a.remote_port != b.remote_port) {
-      return a.remote_port < b.remote_port;
-    }
-    if (a.state != b.state) {
-      return a.state < b.state;
-    }
-    return a.inode < b.inode;
-  });
+  }
+  sockets.swap(sorted);
 }
 
 ScanResult collect_scan(const ScanOptions& options) {
