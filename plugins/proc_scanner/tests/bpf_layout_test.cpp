@@ -21,12 +21,9 @@ namespace {
 class LayoutCache : public ::testing::Test {
  protected:
   void SetUp() override {
-    char dir_template[] = "/tmp/sonda-layout-XXXXXX";
-    ASSERT_NE(::mkdtemp(dir_template), nullptr);
-    dir_ = dir_template;
+    dir_ = scratch_.path();
     path_ = dir_ + "/cache/bpf-layout";  // the writer makes the directory
   }
-  void TearDown() override { testing::run_command("rm -rf '" + dir_ + "'"); }
 
   static BpfLayout sample() {
     BpfLayout l;
@@ -54,6 +51,7 @@ class LayoutCache : public ::testing::Test {
     std::ofstream(path_, std::ios::trunc) << content;
   }
 
+  testing::TempDir scratch_{"sonda-layout"};
   std::string dir_;
   std::string path_;
 };

@@ -181,4 +181,14 @@ void close_all(std::vector<int>& fds) {
   fds.clear();
 }
 
+TempDir::TempDir(const std::string& prefix) {
+  std::string pattern = "/tmp/" + prefix + "-XXXXXX";
+  if (::mkdtemp(pattern.data()) == nullptr) {
+    throw std::runtime_error("mkdtemp(" + pattern + "): " + std::strerror(errno));
+  }
+  path_ = pattern;
+}
+
+TempDir::~TempDir() { run_command("rm -rf '" + path_ + "'"); }
+
 }  // namespace sonda::proc_scanner::testing

@@ -54,6 +54,20 @@ std::string python3();
 /// A free TCP port on 127.0.0.1 right now (bound, read, released).
 uint16_t free_tcp_port();
 
+/// A fresh directory made with mkdtemp("/tmp/<prefix>-XXXXXX"), removed with
+/// everything in it when this goes. Throws when it cannot be made.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& prefix);
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
 /// Closes every fd in the list.
 void close_all(std::vector<int>& fds);
 

@@ -59,9 +59,7 @@ int unix_socket(int type, const std::string& name, bool listen) {
 class UnixZoo : public ::testing::Test {
  protected:
   void SetUp() override {
-    char dir_template[] = "/tmp/sonda-unix-XXXXXX";
-    ASSERT_NE(::mkdtemp(dir_template), nullptr);
-    dir_ = dir_template;
+    dir_ = scratch_.path();
     const std::string tag = std::to_string(::getpid());
     const int listener = unix_socket(SOCK_STREAM, dir_ + "/stream.sock", true);
     fds_.push_back(listener);
@@ -88,7 +86,6 @@ class UnixZoo : public ::testing::Test {
   }
   void TearDown() override {
     testing::close_all(fds_);
-    testing::run_command("rm -rf " + dir_);
   }
 
   std::set<Row> rows_from_ss() const {
@@ -141,6 +138,7 @@ class UnixZoo : public ::testing::Test {
     return rows;
   }
 
+  testing::TempDir scratch_{"sonda-unix"};
   std::string dir_;
   std::vector<int> fds_;
   std::set<uint64_t> inodes_;
