@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "kernel_btf.hpp"
+#include "proc_read.hpp"
 #include "sonda_common/net.hpp"
 
 namespace sonda::proc_scanner {
@@ -31,27 +32,14 @@ constexpr Field kFields[] = {
     {"task_start", &BpfLayout::task_start},         {"file_inode", &BpfLayout::file_inode},
     {"inode_mode", &BpfLayout::inode_mode},         {"inode_ino", &BpfLayout::inode_ino}};
 
-// Up to 4 KiB of a small file; false when it cannot be read or is larger.
+// The whole of a small file (under 4 KiB); false when unreadable or larger.
 bool read_small_file(int fd, std::string& out) {
   char buf[4096];
-  size_t got = 0;
-  for (;;) {
-    const ssize_t n = ::read(fd, buf + got, sizeof buf - got);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n < 0) {
-      return false;
-    }
-    if (n == 0) {
-      break;
-    }
-    got += static_cast<size_t>(n);
-    if (got == sizeof buf) {
-      return false;
-    }
+  const ssize_t n = read_small_fd(fd, buf, sizeof buf);
+  if (n < 0 || static_cast<size_t>(n) == sizeof buf - 1) {
+    return false;
   }
-  out.assign(buf, got);
+  out.assign(buf, static_cast<size_t>(n));
   return true;
 }
 

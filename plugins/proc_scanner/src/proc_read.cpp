@@ -14,11 +14,7 @@
 
 namespace sonda::proc_scanner {
 
-ssize_t read_small_file_at(int dirfd, const char* name, char* buf, size_t cap) {
-  const int fd = ::openat(dirfd, name, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    return -1;
-  }
+ssize_t read_small_fd(int fd, char* buf, size_t cap) {
   size_t total = 0;
   while (total + 1 < cap) {
     const ssize_t n = ::read(fd, buf + total, cap - 1 - total);
@@ -26,9 +22,6 @@ ssize_t read_small_file_at(int dirfd, const char* name, char* buf, size_t cap) {
       if (errno == EINTR) {
         continue;
       }
-      const int saved = errno;
-      ::close(fd);
-      errno = saved;
       return -1;
     }
     if (n == 0) {
@@ -36,9 +29,20 @@ ssize_t read_small_file_at(int dirfd, const char* name, char* buf, size_t cap) {
     }
     total += static_cast<size_t>(n);
   }
-  ::close(fd);
   buf[total] = '\0';
   return static_cast<ssize_t>(total);
+}
+
+ssize_t read_small_file_at(int dirfd, const char* name, char* buf, size_t cap) {
+  const int fd = ::openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return -1;
+  }
+  const ssize_t n = read_small_fd(fd, buf, cap);
+  const int saved = errno;
+  ::close(fd);
+  errno = saved;
+  return n;
 }
 
 bool parse_stat_line(const char* text, size_t len, ProcessInfo& info, uint32_t& flags) {

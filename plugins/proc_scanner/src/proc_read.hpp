@@ -13,6 +13,10 @@ namespace sonda::proc_scanner {
 /// PF_KTHREAD in the stat flags field (include/linux/sched.h).
 inline constexpr uint32_t kPfKthread = 0x00200000;
 
+/// Reads an open file from its current offset to the end, up to `cap` - 1
+/// bytes, into `buf` (NUL-terminated). Returns the length, or -1 with errno set.
+ssize_t read_small_fd(int fd, char* buf, size_t cap);
+
 /// Reads up to `cap` bytes of `name` under `dirfd` into `buf` (NUL-terminated).
 /// Returns the length, or -1 with errno set.
 ssize_t read_small_file_at(int dirfd, const char* name, char* buf, size_t cap);
