@@ -239,6 +239,15 @@ struct Loaded {
   std::string failure;
   common::Fd socket_fd_link;
   common::Fd task_link;
+
+  /// Unloads the programs: the next ensure_loaded() starts over.
+  void reset() {
+    tried = false;
+    layout_cached = false;
+    failure.clear();
+    socket_fd_link = common::Fd();
+    task_link = common::Fd();
+  }
 };
 
 Loaded& loaded() {
@@ -340,10 +349,7 @@ std::optional<BpfOwnerDump> bpf_dump_owners(std::string& reason) {
     // A cached layout the verifier took but that misreads: drop the file
     // and relocate from the BTF once more.
     ::unlink(cache_path.c_str());
-    state.tried = false;
-    state.layout_cached = false;
-    state.socket_fd_link = common::Fd();
-    state.task_link = common::Fd();
+    state.reset();
     if (!ensure_loaded(state, cache_path, setup_ns)) {
       reason = state.failure;
       return std::nullopt;

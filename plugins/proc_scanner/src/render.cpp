@@ -295,8 +295,8 @@ void write_scan_text(const ScanResult& result, const ScanOptions& options,
   SocketTally tally;
   {
     // Each socket is written through a raw cursor into room reserved for
-    // its longest form: ~20 appends a socket, each checking capacity, were
-    // half of the renderer's time.
+    // its longest form: ~20 appends a socket, each checking capacity, cost
+    // ~1 ms of a 19 000-socket render (measured).
     ChunkWriter writer(sink, kChunkBytes * 2);
     writer.append(out);
     out.clear();
