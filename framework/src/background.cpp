@@ -26,7 +26,7 @@ std::unique_ptr<Runner::Background> Runner::start_background(const Step& step) {
   }
   spdlog::info("step {}: starting {}.{} in the background", step.id, step.plugin, step.action);
   auto fail = [&](std::string reason) -> std::unique_ptr<Background> {
-    result.status = "failed";
+    result.status = StepStatus::kFailed;
     result.reason = std::move(reason);
     result.duration_ns = monotonic_now_ns() - start_ns;
     finish_step(std::move(result));
@@ -42,45 +42,37 @@ std::unique_ptr<Runner::Background> Runner::start_background(const Step& step) {
   auto bg = std::make_unique<Background>();
   bg->start_ns = start_ns;
   bg->stop_grace_ns = 5'000'000'000;
-  // Background tasks run until stopped: the step timeout bounds readiness.
-  bg->task = std::make_unique<ActionTask>(plugin, step.action, result.params, 0,
-                                          sample_forwarder(step.id));
-  watch(bg->task.get(), true);
-  bg->task->start();
-  const int64_t ready_timeout_ns = step.timeout_ns.value_or(kDefaultReadyTimeoutNs);
-  const int64_t until_ns = start_ns + ready_timeout_ns;
-  bool ready = false;
-  while (!ready && monotonic_now_ns() < until_ns && !interrupted_) {
-    ready = bg->task->wait_ready(std::min(until_ns, monotonic_now_ns() + kPollSliceNs));
-    if (!ready && bg->task->outcome().finished) {
-      break;
-    }
+  // Background actions run until stopped: the step timeout bounds readiness.
+  std::string why;
+  bg->task = launch(step.id, "", {plugin, step.action, result.params, 0, sample_forwarder(step.id), ""}, why);
+  if (bg->task == nullptr) {
+    return fail(why);
   }
+  const int64_t ready_timeout_ns = step.timeout_ns.value_or(kDefaultReadyTimeoutNs);
+  const WaitEnd end = await(**bg->task, true, start_ns + ready_timeout_ns, [this] { return interrupted_.load(); });
   bg->result = std::move(result);
-  if (!ready) {
-    bg->task->request_stop();
-    const bool returned = bg->task->wait_done(monotonic_now_ns() + stop_grace_ns(2'000'000'000));
-    watch(bg->task.get(), false);
-    ActionOutcome out = bg->task->outcome();
-    bg->result.record = std::move(out.record);
-    bg->result.samples = std::move(out.samples);
-    bg->result.duration_ns = monotonic_now_ns() - start_ns;
-    if (interrupted_) {
-      bg->result.status = "interrupted";
-      bg->result.reason = "interrupted before it was ready";
-    } else if (returned && out.rc != 0) {
-      bg->result.status = "failed";
-      bg->result.reason = out.error;
-      explain_addr_in_use(bg->result);
-    } else {
-      bg->result.status = "failed";
-      bg->result.reason = returned ? "returned without calling ready()"
-                                   : "not ready after " + seconds_text(ready_timeout_ns);
+  if (end != WaitEnd::kReady) {
+    ActionRun& run = **bg->task;
+    WaitEnd stopped = end;
+    if (end != WaitEnd::kReturned) {
+      run.request_stop();
+      stopped = await(run, false, monotonic_now_ns() + stop_grace_ns(2'000'000'000));
     }
-    finish_step(std::move(bg->result));
+    StepResult& r = bg->result;
+    r.duration_ns = monotonic_now_ns() - start_ns;
+    settle(r, run, stopped, 0, "");
+    if (interrupted_) {
+      r.status = StepStatus::kInterrupted;
+      r.reason = "interrupted before it was ready";
+    } else if (r.status == StepStatus::kOk || r.status == StepStatus::kTimeout) {
+      r.status = StepStatus::kFailed;
+      r.reason = end == WaitEnd::kReturned ? "returned without calling ready()"
+                                           : "not ready after " + seconds_text(ready_timeout_ns);
+    }
+    finish_step(std::move(r));
     return nullptr;
   }
-  bg->ready_info = *bg->task->outcome().ready_info;
+  bg->ready_info = *(*bg->task)->outcome().ready_info;
   if (!bg->ready_info.is_object()) {
     bg->ready_info = {{"ready", bg->ready_info}};
   }
@@ -104,7 +96,7 @@ std::unique_ptr<Runner::Background> Runner::start_spawn(const Step& step, StepRe
     const std::filesystem::path base = std::filesystem::absolute(scenario_.file).parent_path();
     spec.cwd = spec.cwd.empty() ? base.string() : (base / spec.cwd).lexically_normal().string();
   } catch (const std::exception& e) {
-    result.status = "failed";
+    result.status = StepStatus::kFailed;
     result.reason = e.what();
     result.duration_ns = monotonic_now_ns() - start_ns;
     finish_step(std::move(result));
@@ -129,7 +121,7 @@ std::unique_ptr<Runner::Background> Runner::start_spawn(const Step& step, StepRe
       const int status = bg->process->stop(stop_grace_ns(spec.stop_grace_ns));
       result.record.edit()["exit_status"] = SpawnedProcess::describe_status(status);
     }
-    result.status = interrupted_ ? "interrupted" : "failed";
+    result.status = interrupted_ ? StepStatus::kInterrupted : StepStatus::kFailed;
     result.reason = reason;
     result.duration_ns = monotonic_now_ns() - start_ns;
     finish_step(std::move(result));
@@ -150,23 +142,32 @@ std::unique_ptr<Runner::Background> Runner::start_spawn(const Step& step, StepRe
   }
   result.record.edit()["pid"] = bg->process->pid();
   if (port) {
-    ActionTask wait(scanner, "wait_for",
-                    {{"port", *port}, {"protocol", protocol}, {"pid", bg->process->pid()},
-                     {"timeout", spec.ready_timeout_ns}},
-                    monotonic_now_ns() + spec.ready_timeout_ns);
-    watch(&wait, true);
-    wait.start();
+    const int64_t deadline_ns = monotonic_now_ns() + spec.ready_timeout_ns;
+    std::string why;
+    auto wait = launch(step.id, ".wait_for",
+                       {scanner, "wait_for",
+                        {{"port", *port}, {"protocol", protocol}, {"pid", bg->process->pid()},
+                         {"timeout", spec.ready_timeout_ns}},
+                        deadline_ns, {}, ""},
+                       why);
+    if (wait == nullptr) {
+      return fail(why);
+    }
     std::optional<int> early_exit;
-    while (!wait.wait_done(monotonic_now_ns() + kPollSliceNs)) {
-      if ((early_exit = bg->process->poll_exit()) || interrupted_) {
-        // Bounded: a wait_for that ignores its stop flag is abandoned.
-        wait.request_stop();
-        wait.wait_done(monotonic_now_ns() + kInterruptGraceNs / 2);
-        break;
+    WaitEnd end = await(**wait, false, deadline_ns + kDeadlineGraceNs, [&] {
+      return (early_exit = bg->process->poll_exit()).has_value() || interrupted_;
+    });
+    if (end == WaitEnd::kAborted) {
+      // Bounded: a wait_for that ignores its stop flag is given up on.
+      (*wait)->request_stop();
+      if (await(**wait, false, monotonic_now_ns() + kInterruptGraceNs / 2) == WaitEnd::kReturned) {
+        end = WaitEnd::kReturned;
       }
     }
-    watch(&wait, false);
-    const ActionOutcome out = wait.outcome();
+    StepResult ready;
+    ready.plugin = "proc_scanner";
+    ready.action = "wait_for";
+    settle(ready, **wait, end, deadline_ns, "timed out after " + seconds_text(spec.ready_timeout_ns));
     if (!early_exit) {
       early_exit = bg->process->poll_exit();
     }
@@ -180,11 +181,11 @@ std::unique_ptr<Runner::Background> Runner::start_spawn(const Step& step, StepRe
     if (interrupted_) {
       return fail("interrupted before it was ready");
     }
-    if (out.rc != 0) {
+    if (ready.status != StepStatus::kOk) {
       const std::string tail = tail_lines(stderr_path, 5);
-      return fail("not ready: " + out.error + (tail.empty() ? "" : "; stderr: " + tail));
+      return fail("not ready: " + ready.reason + (tail.empty() ? "" : "; stderr: " + tail));
     }
-    result.record.edit()["ready"] = out.record.tree();
+    result.record.edit()["ready"] = ready.record.tree();
   }
   result.record.edit()["ready_after_ns"] = monotonic_now_ns() - start_ns;
   bg->ready_info = result.record.top();
@@ -215,32 +216,32 @@ void Runner::stop_background(Background& bg) {
     record["exit_code"] = WIFEXITED(status) ? nlohmann::json(WEXITSTATUS(status)) : nlohmann::json(nullptr);
     record["exit_signal"] = WIFSIGNALED(status) ? nlohmann::json(WTERMSIG(status)) : nlohmann::json(nullptr);
     if (exited_early) {
-      r.status = "failed";
+      r.status = StepStatus::kFailed;
       const std::string tail = tail_lines(record.value("stderr", std::string()), 5);
       r.reason = "exited before its group ended: " + SpawnedProcess::describe_status(status) +
                  (tail.empty() ? "" : "; stderr: " + tail);
     } else {
-      r.status = interrupted_ ? "interrupted" : "ok";
+      r.status = interrupted_ ? StepStatus::kInterrupted : StepStatus::kOk;
     }
   } else {
-    bg.task->request_stop();
-    const bool returned = bg.task->wait_done(monotonic_now_ns() + stop_grace_ns(bg.stop_grace_ns));
-    watch(bg.task.get(), false);
-    ActionOutcome out = bg.task->outcome();
+    ActionRun& run = **bg.task;
+    run.request_stop();
+    const int64_t grace_ns = stop_grace_ns(bg.stop_grace_ns);
+    const WaitEnd end = await(run, false, monotonic_now_ns() + grace_ns);
+    settle(r, run, end == WaitEnd::kReturned ? end : WaitEnd::kLimit, 0, "");
     // The ready object under the returned record: merging needs the tree.
     nlohmann::json record = bg.ready_info;
-    record.update(out.record.tree());
+    record.update(r.record.tree());
     r.record = StepRecord(std::move(record));
-    r.samples = std::move(out.samples);
-    if (!returned) {
-      r.status = "failed";
-      r.reason = "did not stop within " + seconds_text(stop_grace_ns(bg.stop_grace_ns)) + " (abandoned)";
-    } else if (out.rc != 0) {
-      r.status = "failed";
-      r.reason = out.error;
-    } else {
-      r.status = interrupted_ ? "interrupted" : "ok";
+    if (end != WaitEnd::kReturned) {
+      r.status = StepStatus::kFailed;
+      r.reason = "did not stop within " + seconds_text(grace_ns) + " (" + gave_up_text() + ")";
+    } else if (r.status == StepStatus::kOk && interrupted_) {
+      r.status = StepStatus::kInterrupted;
+    } else if (r.status == StepStatus::kInterrupted && r.reason == "interrupted (partial record kept)") {
+      r.reason.clear();  // stopped by Ctrl-C as asked: nothing to explain
     }
+    bg.task.reset();
   }
   r.duration_ns = monotonic_now_ns() - bg.start_ns;
   finish_step(std::move(r));

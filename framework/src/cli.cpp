@@ -29,7 +29,16 @@ int cli_main(int argc, char** argv) {
   run->add_option("-o,--out", run_cmd.out_dir, "Results directory (default ./results)")->type_name("DIR");
   run->add_option("--set", run_cmd.overrides, "Override a scenario value: key=value (repeatable)")
       ->type_name("KEY=VALUE");
+  run->add_flag("--in-process", run_cmd.in_process,
+                "Run plugin actions on threads of this process instead of one agent process per step "
+                "(debugging: a crashing plugin then ends the run)");
   run->footer(exit_code_help());
+
+  AgentCommand agent_cmd;
+  auto* agent = app.add_subcommand(
+      "agent", "Serve the agent protocol on stdin/stdout (started by `sonda run`, or through ssh/exec)");
+  agent->add_option("--plugin", agent_cmd.plugin_files, "Load this plugin file first (repeatable)")
+      ->type_name("FILE");
 
   RunCommand validate_cmd;
   auto* validate = app.add_subcommand("validate", "Check a scenario against the plugins' schemas");
@@ -45,7 +54,7 @@ int cli_main(int argc, char** argv) {
   describe->add_flag("--markdown", markdown, "Print the Markdown tables used in plugin READMEs");
 
   // Options may also follow the subcommand ("sonda run x.yaml -v").
-  for (auto* sub : {run, validate, plugins, describe}) {
+  for (auto* sub : {run, validate, plugins, describe, agent}) {
     sub->fallthrough();
   }
   try {
@@ -55,6 +64,10 @@ int cli_main(int argc, char** argv) {
     return rc == 0 ? kExitOk : kExitInvalidScenario;
   }
   init_logging(quiet ? -1 : (verbose > 0 ? 1 : 0));
+  if (*agent) {
+    agent_cmd.plugins = plugin_opts;
+    return agent_command(agent_cmd);
+  }
   run_cmd.plugins = plugin_opts;
   validate_cmd.plugins = plugin_opts;
   if (*run) {

@@ -17,10 +17,19 @@ struct RunCommand {
   std::string out_dir = "results";
   std::vector<std::string> overrides;  ///< --set key=value
   PluginOptions plugins;
+  bool in_process = false;  ///< --in-process: run plugin actions on threads of sonda itself
+};
+
+/// `sonda agent`: serves the agent protocol on stdin/stdout.
+struct AgentCommand {
+  std::vector<std::string> plugin_files;  ///< --plugin: load these first (the runner names one)
+  PluginOptions plugins;
 };
 
 /// `sonda run`: validate, run, write results, print the summary.
 int run_command(const RunCommand& cmd);
+/// `sonda agent`: never returns normally (exits the process when its input ends).
+int agent_command(const AgentCommand& cmd);
 /// `sonda validate`: only the checks; prints every problem at once.
 int validate_command(const RunCommand& cmd);
 /// `sonda plugins`: what was found and what was refused.

@@ -165,3 +165,38 @@ std::string list_plugins(const Registry& registry) {
 }
 
 }  // namespace sonda
+
+namespace sonda {
+
+nlohmann::json plugin_schema_json(const LoadedPlugin& plugin) {
+  const sonda_plugin& d = *plugin.descriptor;
+  nlohmann::json actions = nlohmann::json::array();
+  for (size_t i = 0; i < d.action_count; ++i) {
+    const sonda_action_spec& a = d.actions[i];
+    nlohmann::json params = nlohmann::json::array();
+    for (size_t k = 0; k < a.param_count; ++k) {
+      const sonda_param_spec& p = a.params[k];
+      nlohmann::json j = {{"name", str_or(p.name, "")},
+                          {"type", scenario::param_type_name(p.type)},
+                          {"required", p.required != 0},
+                          {"doc", str_or(p.doc, "")}};
+      if (p.default_value != nullptr) j["default"] = p.default_value;
+      if (p.min < p.max) j["range"] = {p.min, p.max};
+      if (p.choices != nullptr) j["choices"] = p.choices;
+      if (p.unit != nullptr) j["unit"] = p.unit;
+      params.push_back(std::move(j));
+    }
+    actions.push_back({{"name", str_or(a.name, "")},
+                       {"doc", str_or(a.doc, "")},
+                       {"background", (a.flags & SONDA_ACTION_BACKGROUND) != 0},
+                       {"params", std::move(params)}});
+  }
+  return {{"name", plugin.name()},
+          {"version", plugin.version()},
+          {"path", plugin.path},
+          {"description", plugin.description()},
+          {"capabilities", d.capabilities},
+          {"actions", std::move(actions)}};
+}
+
+}  // namespace sonda

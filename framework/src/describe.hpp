@@ -17,3 +17,14 @@ std::string describe_plugin(const LoadedPlugin& plugin, bool markdown);
 std::string list_plugins(const Registry& registry);
 
 }  // namespace sonda
+
+#include <nlohmann/json.hpp>
+
+namespace sonda {
+
+/// The plugin's self-description as data (the agent's `describe` reply):
+/// name, version, path, description, capabilities and every action with
+/// its parameter specs as declared.
+nlohmann::json plugin_schema_json(const LoadedPlugin& plugin);
+
+}  // namespace sonda

@@ -15,6 +15,18 @@ namespace fs = std::filesystem;
 
 namespace sonda {
 
+const char* to_string(StepStatus status) {
+  switch (status) {
+    case StepStatus::kOk: return "ok";
+    case StepStatus::kFailed: return "failed";
+    case StepStatus::kTimeout: return "timeout";
+    case StepStatus::kInterrupted: return "interrupted";
+    case StepStatus::kSkipped: return "skipped";
+  }
+  return "unknown";
+}
+
+
 namespace {
 
 std::tm utc_now(long& millis) {
@@ -68,7 +80,7 @@ nlohmann::json StepResult::fields_json() const {
   j["kind"] = kind;
   j["plugin"] = plugin;
   j["action"] = action;
-  j["status"] = status;
+  j["status"] = to_string(status);
   j["reason"] = reason;
   j["started_at"] = started_at.empty() ? nlohmann::json(nullptr) : nlohmann::json(started_at);
   j["duration_ns"] = duration_ns;

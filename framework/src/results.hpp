@@ -25,6 +25,13 @@ std::string utc_compact_timestamp();
 /// "2026-11-25T14:05:12.123Z".
 std::string utc_iso_timestamp();
 
+/// How a step ended.
+enum class StepStatus { kOk, kFailed, kTimeout, kInterrupted, kSkipped };
+/// "ok", "failed", "timeout", "interrupted", "skipped" (the result files' words).
+const char* to_string(StepStatus status);
+/// failed or timeout: the run's exit code is 4.
+inline bool is_failure(StepStatus s) { return s == StepStatus::kFailed || s == StepStatus::kTimeout; }
+
 /// Everything recorded about one step. Filled by the runner; serialised
 /// into run.json `steps[]` and the step_end event.
 struct StepResult {
@@ -32,7 +39,7 @@ struct StepResult {
   std::string kind = "action";  ///< action | spawn
   std::string plugin;
   std::string action;
-  std::string status = "skipped";  ///< ok | failed | timeout | interrupted | skipped
+  StepStatus status = StepStatus::kSkipped;
   std::string reason;
   std::string started_at;
   int64_t duration_ns = 0;

@@ -148,6 +148,7 @@ int run_command(const RunCommand& cmd) {
     std::cerr << "error: " << e.what() << '\n';
     return kExitInvalidScenario;
   }
+  const Isolation isolation = cmd.in_process ? Isolation::kInProcess : Isolation::kAgent;
   const std::string started_at = utc_iso_timestamp();
   const int64_t start_ns = monotonic_now_ns();
   nlohmann::json run = {{"schema_version", kResultSchemaVersion},
@@ -157,6 +158,7 @@ int run_command(const RunCommand& cmd) {
                                       {"description", scenario->description},
                                       {"as_run", scenario->as_run}}},
                         {"plugins", plugins_json(registry)},
+                        {"isolation", to_string(isolation)},
                         {"run_dir", writer->dir()},
                         {"started_at", started_at}};
   writer->event("run_start", {{"scenario", scenario->name}, {"run_dir", writer->dir()},
@@ -164,7 +166,7 @@ int run_command(const RunCommand& cmd) {
                               {"sonda", run["sonda"]}, {"context", run["context"]}});
   spdlog::info("running {} -> {}", scenario->name, writer->dir());
 
-  Runner runner(*scenario, registry, *writer);
+  Runner runner(*scenario, registry, *writer, isolation);
   RunOutcome outcome;
   {
     SignalWatcher signals([&runner](int count) {

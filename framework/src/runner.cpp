@@ -35,8 +35,8 @@ void collect_steps(const Group& group, std::vector<const Step*>& out) {
 
 }  // namespace
 
-Runner::Runner(const Scenario& scenario, const Registry& registry, RunWriter& writer)
-    : scenario_(scenario), registry_(registry), writer_(writer) {
+Runner::Runner(const Scenario& scenario, const Registry& registry, RunWriter& writer, Isolation isolation)
+    : scenario_(scenario), registry_(registry), writer_(writer), executor_(isolation) {
   sample_gate_->writer = &writer_;
   try {
     read_parts_ = read_record_parts(scenario_);
@@ -64,20 +64,20 @@ void Runner::interrupt() {
     interrupted_at_ns_ = monotonic_now_ns();
   }
   std::lock_guard lock(mu_);
-  for (ActionTask* task : running_) {
-    task->request_stop();
+  for (ActionRun* run : running_) {
+    run->request_stop();
   }
 }
 
-void Runner::watch(ActionTask* task, bool on) {
+void Runner::watch(ActionRun* run, bool on) {
   std::lock_guard lock(mu_);
   if (on) {
-    running_.insert(task);
+    running_.insert(run);
     if (interrupted_) {
-      task->request_stop();
+      run->request_stop();
     }
   } else {
-    running_.erase(task);
+    running_.erase(run);
   }
 }
 
@@ -132,10 +132,10 @@ RunOutcome Runner::run() {
   bool step_failed = false;
   for (const Step* s : steps) {
     StepResult& r = results_[s->id];
-    if (interrupted_ && r.status == "skipped") {
+    if (interrupted_ && r.status == StepStatus::kSkipped) {
       r.reason = "run interrupted before this step";
     }
-    step_failed = step_failed || r.status == "failed" || r.status == "timeout";
+    step_failed = step_failed || is_failure(r.status);
     outcome.steps.push_back(std::move(r));  // results_ is not read after this
   }
   // Every step has ended: the records are final and read below only.
@@ -161,7 +161,7 @@ RunOutcome Runner::run() {
     // Reports are built even after failures or Ctrl-C, from the steps that
     // succeeded only: a failed step's zeros are not figures, they show n/a.
     for (const StepResult& r : outcome.steps) {
-      if (r.status != "ok") {
+      if (r.status != StepStatus::kOk) {
         records.erase(r.id);
       }
     }
@@ -265,7 +265,7 @@ StepResult Runner::begin_step(const Step& step, bool& skip) {
     skip = true;
   }
   if (skip) {
-    r.status = "skipped";
+    r.status = StepStatus::kSkipped;
     writer_.step_end(r);
     std::lock_guard lock(mu_);
     results_[step.id] = r;
@@ -282,23 +282,23 @@ bool Runner::resolve_step_params(const Step& step, StepResult& result) {
     result.params = resolve_params(step, records_, registry_);
     return true;
   } catch (const std::exception& e) {
-    result.status = "failed";
+    result.status = StepStatus::kFailed;
     result.reason = e.what();
     return false;
   }
 }
 
 void Runner::finish_step(StepResult result) {
-  if (result.status == "failed" || result.status == "timeout") {
+  if (is_failure(result.status)) {
     failed_ = true;
-    spdlog::error("step {}: {} — {}", result.id, result.status, result.reason);
-  } else if (result.status == "interrupted") {
+    spdlog::error("step {}: {} — {}", result.id, to_string(result.status), result.reason);
+  } else if (result.status == StepStatus::kInterrupted) {
     spdlog::warn("step {}: interrupted after {}", result.id, seconds_text(result.duration_ns));
   } else {
     const nlohmann::json& top = result.record.top();
     const std::string summary =
         top.contains("summary") && top["summary"].is_string() ? top["summary"].get<std::string>() : "";
-    spdlog::info("step {}: {} in {}{}{}", result.id, result.status, seconds_text(result.duration_ns),
+    spdlog::info("step {}: {} in {}{}{}", result.id, to_string(result.status), seconds_text(result.duration_ns),
                  summary.empty() ? "" : " — ", summary);
   }
   publish_record(result.id, result.record);

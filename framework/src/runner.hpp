@@ -16,13 +16,13 @@
 #include <string>
 #include <vector>
 
+#include "action_run.hpp"
 #include "registry.hpp"
 #include "results.hpp"
 #include "scenario.hpp"
 
 namespace sonda {
 
-class ActionTask;
 class SpawnedProcess;
 
 /// Process exit codes, distinct per failure class (k6-style).
@@ -47,9 +47,12 @@ struct RunOutcome {
 /// One run of one scenario. run() once; interrupt() from any thread.
 class Runner {
  public:
-  /// All references must outlive the runner. Spawned programs write their
-  /// output into writer.dir().
-  Runner(const Scenario& scenario, const Registry& registry, RunWriter& writer);
+  /// All references must outlive the runner. Spawned programs, and agents
+  /// for what plugins print, write their output into writer.dir().
+  /// `isolation`: where plugin actions run (one agent process per action
+  /// run by default).
+  Runner(const Scenario& scenario, const Registry& registry, RunWriter& writer,
+         Isolation isolation = Isolation::kAgent);
   ~Runner();
   Runner(const Runner&) = delete;
   Runner& operator=(const Runner&) = delete;
@@ -66,6 +69,10 @@ class Runner {
  private:
   struct Background;
   using BackgroundList = std::vector<std::unique_ptr<Background>>;
+  class Launched;
+
+  /// What ended an await().
+  enum class WaitEnd { kReady, kReturned, kLimit, kInterrupted, kAborted };
 
   void run_group(const Group& group);
   void run_node(const Node& node, BackgroundList& backgrounds);
@@ -77,6 +84,25 @@ class Runner {
 
   /// One execution of an action with deadline handling (one repeat run).
   StepResult execute_action(const Step& step, const nlohmann::json& params);
+
+  // The step-execution primitive (step_exec.cpp), used by every step kind.
+  /// Starts an action through the executor, reached by interrupt() until
+  /// the handle is gone. `output_suffix` names the file for what the plugin
+  /// prints: <run dir>/<step id><suffix>.output. Null with `why` set when
+  /// its agent could not be started.
+  std::unique_ptr<Launched> launch(const std::string& step_id, const char* output_suffix,
+                                   ActionRequest request, std::string& why);
+  /// The one wait: until the action is ready (`for_ready`) or has returned,
+  /// `limit_ns` passes (0: none), Ctrl-C's grace runs out, or `abort`
+  /// (polled every slice) says so.
+  WaitEnd await(ActionRun& run, bool for_ready, int64_t limit_ns, const std::function<bool()>& abort = {});
+  /// Status and reason of an action run that ended with `end`: gives up on
+  /// (kills) one that did not return; fails a crash, a record that is not a
+  /// JSON object, or a non-zero return; moves the record and samples into
+  /// `r`. `timeout_text` ("timed out after 2s") words a missed deadline.
+  void settle(StepResult& r, ActionRun& run, WaitEnd end, int64_t deadline_ns, const std::string& timeout_text);
+  /// "its agent was killed" / "abandoned; its thread is left running".
+  const char* gave_up_text() const;
   /// "port 10000/tcp is in use by python3 (pid 4242)" via proc_scanner.owner.
   void explain_addr_in_use(StepResult& result);
   /// A StepResult prefilled from the step, or the reason it must be skipped.
@@ -88,7 +114,7 @@ class Runner {
   /// A finished step's record: parsed into records_ only as far as something
   /// reads it (read_parts_), else it stays text in the results alone.
   void publish_record(const std::string& id, const StepRecord& record);
-  void watch(ActionTask* task, bool on);
+  void watch(ActionRun* run, bool on);
   int64_t stop_grace_ns(int64_t wanted_ns) const;
   /// Streams a step's samples to events.jsonl. An abandoned plugin thread
   /// may call it after the run: it goes through a gate the destructor closes.
@@ -103,6 +129,7 @@ class Runner {
   const Scenario& scenario_;
   const Registry& registry_;
   RunWriter& writer_;
+  const Executor executor_;
   std::atomic<bool> interrupted_{false};
   std::atomic<int64_t> interrupted_at_ns_{0};
   std::atomic<bool> failed_{false};
@@ -113,7 +140,7 @@ class Runner {
   /// step id); nullopt: every record whole.
   std::optional<std::map<std::string, RecordFilter>> read_parts_;
   std::map<std::string, StepResult> results_;
-  std::set<ActionTask*> running_;
+  std::set<ActionRun*> running_;
 };
 
 }  // namespace sonda

@@ -9,8 +9,27 @@
 #include "runner.hpp"
 #include "spawn.hpp"
 #include "step_task.hpp"
+#include "action_run.hpp"
 
 namespace sonda {
+
+/// A started action that Runner::interrupt() reaches until this handle is
+/// destroyed (which first unregisters it, then ends its agent).
+class Runner::Launched {
+ public:
+  Launched(Runner& runner, std::unique_ptr<ActionRun> run) : runner_(runner), run_(std::move(run)) {
+    runner_.watch(run_.get(), true);
+  }
+  ~Launched() { runner_.watch(run_.get(), false); }
+  Launched(const Launched&) = delete;
+  Launched& operator=(const Launched&) = delete;
+  ActionRun& operator*() { return *run_; }
+  ActionRun* operator->() { return run_.get(); }
+
+ private:
+  Runner& runner_;
+  std::unique_ptr<ActionRun> run_;
+};
 
 /// A step that lives until its group ends: a BACKGROUND action or a spawned
 /// program. Owned by the group's BackgroundList.
@@ -18,7 +37,7 @@ struct Runner::Background {
   StepResult result;
   int64_t start_ns = 0;
   nlohmann::json ready_info = nlohmann::json::object();
-  std::unique_ptr<ActionTask> task;     // action steps
+  std::unique_ptr<Launched> task;     // action steps
   std::unique_ptr<SpawnedProcess> process;  // spawn steps
   int64_t stop_grace_ns = 0;
 };

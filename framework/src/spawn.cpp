@@ -39,8 +39,9 @@ void untrack(pid_t pgid) {
 std::string sys_error(const std::string& call) { return call + ": " + std::strerror(errno); }
 
 /// Opens an output file for the child, close-on-exec in the parent.
-int open_output(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+/// `mode`: O_TRUNC or O_APPEND.
+int open_output(const std::string& path, int mode) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | mode | O_CLOEXEC, 0644);
   if (fd < 0) {
     throw std::runtime_error(sys_error("open(" + path + ")"));
   }
@@ -54,9 +55,43 @@ void kill_all_at_exit() { SpawnedProcess::kill_all_now(); }
 
 std::unique_ptr<SpawnedProcess> SpawnedProcess::start(const SpawnSpec& spec, const std::string& stdout_path,
                                                       const std::string& stderr_path) {
+  const int out_fd = open_output(stdout_path, O_TRUNC);
+  int err_fd;
+  try {
+    err_fd = open_output(stderr_path, O_TRUNC);
+  } catch (...) {
+    ::close(out_fd);
+    throw;
+  }
+  return launch(spec, -1, out_fd, err_fd);
+}
+
+std::unique_ptr<SpawnedProcess> SpawnedProcess::start_with_stdio(const SpawnSpec& spec, int stdio_fd,
+                                                                 const std::string& stderr_path) {
+  const int err_fd = open_output(stderr_path, O_APPEND);
+  const int io_fd = fcntl(stdio_fd, F_DUPFD_CLOEXEC, 3);
+  if (io_fd < 0) {
+    const std::string why = sys_error("dup");
+    ::close(err_fd);
+    throw std::runtime_error(why);
+  }
+  const int io_fd2 = fcntl(stdio_fd, F_DUPFD_CLOEXEC, 3);
+  return launch(spec, io_fd, io_fd2, err_fd);
+}
+
+std::unique_ptr<SpawnedProcess> SpawnedProcess::launch(const SpawnSpec& spec, int in_fd, int out_fd,
+                                                       int err_fd) {
   static const bool registered = [] { return std::atexit(&kill_all_at_exit) == 0; }();
   (void)registered;
+  auto close_fds = [&] {
+    for (int fd : {in_fd, out_fd, err_fd}) {
+      if (fd >= 0) {
+        ::close(fd);
+      }
+    }
+  };
   if (spec.argv.empty()) {
+    close_fds();
     throw std::runtime_error("spawn: empty command");
   }
   // Everything the child needs is built before fork(): after fork() in a
@@ -83,21 +118,17 @@ std::unique_ptr<SpawnedProcess> SpawnedProcess::start(const SpawnSpec& spec, con
   }
   envp.push_back(nullptr);
 
-  const int out_fd = open_output(stdout_path);
-  const int err_fd = open_output(stderr_path);
   int exec_pipe[2];
   if (pipe2(exec_pipe, O_CLOEXEC) != 0) {
     const std::string why = sys_error("pipe2");
-    ::close(out_fd);
-    ::close(err_fd);
+    close_fds();
     throw std::runtime_error(why);
   }
   const pid_t parent = getpid();
   const pid_t pid = fork();
   if (pid < 0) {
     const std::string why = sys_error("fork");
-    ::close(out_fd);
-    ::close(err_fd);
+    close_fds();
     ::close(exec_pipe[0]);
     ::close(exec_pipe[1]);
     throw std::runtime_error(why);
@@ -116,7 +147,7 @@ std::unique_ptr<SpawnedProcess> SpawnedProcess::start(const SpawnSpec& spec, con
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
-    const int dev_null = ::open("/dev/null", O_RDONLY);
+    const int dev_null = in_fd >= 0 ? in_fd : ::open("/dev/null", O_RDONLY);
     if (dev_null >= 0) {
       dup2(dev_null, 0);
     }
@@ -138,8 +169,7 @@ std::unique_ptr<SpawnedProcess> SpawnedProcess::start(const SpawnSpec& spec, con
   // Parent: set the group here too, so a kill right after start reaches it.
   setpgid(pid, pid);
   track(pid);
-  ::close(out_fd);
-  ::close(err_fd);
+  close_fds();
   ::close(exec_pipe[1]);
   // The pipe closes on a successful exec; data means chdir or exec failed.
   int failure[2] = {0, 0};

@@ -23,6 +23,11 @@ class SpawnedProcess {
   /// (including an exec failure such as "No such file or directory").
   static std::unique_ptr<SpawnedProcess> start(const SpawnSpec& spec, const std::string& stdout_path,
                                                const std::string& stderr_path);
+  /// The same, for a child that talks over `stdio_fd` (a socket): it
+  /// becomes the child's stdin and stdout; stderr is appended to
+  /// `stderr_path`. The agent's launch.
+  static std::unique_ptr<SpawnedProcess> start_with_stdio(const SpawnSpec& spec, int stdio_fd,
+                                                          const std::string& stderr_path);
   ~SpawnedProcess();
   SpawnedProcess(const SpawnedProcess&) = delete;
   SpawnedProcess& operator=(const SpawnedProcess&) = delete;
@@ -42,6 +47,9 @@ class SpawnedProcess {
 
  private:
   explicit SpawnedProcess(pid_t pid) : pid_(pid) {}
+  /// fork + exec with the given child fds 0/1/2 (closed here afterwards,
+  /// except `in_fd` when it is -1: /dev/null).
+  static std::unique_ptr<SpawnedProcess> launch(const SpawnSpec& spec, int in_fd, int out_fd, int err_fd);
   pid_t pid_;
   std::optional<int> status_;
 };

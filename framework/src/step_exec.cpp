@@ -1,4 +1,6 @@
-// Foreground action steps: deadlines, repeats, addr_in_use explanations.
+// The step-execution primitive (launch, await, settle) that every step kind
+// uses, foreground action steps with their repeats, and addr_in_use
+// explanations.
 #include <spdlog/spdlog.h>
 
 #include "runner.hpp"
@@ -36,20 +38,20 @@ void Runner::run_foreground_step(const Step& step) {
   nlohmann::json runs = nlohmann::json::array();
   StepResult last;
   std::string first_failure;
-  std::string worst = "ok";
+  StepStatus worst = StepStatus::kOk;
   nlohmann::json samples = nlohmann::json::array();
   for (int i = 0; i < step.repeat && !interrupted_; ++i) {
     last = execute_action(step, base.params);
     nlohmann::json record = last.record.tree();  // parsed once per run: spread needs every figure
     writer_.event("repeat_run", {{"id", step.id}, {"run", i + 1}, {"of", step.repeat},
-                                 {"status", last.status}, {"duration_ns", last.duration_ns},
+                                 {"status", to_string(last.status)}, {"duration_ns", last.duration_ns},
                                  {"record", record}});
-    if (last.status == "ok") {
+    if (last.status == StepStatus::kOk) {
       records.push_back(record);
     }
-    runs.push_back({{"run", i + 1}, {"status", last.status}, {"reason", last.reason},
+    runs.push_back({{"run", i + 1}, {"status", to_string(last.status)}, {"reason", last.reason},
                     {"duration_ns", last.duration_ns}, {"record", std::move(record)}});
-    if (last.status != "ok" && first_failure.empty()) {
+    if (last.status != StepStatus::kOk && first_failure.empty()) {
       first_failure = "run " + std::to_string(i + 1) + "/" + std::to_string(step.repeat) + ": " + last.reason;
       worst = last.status;
     }
@@ -64,7 +66,7 @@ void Runner::run_foreground_step(const Step& step) {
   r.started_at = base.started_at;
   r.duration_ns = monotonic_now_ns() - start_ns;
   r.samples = std::move(samples);
-  if (worst != "ok" && r.status == "ok") {
+  if (worst != StepStatus::kOk && r.status == StepStatus::kOk) {
     r.status = worst;
     r.reason = first_failure;
   }
@@ -73,6 +75,90 @@ void Runner::run_foreground_step(const Step& step) {
                         {"runs", std::move(runs)},
                         {"spread", numeric_spread(records)}};
   finish_step(std::move(r));
+}
+
+std::unique_ptr<Runner::Launched> Runner::launch(const std::string& step_id, const char* output_suffix,
+                                                 ActionRequest request, std::string& why) {
+  request.output_path = writer_.dir() + "/" + step_id + output_suffix + ".output";
+  try {
+    return std::make_unique<Launched>(*this, executor_.start(std::move(request)));
+  } catch (const std::exception& e) {
+    why = std::string("cannot start its agent: ") + e.what();
+    return nullptr;
+  }
+}
+
+Runner::WaitEnd Runner::await(ActionRun& run, bool for_ready, int64_t limit_ns,
+                              const std::function<bool()>& abort) {
+  for (;;) {
+    const int64_t slice = monotonic_now_ns() + kPollSliceNs;
+    const int64_t until = limit_ns != 0 ? std::min(limit_ns, slice) : slice;
+    if (for_ready) {
+      if (run.wait_ready(until)) {
+        return WaitEnd::kReady;
+      }
+      if (run.wait_done(monotonic_now_ns())) {
+        return WaitEnd::kReturned;
+      }
+    } else if (run.wait_done(until)) {
+      return WaitEnd::kReturned;
+    }
+    const int64_t now = monotonic_now_ns();
+    if (limit_ns != 0 && now >= limit_ns) {
+      return WaitEnd::kLimit;
+    }
+    if (interrupted_ && now > interrupted_at_ns_ + kInterruptGraceNs) {
+      return WaitEnd::kInterrupted;
+    }
+    if (abort && abort()) {
+      return WaitEnd::kAborted;
+    }
+  }
+}
+
+const char* Runner::gave_up_text() const {
+  return executor_.isolation() == Isolation::kAgent ? "its agent was killed"
+                                                     : "abandoned; its thread is left running";
+}
+
+void Runner::settle(StepResult& r, ActionRun& run, WaitEnd end, int64_t deadline_ns,
+                    const std::string& timeout_text) {
+  const bool returned = end == WaitEnd::kReturned || end == WaitEnd::kReady;
+  if (!returned) {
+    run.abandon();
+  }
+  ActionOutcome out = run.outcome();
+  r.record = std::move(out.record);
+  r.samples = std::move(out.samples);
+  if (!out.crash.is_null()) {
+    r.record.edit()["crash"] = out.crash;
+  }
+  if (end == WaitEnd::kLimit) {
+    r.status = StepStatus::kTimeout;
+    r.reason = timeout_text + " (did not return within " + seconds_text(kDeadlineGraceNs) +
+               " of its deadline; " + gave_up_text() + ")";
+  } else if (!returned) {
+    r.status = StepStatus::kInterrupted;
+    r.reason = "interrupted; did not stop within " + seconds_text(kInterruptGraceNs) + " (" + gave_up_text() + ")";
+  } else if (interrupted_) {
+    r.status = StepStatus::kInterrupted;
+    r.reason = out.rc == 0 ? "interrupted (partial record kept)" : "interrupted: " + out.error;
+  } else if (out.rc == 0 && !out.record_problem.empty()) {
+    r.status = StepStatus::kFailed;
+    r.reason = "plugin " + r.plugin + ": action " + r.action + " returned a record that is " + out.record_problem;
+  } else if (out.rc == 0) {
+    r.status = StepStatus::kOk;
+    r.reason.clear();
+  } else if (out.crash.is_null() && deadline_ns != 0 && monotonic_now_ns() >= deadline_ns) {
+    r.status = StepStatus::kTimeout;
+    r.reason = timeout_text + ": " + out.error;
+  } else {
+    r.status = StepStatus::kFailed;
+    r.reason = out.error;
+    if (out.crash.is_null()) {
+      explain_addr_in_use(r);
+    }
+  }
 }
 
 StepResult Runner::execute_action(const Step& step, const nlohmann::json& params) {
@@ -84,58 +170,22 @@ StepResult Runner::execute_action(const Step& step, const nlohmann::json& params
   r.params = params;
   auto plugin = registry_.get(step.plugin);
   if (plugin == nullptr) {
-    r.status = "failed";
+    r.status = StepStatus::kFailed;
     r.reason = "plugin '" + step.plugin + "' is not loaded";
     return r;
   }
   const int64_t start_ns = monotonic_now_ns();
   const int64_t deadline_ns = step.timeout_ns ? start_ns + *step.timeout_ns : 0;
-  ActionTask task(plugin, step.action, params, deadline_ns, sample_forwarder(step.id));
-  watch(&task, true);
-  task.start();
-  bool abandoned = false;
-  while (!task.wait_done(monotonic_now_ns() + kPollSliceNs)) {
-    const int64_t now = monotonic_now_ns();
-    if (deadline_ns != 0 && now > deadline_ns + kDeadlineGraceNs) {
-      abandoned = true;
-      r.status = "timeout";
-      r.reason = "timed out after " + seconds_text(*step.timeout_ns) + " (did not return within " +
-                 seconds_text(kDeadlineGraceNs) + " of its deadline; abandoned)";
-      task.request_stop();
-      break;
-    }
-    if (interrupted_ && now > interrupted_at_ns_ + kInterruptGraceNs) {
-      abandoned = true;
-      r.status = "interrupted";
-      r.reason = "interrupted; did not stop within " + seconds_text(kInterruptGraceNs) + " (abandoned)";
-      break;
-    }
-  }
-  watch(&task, false);
-  const int64_t end_ns = monotonic_now_ns();
-  r.duration_ns = end_ns - start_ns;
-  ActionOutcome out = task.outcome();
-  r.record = std::move(out.record);
-  r.samples = std::move(out.samples);
-  if (abandoned) {
-    spdlog::warn("step {}: {}.{} abandoned; its thread is left running detached", step.id,
-                 step.plugin, step.action);
+  std::string why;
+  auto run = launch(step.id, "", {plugin, step.action, params, deadline_ns, sample_forwarder(step.id), ""}, why);
+  if (run == nullptr) {
+    r.status = StepStatus::kFailed;
+    r.reason = why;
     return r;
   }
-  if (interrupted_) {
-    r.status = "interrupted";
-    r.reason = out.rc == 0 ? "interrupted (partial record kept)" : "interrupted: " + out.error;
-  } else if (out.rc == 0) {
-    r.status = "ok";
-    r.reason.clear();
-  } else if (deadline_ns != 0 && end_ns >= deadline_ns) {
-    r.status = "timeout";
-    r.reason = "timed out after " + seconds_text(*step.timeout_ns) + ": " + out.error;
-  } else {
-    r.status = "failed";
-    r.reason = out.error;
-    explain_addr_in_use(r);
-  }
+  const WaitEnd end = await(**run, false, deadline_ns != 0 ? deadline_ns + kDeadlineGraceNs : 0);
+  r.duration_ns = monotonic_now_ns() - start_ns;
+  settle(r, **run, end, deadline_ns, step.timeout_ns ? "timed out after " + seconds_text(*step.timeout_ns) : "");
   return r;
 }
 
@@ -161,8 +211,14 @@ void Runner::explain_addr_in_use(StepResult& result) {
   if (scanner == nullptr || scanner->find_action("owner") == nullptr) {
     return;
   }
-  ActionOutcome owner = ActionTask::run_sync(scanner, "owner", {{"port", port}, {"protocol", protocol}},
-                                             monotonic_now_ns() + 3'000'000'000, nullptr);
+  const int64_t deadline_ns = monotonic_now_ns() + 3'000'000'000;
+  std::string why;
+  auto run = launch(result.id, ".owner",
+                    {scanner, "owner", {{"port", port}, {"protocol", protocol}}, deadline_ns, {}, ""}, why);
+  if (run == nullptr || await(**run, false, deadline_ns + kDeadlineGraceNs) != WaitEnd::kReturned) {
+    return;
+  }
+  const ActionOutcome owner = (*run)->outcome();
   const nlohmann::json owners = owner.record.tree().value("owners", nlohmann::json());
   if (owner.rc != 0 || !owners.is_array() || owners.empty()) {
     return;

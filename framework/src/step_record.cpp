@@ -246,7 +246,27 @@ StepRecord::StepRecord(nlohmann::json tree) {
 }
 
 StepRecord StepRecord::from_text(std::string_view text) {
-  auto kept = std::make_shared<std::string>(text);
+  std::string problem;
+  return from_text(std::string(text), problem);
+}
+
+namespace {
+
+const char* kind_name(nlohmann::json::value_t t) {
+  switch (t) {
+    case nlohmann::json::value_t::array: return "an array";
+    case nlohmann::json::value_t::string: return "a string";
+    case nlohmann::json::value_t::boolean: return "a boolean";
+    case nlohmann::json::value_t::null: return "null";
+    default: return "a number";
+  }
+}
+
+}  // namespace
+
+StepRecord StepRecord::from_text(std::string&& text, std::string& problem) {
+  problem.clear();
+  auto kept = std::make_shared<std::string>(std::move(text));
   // JSON strings cannot hold raw control characters, so these are layout.
   for (char& c : *kept) {
     if (c == '\n' || c == '\r') {
@@ -255,10 +275,13 @@ StepRecord StepRecord::from_text(std::string_view text) {
   }
   TopLevelScanner scanner;
   if (!nlohmann::json::sax_parse(*kept, &scanner)) {
-    return StepRecord(nlohmann::json{{"invalid_json", std::string(text)}});
+    problem = "not JSON";
+    return StepRecord(nlohmann::json{{"invalid_json", kept->substr(0, 4096)}});
   }
   if (!scanner.root_is_object()) {
-    return StepRecord(nlohmann::json::parse(*kept));
+    auto value = nlohmann::json::parse(*kept);
+    problem = std::string("not a JSON object (") + kind_name(value.type()) + ")";
+    return StepRecord(std::move(value));
   }
   StepRecord r;
   r.top_ = std::move(scanner.top());

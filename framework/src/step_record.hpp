@@ -42,6 +42,10 @@ class StepRecord {
   /// an object: {"value": v}; otherwise kept as text (newlines, which can
   /// only be layout, become spaces so it splices into a JSON line).
   static StepRecord from_text(std::string_view text);
+  /// The same, taking the text over (no copy), and saying in `problem`
+  /// ("not JSON", "not a JSON object (an array)") why a record is not an
+  /// object; `problem` is cleared for a good one.
+  static StepRecord from_text(std::string&& text, std::string& problem);
 
   /// True while the record is the plugin's text, unparsed.
   bool is_text() const { return text_ != nullptr; }

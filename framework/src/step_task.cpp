@@ -21,6 +21,7 @@ struct ActionTask::State {
   std::string action;
   std::string params_text;
   SampleCallback on_sample;
+  TaskHooks hooks;
   std::shared_ptr<spdlog::logger> logger;
   int stop_flag = 0;  // read by the plugin with __atomic_load_n
   sonda_host host{};
@@ -46,17 +47,27 @@ nlohmann::json parse_or_wrap(const char* text) {
 void host_log(void* ctx, int level, const char* msg) {
   auto* s = state_of(ctx);
   const int clamped = level < SONDA_LOG_TRACE ? SONDA_LOG_TRACE : (level > SONDA_LOG_ERROR ? SONDA_LOG_ERROR : level);
+  if (s->hooks.on_log) {
+    s->hooks.on_log(clamped, msg != nullptr ? msg : "");
+    return;
+  }
   s->logger->log(static_cast<spdlog::level::level_enum>(clamped), "{}", msg != nullptr ? msg : "");
 }
 
 void host_ready(void* ctx, const char* json_text) {
   auto* s = state_of(ctx);
   auto info = parse_or_wrap(json_text);
-  std::lock_guard lock(s->mu);
-  if (!s->outcome.ready_info) {
-    s->outcome.ready_info = std::move(info);
+  {
+    std::lock_guard lock(s->mu);
+    if (s->outcome.ready_info) {
+      return;
+    }
+    s->outcome.ready_info = info;
+    s->cv.notify_all();
   }
-  s->cv.notify_all();
+  if (s->hooks.on_ready) {
+    s->hooks.on_ready(info);
+  }
 }
 
 void host_sample(void* ctx, const char* json_text) {
@@ -73,11 +84,17 @@ void host_sample(void* ctx, const char* json_text) {
 
 void host_set_result(void* ctx, const char* json_text) {
   auto* s = state_of(ctx);
+  if (s->hooks.on_record_text) {
+    s->hooks.on_record_text(json_text != nullptr ? json_text : "null");
+    return;
+  }
   // Validated here, on the plugin's thread, but not parsed into a tree: a
   // large record is mostly written out as it came (step_record.hpp).
-  StepRecord record = StepRecord::from_text(json_text != nullptr ? json_text : "null");
+  std::string problem;
+  StepRecord record = StepRecord::from_text(std::string(json_text != nullptr ? json_text : "null"), problem);
   std::lock_guard lock(s->mu);
   s->outcome.record = std::move(record);
+  s->outcome.record_problem = std::move(problem);
 }
 
 void host_set_error(void* ctx, const char* message) {
@@ -114,16 +131,28 @@ ActionTask::~ActionTask() {
   }
 }
 
+void ActionTask::set_hooks(TaskHooks hooks) { state_->hooks = std::move(hooks); }
+
 void ActionTask::start() {
   thread_ = std::thread([s = state_] {
     const int rc = s->plugin->descriptor->run(s->action.c_str(), s->params_text.c_str(), &s->host);
+    std::string error;
+    {
+      std::lock_guard lock(s->mu);
+      s->outcome.rc = rc;
+      if (rc != 0 && s->outcome.error.empty()) {
+        s->outcome.error = s->plugin->name() + "." + s->action + " failed with status " +
+                           std::to_string(rc) + " and no message";
+      }
+      error = s->outcome.error;
+    }
+    // Forwarded before `finished`, so whoever waits for the task sees the
+    // forwarding done.
+    if (s->hooks.on_done) {
+      s->hooks.on_done(rc, error);
+    }
     std::lock_guard lock(s->mu);
     s->outcome.finished = true;
-    s->outcome.rc = rc;
-    if (rc != 0 && s->outcome.error.empty()) {
-      s->outcome.error = s->plugin->name() + "." + s->action + " failed with status " +
-                         std::to_string(rc) + " and no message";
-    }
     s->cv.notify_all();
   });
 }

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "plugin_loader.hpp"
@@ -28,12 +29,30 @@ struct ActionOutcome {
   int rc = 0;             ///< run()'s status when finished
   StepRecord record;  ///< the plugin's text, kept unparsed (step_record.hpp)
   std::string error;  ///< set_error() text, or the host's reason
+  /// Why the record is not a JSON object ("not JSON", "not a JSON object
+  /// (an array)"); empty when it is one, or when there was none.
+  std::string record_problem;
+  /// When the process running the action died under it (an agent that
+  /// crashed or exited): {signal, exit_code, stderr_tail, output}; else null.
+  nlohmann::json crash;
   std::optional<nlohmann::json> ready_info;
   nlohmann::json samples = nlohmann::json::array();
 };
 
 /// Called from the plugin's thread for every sample, as it arrives.
 using SampleCallback = std::function<void(const nlohmann::json& sample)>;
+
+/// Optional hooks on the plugin's thread, for whoever forwards what the
+/// action does (the agent writes each to its channel as it happens).
+struct TaskHooks {
+  std::function<void(const nlohmann::json& info)> on_ready;
+  std::function<void(int level, const char* message)> on_log;
+  /// When set, set_result()'s text goes here as it is (no copy, no
+  /// validation) instead of into the outcome's record.
+  std::function<void(std::string_view text)> on_record_text;
+  /// After run() returned: its status and the error text.
+  std::function<void(int rc, const std::string& error)> on_done;
+};
 
 /// A plugin action on its own thread. Thread-safe; destroying a task whose
 /// thread is still running detaches it (the thread keeps its own state and
@@ -47,6 +66,8 @@ class ActionTask {
   ActionTask(const ActionTask&) = delete;
   ActionTask& operator=(const ActionTask&) = delete;
 
+  /// Set before start().
+  void set_hooks(TaskHooks hooks);
   /// Starts the thread. Call once.
   void start();
   /// Sets the plugin's stop flag (idempotent, any thread).

@@ -28,7 +28,7 @@ std::string details_of(const StepResult& s) {
   // `summary` is a scalar, so top() has it; `repeat` and `pid` are host-added,
   // so the record is a tree then and top() is all of it.
   const nlohmann::json& record = s.record.top();
-  if (s.status == "ok" || s.status == "interrupted") {
+  if (s.status == StepStatus::kOk || s.status == StepStatus::kInterrupted) {
     if (record.contains("summary") && record["summary"].is_string()) {
       text = record["summary"].get<std::string>();
     }
@@ -40,7 +40,7 @@ std::string details_of(const StepResult& s) {
       text += (text.empty() ? "" : "; ") + std::string("pid ") + record["pid"].dump();
     }
   }
-  if (!s.reason.empty() && s.status != "ok") {
+  if (!s.reason.empty() && s.status != StepStatus::kOk) {
     text += (text.empty() ? "" : "; ") + s.reason;
   }
   // One line per step: keep the table compact.
@@ -62,8 +62,8 @@ std::string render_summary(const std::string& scenario_name, const RunOutcome& o
       << ")\n";
   out << pad("STEP", id_w) << "  " << pad("STATUS", 11) << "  " << pad("TIME", 9) << "  DETAILS\n";
   for (const auto& s : outcome.steps) {
-    std::string line = pad(s.id, id_w) + "  " + pad(s.status, 11) + "  " +
-                       pad(s.status == "skipped" ? "-" : short_duration(s.duration_ns), 9) + "  " +
+    std::string line = pad(s.id, id_w) + "  " + pad(to_string(s.status), 11) + "  " +
+                       pad(s.status == StepStatus::kSkipped ? "-" : short_duration(s.duration_ns), 9) + "  " +
                        details_of(s);
     while (!line.empty() && line.back() == ' ') {
       line.pop_back();

@@ -105,7 +105,7 @@ BENCHMARK(BM_Peer_FwriteFflush);
 StepResult large_step(int samples) {
   StepResult r;
   r.id = "load";
-  r.status = "ok";
+  r.status = StepStatus::kOk;
   r.record = StepRecord(nlohmann::json{{"summary", "x"}, {"latency", {{"p50_ns", 1}, {"p99_ns", 2}}}});
   for (int i = 0; i < samples; ++i) {
     r.samples.push_back({{"t_ns", i}, {"bytes", i * 1000}, {"rtt_ns", 30000 + i}});
@@ -146,7 +146,7 @@ void BM_LargeRecordThroughHost(benchmark::State& state) {
       ActionOutcome out = ActionTask::run_sync(testkit(), "big_record", params, 0, nullptr);
       StepResult r;
       r.id = "scan";
-      r.status = "ok";
+      r.status = StepStatus::kOk;
       r.record = std::move(out.record);
       record_step(writer, r);
     }

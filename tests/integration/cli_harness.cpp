@@ -123,6 +123,20 @@ std::vector<nlohmann::json> latest_events(const std::string& out_dir, const std:
   return events;
 }
 
+bool any_event_line(const std::string& scenario_dir, const std::string& a, const std::string& b) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(scenario_dir, ec)) {
+    std::istringstream lines(read_text(entry.path().string() + "/events.jsonl"));
+    std::string line;
+    while (std::getline(lines, line)) {
+      if (line.find(a) != std::string::npos && line.find(b) != std::string::npos) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
 nlohmann::json step_of(const nlohmann::json& run, const std::string& id) {
   if (!run.is_object() || !run.contains("steps")) {
     return nullptr;

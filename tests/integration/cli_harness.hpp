@@ -55,6 +55,9 @@ std::string read_text(const std::string& path);
 nlohmann::json latest_run(const std::string& out_dir, const std::string& scenario);
 /// Every line of `<out>/<scenario>/latest/events.jsonl`, parsed.
 std::vector<nlohmann::json> latest_events(const std::string& out_dir, const std::string& scenario);
+/// True when some run directory under `scenario_dir` has an events.jsonl line
+/// containing both fragments (the run is still going: no `latest` yet).
+bool any_event_line(const std::string& scenario_dir, const std::string& a, const std::string& b);
 /// The step named `id` in run.json, or null.
 nlohmann::json step_of(const nlohmann::json& run, const std::string& id);
 /// True while a process with this pid exists (not a zombie of ours).

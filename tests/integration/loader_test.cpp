@@ -77,7 +77,7 @@ TEST(Registry, LoadsDirectoryKeepingGoodAndListingEveryRefusal) {
   EXPECT_EQ(registry.get("abi999"), nullptr);
   EXPECT_EQ(registry.refused().size(), 6u);  // text, no symbols, abi, small, null run, dup
   EXPECT_EQ(registry.find_plugin("testkit"), registry.get("testkit")->descriptor);
-  EXPECT_EQ(registry.plugin_names(), (std::vector<std::string>{"dup", "misbehave", "testkit"}));
+  EXPECT_EQ(registry.plugin_names(), (std::vector<std::string>{"chaos", "dup", "misbehave", "testkit"}));
   const std::string listing = list_plugins(registry);
   const size_t row = listing.find("\ntestkit ");
   ASSERT_NE(row, std::string::npos) << listing;

@@ -5,8 +5,6 @@
 #include <signal.h>
 
 #include <chrono>
-#include <sstream>
-#include <filesystem>
 #include <thread>
 
 #include "cli_harness.hpp"
@@ -22,22 +20,6 @@ long index_of(const std::vector<nlohmann::json>& events, const std::string& type
     }
   }
   return -1;
-}
-
-/// True when some run directory under `scenario_dir` has an events.jsonl line
-/// containing both fragments (the run is still going: no `latest` yet).
-bool any_event_line(const std::string& scenario_dir, const std::string& a, const std::string& b) {
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(scenario_dir, ec)) {
-    std::istringstream lines(read_text(entry.path().string() + "/events.jsonl"));
-    std::string line;
-    while (std::getline(lines, line)) {
-      if (line.find(a) != std::string::npos && line.find(b) != std::string::npos) {
-        return true;
-      }
-    }
-  }
-  return false;
 }
 
 class RunnerCli : public ::testing::Test {

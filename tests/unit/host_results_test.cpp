@@ -86,12 +86,12 @@ TEST(Summary, ShowsStatusDurationSummaryAndExpectations) {
   o.exit_code = 5;
   StepResult ok;
   ok.id = "load";
-  ok.status = "ok";
+  ok.status = StepStatus::kOk;
   ok.duration_ns = 1'500'000'000;
   ok.record = StepRecord(nlohmann::json{{"summary", "38.2 Gbit/s"}});
   StepResult bad;
   bad.id = "srv";
-  bad.status = "failed";
+  bad.status = StepStatus::kFailed;
   bad.duration_ns = 2'000'000;
   bad.reason = "port 10000/tcp is in use by python3 (pid 42)";
   o.steps = {ok, bad};

@@ -105,7 +105,7 @@ TEST(StepRecord, EditingParsesOnceAndDropsTheText) {
 TEST(JsonOut, WritesTreesExactlyAsNlohmannDumpsThem) {
   StepResult step;
   step.id = "scan";
-  step.status = "ok";
+  step.status = StepStatus::kOk;
   step.started_at = "2026-11-25T14:05:12.123Z";
   step.params = {{"unix", true}, {"ports", {1, 2}}};
   step.samples = {{{"t_ns", 1}}, nlohmann::json::object()};
@@ -129,7 +129,7 @@ TEST(RunWriter, LargeTextRecordRoundTripsThroughEventsAndRunJson) {
     RunWriter writer(tmp.string(), "big");
     StepResult step;
     step.id = "scan";
-    step.status = "ok";
+    step.status = StepStatus::kOk;
     step.params = {{"unix", false}};
     step.record = StepRecord::from_text(value.dump(1));
     ASSERT_TRUE(step.record.is_text());

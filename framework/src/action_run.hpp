@@ -1,0 +1,69 @@
+// Where a step's plugin code runs. By default every action runs in its own
+// `sonda agent` process (agent_client.hpp): a plugin that crashes, exits or
+// hangs takes its agent down, never the runner. `--in-process` runs it on a
+// thread of the runner instead (debugging; a crash there ends the run).
+// The runner sees both through ActionRun and drives them with one loop
+// (Runner::await).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "plugin_loader.hpp"
+#include "step_task.hpp"
+
+namespace sonda {
+
+/// How plugin actions are isolated from the runner.
+enum class Isolation { kAgent, kInProcess };
+const char* to_string(Isolation isolation);
+
+/// One plugin action, started. Thread-safe.
+class ActionRun {
+ public:
+  virtual ~ActionRun() = default;
+  /// Asks the action to wrap up (its stop flag). Idempotent.
+  virtual void request_stop() = 0;
+  /// Waits until ready() was called (true), the action ended, or `until_ns`.
+  virtual bool wait_ready(int64_t until_ns) = 0;
+  /// Waits until the action returned or its process died (true), or `until_ns`.
+  virtual bool wait_done(int64_t until_ns) = 0;
+  /// Gives up on an action that will not return: its agent is killed (the
+  /// outcome keeps what arrived); in-process, its thread is left detached.
+  virtual void abandon() = 0;
+  /// What arrived so far.
+  virtual ActionOutcome outcome() const = 0;
+};
+
+/// What to run.
+struct ActionRequest {
+  std::shared_ptr<const LoadedPlugin> plugin;
+  std::string action;
+  nlohmann::json params = nlohmann::json::object();
+  int64_t deadline_ns = 0;  ///< CLOCK_MONOTONIC, 0 = none
+  SampleCallback on_sample;
+  /// Agents: the file that keeps whatever the plugin prints (its stdout and
+  /// stderr). Removed again when empty.
+  std::string output_path;
+};
+
+/// Starts action runs. Immutable, thread-safe.
+class Executor {
+ public:
+  /// `agent_binary`: the `sonda` executable to start as `sonda agent`.
+  explicit Executor(Isolation isolation, std::string agent_binary = self_executable());
+  Isolation isolation() const { return isolation_; }
+  /// Starts the action. Agent: throws std::runtime_error when the agent
+  /// cannot be started (the reason names the program and the call).
+  std::unique_ptr<ActionRun> start(ActionRequest request) const;
+  /// /proc/self/exe, resolved.
+  static std::string self_executable();
+
+ private:
+  Isolation isolation_;
+  std::string agent_binary_;
+};
+
+}  // namespace sonda

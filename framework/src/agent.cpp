@@ -1,0 +1,271 @@
+// `sonda agent`: loads plugins and runs actions on request, speaking the
+// agent protocol (docs/AGENT_PROTOCOL.md) over stdin/stdout. The runner
+// starts one per step locally (a crash stays in it); ssh, `docker exec -i`,
+// `kubectl exec -i` or `ip netns exec` can carry the same stdio elsewhere.
+//
+// The channel is moved off fds 0/1 before any plugin is loaded: fd 0 becomes
+// /dev/null and fd 1 a copy of fd 2, so whatever a plugin prints (or closes)
+// never reaches the protocol. The agent exits when its input ends.
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "agent_channel.hpp"
+#include "commands.hpp"
+#include "describe.hpp"
+#include "registry.hpp"
+#include "step_task.hpp"
+#include "version.hpp"
+
+namespace sonda {
+
+namespace {
+
+/// How long runs may take to honour their stop flag once the input ended.
+constexpr int64_t kWindDownNs = 1'000'000'000;
+
+/// Moves the channel to fresh close-on-exec descriptors and points fds 0/1
+/// away from it. Returns {in, out}, or {-1, -1} with errno set.
+std::pair<int, int> take_channel() {
+  const int in = fcntl(0, F_DUPFD_CLOEXEC, 3);
+  const int out = fcntl(1, F_DUPFD_CLOEXEC, 3);
+  if (in < 0 || out < 0) {
+    return {-1, -1};
+  }
+  const int dev_null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (dev_null >= 0) {
+    dup2(dev_null, 0);
+    ::close(dev_null);
+  }
+  dup2(2, 1);
+  return {in, out};
+}
+
+class Agent {
+ public:
+  Agent(const AgentCommand& cmd, int out_fd) : cmd_(cmd), out_(out_fd) {}
+
+  /// Loads one explicit plugin file; a refusal is reported when a run asks
+  /// for it.
+  void preload(const std::string& path) { registry_.load_file(path); }
+  /// Serves until the input ends or says bye. The process exit code.
+  int serve(int in_fd);
+
+ private:
+  struct Run {
+    std::unique_ptr<ActionTask> task;
+    std::string plugin;
+  };
+
+  bool hello(const Frame& f);
+  void describe();
+  void start_run(const Frame& f);
+  /// The plugin named `name`: explicit --plugin files first, then (once)
+  /// the search path. nullptr with `why` set when unavailable.
+  std::shared_ptr<const LoadedPlugin> plugin(const std::string& name, std::string& why);
+  void reap_finished();
+  void wind_down();
+
+  const AgentCommand& cmd_;
+  FrameWriter out_;
+  Registry registry_;
+  bool searched_ = false;
+  std::map<std::string, Run> runs_;
+};
+
+bool Agent::hello(const Frame& f) {
+  const int theirs = f.header.value("protocol", -1);
+  if (theirs == kAgentProtocolVersion) {
+    return true;
+  }
+  out_.write({{"type", "error"},
+              {"message", "agent protocol mismatch: the runner speaks protocol " + std::to_string(theirs) +
+                              " (sonda " + f.header.value("sonda", std::string("?")) +
+                              "), this agent speaks protocol " + std::to_string(kAgentProtocolVersion) +
+                              " (sonda " + kSondaVersion + ")"}});
+  return false;
+}
+
+std::shared_ptr<const LoadedPlugin> Agent::plugin(const std::string& name, std::string& why) {
+  if (auto p = registry_.get(name)) {
+    return p;
+  }
+  if (!searched_) {
+    searched_ = true;
+    for (const auto& dir : Registry::search_dirs(cmd_.plugins.plugin_dirs)) {
+      registry_.load_directory(dir);
+    }
+    if (auto p = registry_.get(name)) {
+      return p;
+    }
+  }
+  if (const RefusedPlugin* r = registry_.refusal_for(name)) {
+    why = r->reason;
+  } else {
+    why = "plugin '" + name + "' is not available to this agent";
+  }
+  return nullptr;
+}
+
+void Agent::describe() {
+  if (!searched_) {
+    std::string ignored;
+    plugin("", ignored);  // loads the search path once
+  }
+  nlohmann::json plugins = nlohmann::json::array();
+  for (const auto& [name, p] : registry_.plugins()) {
+    plugins.push_back(plugin_schema_json(*p));
+  }
+  nlohmann::json refused = nlohmann::json::array();
+  for (const auto& r : registry_.refused()) {
+    refused.push_back({{"path", r.path}, {"reason", r.reason}});
+  }
+  out_.write({{"type", "describe"}, {"plugins", std::move(plugins)}, {"refused", std::move(refused)}});
+}
+
+void Agent::start_run(const Frame& f) {
+  const std::string id = f.header.value("id", std::string());
+  const std::string name = f.header.value("plugin", std::string());
+  const std::string action = f.header.value("action", std::string());
+  auto fail = [&](const std::string& message) {
+    out_.write({{"type", "error"}, {"id", id}, {"rc", 2}, {"message", message}});
+  };
+  if (id.empty() || runs_.count(id) != 0) {
+    fail(id.empty() ? "run without an id" : "run id '" + id + "' is already running");
+    return;
+  }
+  std::string why;
+  auto p = plugin(name, why);
+  if (p == nullptr) {
+    fail(why);
+    return;
+  }
+  if (p->find_action(action) == nullptr) {
+    fail("plugin " + name + " has no action '" + action + "'");
+    return;
+  }
+  const int64_t timeout_ns = f.header.value("timeout_ns", int64_t{0});
+  const int64_t deadline_ns = timeout_ns > 0 ? monotonic_now_ns() + timeout_ns : 0;
+  FrameWriter* out = &out_;
+  auto task = std::make_unique<ActionTask>(
+      p, action, f.header.value("params", nlohmann::json::object()), deadline_ns,
+      [out, id](const nlohmann::json& s) { out->write({{"type", "sample"}, {"id", id}, {"sample", s}}); });
+  TaskHooks hooks;
+  hooks.on_ready = [out, id](const nlohmann::json& info) {
+    out->write({{"type", "ready"}, {"id", id}, {"info", info}});
+  };
+  hooks.on_log = [out, id](int level, const char* msg) {
+    out->write({{"type", "log"}, {"id", id}, {"level", level}, {"message", msg}});
+  };
+  // The plugin's text goes to the channel from its own buffer: no copy.
+  hooks.on_record_text = [out, id](std::string_view text) {
+    out->write({{"type", "record"}, {"id", id}}, text);
+  };
+  hooks.on_done = [out, id](int rc, const std::string& error) {
+    if (rc == 0) {
+      out->write({{"type", "result"}, {"id", id}});
+    } else {
+      out->write({{"type", "error"}, {"id", id}, {"rc", rc}, {"message", error}});
+    }
+  };
+  task->set_hooks(std::move(hooks));
+  task->start();
+  runs_[id] = Run{std::move(task), name};
+}
+
+void Agent::reap_finished() {
+  for (auto it = runs_.begin(); it != runs_.end();) {
+    if (it->second.task->wait_done(monotonic_now_ns())) {
+      it = runs_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void Agent::wind_down() {
+  for (auto& [id, run] : runs_) {
+    run.task->request_stop();
+  }
+  const int64_t until = monotonic_now_ns() + kWindDownNs;
+  for (auto& [id, run] : runs_) {
+    run.task->wait_done(until);
+  }
+}
+
+int Agent::serve(int in_fd) {
+  out_.write({{"type", "hello"},
+              {"protocol", kAgentProtocolVersion},
+              {"sonda", kSondaVersion},
+              {"git", kSondaGitHash},
+              {"pid", static_cast<int64_t>(getpid())}});
+  FrameReader in(in_fd);
+  Frame f;
+  bool greeted = false;
+  while (in.next(f)) {
+    const std::string type = f.type();
+    if (!greeted) {
+      if (type != "hello") {
+        out_.write({{"type", "error"}, {"message", "expected hello first, got '" + type + "'"}});
+        return 2;
+      }
+      if (!hello(f)) {
+        return 2;
+      }
+      greeted = true;
+      continue;
+    }
+    reap_finished();
+    if (type == "run") {
+      start_run(f);
+    } else if (type == "stop") {
+      auto it = runs_.find(f.header.value("id", std::string()));
+      if (it != runs_.end()) {
+        it->second.task->request_stop();
+      }
+    } else if (type == "describe") {
+      describe();
+    } else if (type == "bye") {
+      break;
+    } else {
+      out_.write({{"type", "error"}, {"message", "unknown message type '" + type + "'"}});
+    }
+  }
+  if (!in.error().empty()) {
+    spdlog::error("agent: {}", in.error());
+  }
+  wind_down();
+  out_.write({{"type", "bye"}});
+  return 0;
+}
+
+}  // namespace
+
+int agent_command(const AgentCommand& cmd) {
+  signal(SIGPIPE, SIG_IGN);
+  const auto [in_fd, out_fd] = take_channel();
+  if (in_fd < 0) {
+    spdlog::error("agent: cannot move the channel off fds 0/1: {}", std::strerror(errno));
+    return 1;
+  }
+  Agent agent(cmd, out_fd);
+  for (const auto& path : cmd.plugin_files) {
+    agent.preload(path);
+  }
+  const int rc = agent.serve(in_fd);
+  // Plugin threads that ignored their stop flag may still run: leave now,
+  // without unloading libraries under them.
+  std::fflush(nullptr);
+  _exit(rc);
+}
+
+}  // namespace sonda

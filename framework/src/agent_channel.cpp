@@ -1,0 +1,153 @@
+#include "agent_channel.hpp"
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace sonda {
+
+namespace {
+
+/// A header line longer than this is a broken peer, not a message.
+constexpr size_t kMaxHeaderBytes = 64u << 20;
+/// A payload longer than this is refused (a record of 1 GiB is a bug).
+constexpr uint64_t kMaxPayloadBytes = 1ull << 30;
+
+}  // namespace
+
+std::string Frame::type() const {
+  auto it = header.find("type");
+  return it != header.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+bool FrameReader::fill() {
+  const size_t old = buf_.size();
+  buf_.resize(old + 65536);
+  ssize_t n;
+  do {
+    n = ::read(fd_, buf_.data() + old, 65536);
+  } while (n < 0 && errno == EINTR);
+  buf_.resize(old + (n > 0 ? static_cast<size_t>(n) : 0));
+  if (n < 0) {
+    error_ = std::string("read: ") + std::strerror(errno);
+  }
+  return n > 0;
+}
+
+bool FrameReader::next(Frame& frame) {
+  if (pos_ > 0) {
+    buf_.erase(0, pos_);  // what is left of the last read: at most one read's worth
+    pos_ = 0;
+  }
+  size_t scanned = 0;
+  size_t eol;
+  while ((eol = buf_.find('\n', scanned)) == std::string::npos) {
+    if (buf_.size() - pos_ > kMaxHeaderBytes) {
+      error_ = "a message line is longer than " + std::to_string(kMaxHeaderBytes) + " bytes";
+      return false;
+    }
+    scanned = buf_.size();
+    if (!fill()) {
+      if (error_.empty() && buf_.size() > pos_) {
+        error_ = "the channel ended inside a message";
+      }
+      return false;
+    }
+  }
+  const std::string_view line(buf_.data() + pos_, eol - pos_);
+  frame.header = nlohmann::json::parse(line, nullptr, false);
+  pos_ = eol + 1;
+  if (frame.header.is_discarded() || !frame.header.is_object()) {
+    error_ = "not a protocol message: " + std::string(line.substr(0, 120));
+    return false;
+  }
+  frame.payload.clear();
+  auto bytes = frame.header.find("bytes");
+  if (bytes == frame.header.end()) {
+    return true;
+  }
+  if (!bytes->is_number_unsigned() || bytes->get<uint64_t>() > kMaxPayloadBytes) {
+    error_ = "bad payload size " + bytes->dump();
+    return false;
+  }
+  const size_t want = bytes->get<size_t>();
+  // What is buffered, then straight into the payload: one copy of the bytes.
+  const size_t have = std::min(want, buf_.size() - pos_);
+  frame.payload.reserve(want);
+  frame.payload.assign(buf_, pos_, have);
+  pos_ += have;
+  frame.payload.resize(want);
+  size_t got = have;
+  while (got < want) {
+    const ssize_t n = ::read(fd_, frame.payload.data() + got, want - got);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      error_ = n < 0 ? std::string("read: ") + std::strerror(errno)
+                     : "the channel ended inside a " + std::to_string(want) + "-byte payload";
+      return false;
+    }
+    got += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+bool FrameWriter::write(nlohmann::json header) { return write(std::move(header), std::string_view()); }
+
+bool FrameWriter::write(nlohmann::json header, std::string_view payload) {
+  if (payload.data() != nullptr) {
+    header["bytes"] = payload.size();
+  }
+  std::string line = header.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  line += '\n';
+  std::lock_guard lock(mu_);
+  return write_all(line, payload);
+}
+
+bool FrameWriter::write_all(std::string_view a, std::string_view b) {
+  iovec iov[2] = {{const_cast<char*>(a.data()), a.size()}, {const_cast<char*>(b.data()), b.size()}};
+  int first = 0;
+  bool socket = true;
+  while (first < 2) {
+    if (iov[first].iov_len == 0) {
+      ++first;
+      continue;
+    }
+    ssize_t n;
+    if (socket) {
+      msghdr msg{};
+      msg.msg_iov = iov + first;
+      msg.msg_iovlen = static_cast<size_t>(2 - first);
+      n = ::sendmsg(fd_, &msg, MSG_NOSIGNAL);
+      if (n < 0 && errno == ENOTSOCK) {
+        socket = false;  // a pipe (ssh, docker exec): SIGPIPE is ignored by the agent
+        continue;
+      }
+    } else {
+      n = ::writev(fd_, iov + first, 2 - first);
+    }
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return false;
+    }
+    size_t left = static_cast<size_t>(n);
+    while (first < 2 && left >= iov[first].iov_len) {
+      left -= iov[first].iov_len;
+      iov[first].iov_len = 0;
+      ++first;
+    }
+    if (first < 2) {
+      iov[first].iov_base = static_cast<char*>(iov[first].iov_base) + left;
+      iov[first].iov_len -= left;
+    }
+  }
+  return true;
+}
+
+}  // namespace sonda

@@ -1,0 +1,114 @@
+// The "chaos" plugin: written like a third party's (the public SDK only), it
+// breaks the process it runs in (segfault, abort, _exit, a hang that ignores
+// every stop request, writes to or closes fd 1) or hands over records that
+// are huge or not JSON objects. The runner must turn each into a step result
+// and go on with the run. Built only for tests.
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <sonda/plugin.hpp>
+#include <string>
+#include <thread>
+
+namespace {
+
+using sonda::json;
+
+/// Dereferences a null pointer the compiler cannot see as null.
+json segv_action(const json&, sonda::Context&) {
+  std::fprintf(stderr, "chaos: about to segfault\n");
+  std::fflush(stderr);
+  volatile int* volatile null_ptr = nullptr;
+  *null_ptr = 42;
+  return {{"survived", true}};
+}
+
+json abort_action(const json&, sonda::Context&) {
+  std::fprintf(stderr, "chaos: about to abort\n");
+  std::fflush(stderr);
+  std::abort();
+}
+
+json exit3_action(const json&, sonda::Context&) {
+  std::fprintf(stderr, "chaos: exiting with 3\n");
+  std::fflush(stderr);
+  _exit(3);
+}
+
+/// Never returns: no stop flag, no deadline.
+json hang_action(const json&, sonda::Context&) {
+  for (;;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+/// Prints what is not a protocol line (with bytes that are not UTF-8) to
+/// stdout and stderr, then succeeds.
+json garbage_action(const json&, sonda::Context&) {
+  std::printf("not a protocol line {{{\x01\x02\xff\n");
+  std::fflush(stdout);
+  std::fprintf(stderr, "chaos: garbage on stderr }}}\x01\x02\xff\n");
+  std::fflush(stderr);
+  return {{"ok", true}, {"printed", true}};
+}
+
+/// Closes fd 1 and prints to it anyway, then succeeds.
+json close_stdout_action(const json&, sonda::Context&) {
+  close(1);
+  std::printf("after close\n");
+  std::fflush(stdout);
+  return {{"ok", true}, {"closed_fd1", true}};
+}
+
+/// A record of about `bytes` bytes, written as text by hand:
+/// {"filler":"xxx...","bytes":N}.
+json big_action(const json& params, sonda::Context& ctx) {
+  const int64_t bytes = params.at("bytes").get<int64_t>();
+  const std::string head = "{\"filler\":\"";
+  const std::string tail = "\",\"bytes\":" + std::to_string(bytes) + "}";
+  const int64_t filler = std::max<int64_t>(0, bytes - static_cast<int64_t>(head.size() + tail.size()));
+  std::string text;
+  text.reserve(head.size() + static_cast<size_t>(filler) + tail.size());
+  text += head;
+  text.append(static_cast<size_t>(filler), 'x');
+  text += tail;
+  ctx.set_record_text(std::move(text));
+  return json::object();
+}
+
+json notjson_action(const json&, sonda::Context& ctx) {
+  ctx.set_record_text("{not json");
+  return json::object();
+}
+
+json notobject_action(const json&, sonda::Context& ctx) {
+  ctx.set_record_text("[1,2,3]");
+  return json::object();
+}
+
+json ok_action(const json&, sonda::Context&) { return {{"fine", true}}; }
+
+const sonda_param_spec kBigParams[] = {
+    {.name = "bytes", .type = SONDA_PARAM_SIZE, .default_value = "50MB", .min = 0, .max = 1e9, .unit = "bytes",
+     .doc = "About how large the record text is"}};
+
+const sonda::Action kActions[] = {
+    {{.name = "segv", .doc = "Print to stderr, then dereference a null pointer"}, &segv_action},
+    {{.name = "abort", .doc = "Print to stderr, then std::abort()"}, &abort_action},
+    {{.name = "exit3", .doc = "Print to stderr, then _exit(3) mid-action"}, &exit3_action},
+    {{.name = "hang", .doc = "Sleep forever, ignoring the stop flag and the deadline"}, &hang_action},
+    {{.name = "garbage", .doc = "Print non-protocol bytes to stdout and stderr, then succeed"}, &garbage_action},
+    {{.name = "close_stdout", .doc = "Close fd 1, print anyway, then succeed"}, &close_stdout_action},
+    {{.name = "big", .doc = "Hand over a record of about `bytes` bytes as text", .params = kBigParams,
+      .param_count = std::size(kBigParams)}, &big_action},
+    {{.name = "notjson", .doc = "Hand over a record that is not JSON"}, &notjson_action},
+    {{.name = "notobject", .doc = "Hand over a record that is a JSON array"}, &notobject_action},
+    {{.name = "ok", .doc = "Succeed with {\"fine\": true}"}, &ok_action},
+};
+
+}  // namespace
+
+SONDA_PLUGIN("chaos", "0.1.0", "Plugins behaving badly, for isolation tests", 0, kActions)
