@@ -69,9 +69,12 @@ class Agent {
   bool hello(const Frame& f);
   void describe();
   void start_run(const Frame& f);
-  /// The plugin named `name`: explicit --plugin files first, then (once)
-  /// the search path. nullptr with `why` set when unavailable.
-  std::shared_ptr<const LoadedPlugin> plugin(const std::string& name, std::string& why);
+  /// The plugin named `name`: loaded already (--plugin), else from `path`
+  /// when given, else (once) from the search path. nullptr with `why` set
+  /// when unavailable.
+  std::shared_ptr<const LoadedPlugin> plugin(const std::string& name, const std::string& path, std::string& why);
+  /// Points fds 1 and 2 (what plugins print) at `path`, appending.
+  bool redirect_output(const std::string& path, std::string& why);
   void reap_finished();
   void wind_down();
 
@@ -95,9 +98,28 @@ bool Agent::hello(const Frame& f) {
   return false;
 }
 
-std::shared_ptr<const LoadedPlugin> Agent::plugin(const std::string& name, std::string& why) {
+bool Agent::redirect_output(const std::string& path, std::string& why) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    why = "open(" + path + "): " + std::strerror(errno);
+    return false;
+  }
+  dup2(fd, 1);
+  dup2(fd, 2);
+  ::close(fd);
+  return true;
+}
+
+std::shared_ptr<const LoadedPlugin> Agent::plugin(const std::string& name, const std::string& path,
+                                                  std::string& why) {
   if (auto p = registry_.get(name)) {
     return p;
+  }
+  if (!path.empty()) {
+    registry_.load_file(path);
+    if (auto p = registry_.get(name)) {
+      return p;
+    }
   }
   if (!searched_) {
     searched_ = true;
@@ -119,7 +141,7 @@ std::shared_ptr<const LoadedPlugin> Agent::plugin(const std::string& name, std::
 void Agent::describe() {
   if (!searched_) {
     std::string ignored;
-    plugin("", ignored);  // loads the search path once
+    plugin("", "", ignored);  // loads the search path once
   }
   nlohmann::json plugins = nlohmann::json::array();
   for (const auto& [name, p] : registry_.plugins()) {
@@ -144,7 +166,12 @@ void Agent::start_run(const Frame& f) {
     return;
   }
   std::string why;
-  auto p = plugin(name, why);
+  const std::string output = f.header.value("output", std::string());
+  if (!output.empty() && !redirect_output(output, why)) {
+    fail(why);
+    return;
+  }
+  auto p = plugin(name, f.header.value("path", std::string()), why);
   if (p == nullptr) {
     fail(why);
     return;
@@ -252,6 +279,7 @@ int Agent::serve(int in_fd) {
 
 int agent_command(const AgentCommand& cmd) {
   signal(SIGPIPE, SIG_IGN);
+
   const auto [in_fd, out_fd] = take_channel();
   if (in_fd < 0) {
     spdlog::error("agent: cannot move the channel off fds 0/1: {}", std::strerror(errno));

@@ -34,20 +34,33 @@ std::chrono::steady_clock::time_point steady_at(int64_t until_ns) {
   return std::chrono::steady_clock::now() + std::chrono::nanoseconds(until_ns - monotonic_now_ns());
 }
 
+/// Every connection whose reader thread still runs, by agent pid.
+std::mutex g_live_mu;
+std::condition_variable g_live_cv;
+std::map<pid_t, AgentConnection*> g_live;
+
 }  // namespace
 
-std::shared_ptr<AgentConnection> AgentConnection::start(const std::vector<std::string>& argv,
-                                                        const std::string& output_path) {
+void AgentConnection::wait_all(int64_t until_ns) {
+  std::unique_lock lock(g_live_mu);
+  if (!g_live_cv.wait_until(lock, steady_at(until_ns), [] { return g_live.empty(); })) {
+    for (auto& [pid, c] : g_live) {
+      c->kill();
+    }
+    g_live_cv.wait(lock, [] { return g_live.empty(); });
+  }
+}
+
+std::shared_ptr<AgentConnection> AgentConnection::start(const std::vector<std::string>& argv) {
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
     throw std::runtime_error(std::string("socketpair: ") + std::strerror(errno));
   }
   std::shared_ptr<AgentConnection> c(new AgentConnection());
-  c->output_path_ = output_path;
   SpawnSpec spec;
   spec.argv = argv;
   try {
-    c->process_ = SpawnedProcess::start_with_stdio(spec, sv[1], output_path);
+    c->process_ = SpawnedProcess::start_with_stdio(spec, sv[1], "");
   } catch (...) {
     ::close(sv[0]);
     ::close(sv[1]);
@@ -60,15 +73,22 @@ std::shared_ptr<AgentConnection> AgentConnection::start(const std::vector<std::s
   // Our hello goes first without waiting for the agent's: the agent checks
   // it before anything else, and a refusal arrives as an `error`.
   c->writer_->write({{"type", "hello"}, {"protocol", kAgentProtocolVersion}, {"sonda", kSondaVersion}});
-  c->reader_ = std::thread([c = c.get()] { c->read_loop(); });
+  {
+    std::lock_guard lock(g_live_mu);
+    g_live[c->pid_] = c.get();
+  }
+  // The reader owns the connection too, until it has reaped the agent: a
+  // step can end (close_async) without waiting for its agent to exit.
+  std::thread([c] {
+    c->read_loop();
+    std::lock_guard lock(g_live_mu);
+    g_live.erase(c->pid_);
+    g_live_cv.notify_all();
+  }).detach();
   return c;
 }
 
 AgentConnection::~AgentConnection() {
-  close(kExitWaitNs);
-  if (reader_.joinable()) {
-    reader_.join();
-  }
   if (fd_ >= 0) {
     ::close(fd_);
   }
@@ -82,43 +102,54 @@ AgentConnection::~AgentConnection() {
 
 pid_t AgentConnection::pid() const { return pid_; }
 
-std::shared_ptr<AgentConnection::Run> AgentConnection::run(const std::string& id, const std::string& plugin,
-                                                           const std::string& action,
-                                                           const nlohmann::json& params, int64_t timeout_ns,
-                                                           SampleCallback on_sample) {
+nlohmann::json AgentConnection::wait_hello(int64_t until_ns) const {
+  std::unique_lock lock(mu_);
+  cv_.wait_until(lock, steady_at(until_ns), [&] { return !hello_.is_null() || gone_; });
+  return hello_;
+}
+
+bool AgentConnection::lost_already() const {
+  std::lock_guard lock(mu_);
+  return gone_;
+}
+
+std::shared_ptr<AgentConnection::Run> AgentConnection::run(const std::string& id, ActionRequest request) {
   auto r = std::make_shared<Run>();
-  r->plugin = plugin;
-  r->action = action;
-  r->on_sample = std::move(on_sample);
+  r->plugin = request.plugin->name();
+  r->action = request.action;
+  r->on_sample = std::move(request.on_sample);
   {
     std::lock_guard lock(mu_);
     runs_[id] = r;
+    output_path_ = request.output_path;
   }
-  writer_->write({{"type", "run"},
-                  {"id", id},
-                  {"plugin", plugin},
-                  {"action", action},
-                  {"params", params},
-                  {"timeout_ns", timeout_ns}});
+  const int64_t timeout_ns =
+      request.deadline_ns == 0 ? 0 : std::max<int64_t>(1, request.deadline_ns - monotonic_now_ns());
+  nlohmann::json msg = {{"type", "run"},
+                        {"id", id},
+                        {"plugin", r->plugin},
+                        {"path", request.plugin->path},
+                        {"action", request.action},
+                        {"params", std::move(request.params)},
+                        {"timeout_ns", timeout_ns}};
+  if (!request.output_path.empty()) {
+    msg["output"] = request.output_path;
+  }
+  writer_->write(std::move(msg));
   // A failed write means the agent is gone: the reader ends the run.
   return r;
 }
 
 void AgentConnection::stop(const std::string& id) { writer_->write({{"type", "stop"}, {"id", id}}); }
 
-void AgentConnection::kill() { ::kill(-pid_, SIGKILL); }
-
-void AgentConnection::close(int64_t grace_ns) {
-  std::unique_lock lock(mu_);
-  if (gone_) {
-    return;
-  }
-  ::shutdown(fd_, SHUT_WR);
-  if (!cv_.wait_until(lock, steady_at(monotonic_now_ns() + grace_ns), [&] { return gone_; })) {
-    kill();
-    cv_.wait(lock, [&] { return gone_; });
+void AgentConnection::kill() {
+  std::lock_guard lock(mu_);
+  if (!gone_) {
+    ::kill(-pid_, SIGKILL);
   }
 }
+
+void AgentConnection::close_async() { ::shutdown(fd_, SHUT_WR); }
 
 void AgentConnection::read_loop() {
   FrameReader in(fd_);
@@ -132,6 +163,9 @@ void AgentConnection::read_loop() {
       auto it = runs_.find(id);
       if (it != runs_.end()) {
         r = it->second;
+      } else if (type == "hello") {
+        hello_ = std::move(f.header);
+        cv_.notify_all();
       } else if (type == "error") {
         refusal_ = f.header.value("message", std::string("agent error"));
       }
@@ -186,11 +220,16 @@ void AgentConnection::lost(const std::string& channel_error) {
     std::this_thread::sleep_for(std::chrono::microseconds(200));
   }
   const int wait_status = process_->stop(0);  // kills what is left of its group, reaps
+  std::string output_path;
+  {
+    std::lock_guard lock(mu_);
+    output_path = output_path_;
+  }
   nlohmann::json crash = {{"signal", nullptr},
                           {"exit_code", nullptr},
                           {"agent_pid", pid_},
-                          {"stderr_tail", tail_lines(output_path_, 10)},
-                          {"output", output_path_}};
+                          {"stderr_tail", output_path.empty() ? "" : tail_lines(output_path, 10)},
+                          {"output", output_path}};
   std::string how;
   if (WIFSIGNALED(wait_status)) {
     crash["signal"] = signal_name(WTERMSIG(wait_status));
@@ -234,7 +273,7 @@ class AgentRun final : public ActionRun {
  public:
   AgentRun(std::shared_ptr<AgentConnection> agent, std::shared_ptr<AgentConnection::Run> run)
       : agent_(std::move(agent)), run_(std::move(run)) {}
-  ~AgentRun() override { agent_->close(kExitWaitNs); }
+  ~AgentRun() override { agent_->close_async(); }
 
   void request_stop() override { agent_->stop(kRunId); }
   bool wait_ready(int64_t until_ns) override {
@@ -270,13 +309,8 @@ class AgentRun final : public ActionRun {
 
 }  // namespace
 
-std::unique_ptr<ActionRun> start_agent_run(const std::string& agent_binary, ActionRequest request) {
-  auto agent = AgentConnection::start({agent_binary, "agent", "--plugin", request.plugin->path},
-                                      request.output_path.empty() ? "/dev/null" : request.output_path);
-  const int64_t timeout_ns =
-      request.deadline_ns == 0 ? 0 : std::max<int64_t>(1, request.deadline_ns - monotonic_now_ns());
-  auto run = agent->run(AgentRun::kRunId, request.plugin->name(), request.action, request.params, timeout_ns,
-                        std::move(request.on_sample));
+std::unique_ptr<ActionRun> start_agent_run(std::shared_ptr<AgentConnection> agent, ActionRequest request) {
+  auto run = agent->run(AgentRun::kRunId, std::move(request));
   return std::make_unique<AgentRun>(std::move(agent), std::move(run));
 }
 

@@ -26,11 +26,10 @@ class FrameWriter;
 /// Thread-safe. Closing it ends the agent (it exits when its input ends).
 class AgentConnection {
  public:
-  /// Starts `argv` (a `sonda agent`) with a socket as its stdin/stdout and
-  /// its stderr appended to `output_path`, and says hello. Throws
-  /// std::runtime_error when it cannot be started.
-  static std::shared_ptr<AgentConnection> start(const std::vector<std::string>& argv,
-                                                const std::string& output_path);
+  /// Starts `argv` (a `sonda agent`) with a socket as its stdin/stdout,
+  /// sharing our stderr until a run names its output file, and says hello.
+  /// Throws std::runtime_error when it cannot be started.
+  static std::shared_ptr<AgentConnection> start(const std::vector<std::string>& argv);
   ~AgentConnection();
   AgentConnection(const AgentConnection&) = delete;
   AgentConnection& operator=(const AgentConnection&) = delete;
@@ -45,18 +44,29 @@ class AgentConnection {
     ActionOutcome outcome;
   };
 
-  /// Sends a run request. The returned state ends (outcome.finished) when
-  /// the result arrives or the agent dies.
-  std::shared_ptr<Run> run(const std::string& id, const std::string& plugin, const std::string& action,
-                           const nlohmann::json& params, int64_t timeout_ns, SampleCallback on_sample);
+  /// Sends a run request for `request` (its plugin loaded by the agent from
+  /// the plugin's path; what it prints goes to request.output_path when
+  /// set). The returned state ends (outcome.finished) when the result
+  /// arrives or the agent dies.
+  std::shared_ptr<Run> run(const std::string& id, ActionRequest request);
   /// Sends stop for a run (ignored when the agent is gone).
   void stop(const std::string& id);
-  /// Ends the channel: the agent sees its input end and exits; after
-  /// `grace_ns` its process group is killed. Reaps it. Idempotent.
-  void close(int64_t grace_ns);
+  /// Ends the channel without waiting: the agent exits on its own time
+  /// and the reader thread reaps it (wait_all() waits for that).
+  void close_async();
   /// SIGKILL to the agent's process group now; the reader reaps it.
   void kill();
   pid_t pid() const;
+  /// True once the agent is gone (reaped).
+  bool lost_already() const;
+  /// The agent's hello ({protocol, sonda, git, pid}) once it arrived, null
+  /// when it did not by `until_ns` or the agent is gone.
+  nlohmann::json wait_hello(int64_t until_ns) const;
+
+  /// Waits until every agent connection of this process has been reaped,
+  /// until `until_ns`; then kills the process groups of those left and
+  /// waits for them. The end of a run: nothing is left behind.
+  static void wait_all(int64_t until_ns);
 
  private:
   AgentConnection() = default;
@@ -69,16 +79,17 @@ class AgentConnection {
   pid_t pid_ = -1;
   std::string output_path_;
   std::unique_ptr<FrameWriter> writer_;
-  std::thread reader_;
 
   mutable std::mutex mu_;
-  std::condition_variable cv_;
+  mutable std::condition_variable cv_;
+  nlohmann::json hello_;
   bool gone_ = false;  // the reader has reaped the agent
   std::string refusal_;  // an error message without a run id (e.g. protocol mismatch)
   std::map<std::string, std::shared_ptr<Run>> runs_;
 };
 
-/// One action in its own agent (Executor's default).
-std::unique_ptr<ActionRun> start_agent_run(const std::string& agent_binary, ActionRequest request);
+/// One action in `agent`, which it owns from now on: the run's end closes
+/// the channel (Executor's default isolation: one agent per action run).
+std::unique_ptr<ActionRun> start_agent_run(std::shared_ptr<AgentConnection> agent, ActionRequest request);
 
 }  // namespace sonda

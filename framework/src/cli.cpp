@@ -66,6 +66,7 @@ int cli_main(int argc, char** argv) {
   init_logging(quiet ? -1 : (verbose > 0 ? 1 : 0));
   if (*agent) {
     agent_cmd.plugins = plugin_opts;
+
     return agent_command(agent_cmd);
   }
   run_cmd.plugins = plugin_opts;

@@ -24,6 +24,7 @@ struct RunCommand {
 struct AgentCommand {
   std::vector<std::string> plugin_files;  ///< --plugin: load these first (the runner names one)
   PluginOptions plugins;
+
 };
 
 /// `sonda run`: validate, run, write results, print the summary.

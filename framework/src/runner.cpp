@@ -125,8 +125,11 @@ RunOutcome Runner::run() {
     // run_group stops its own backgrounds while unwinding; make sure no
     // child survives whatever went wrong, then report it.
     SpawnedProcess::kill_all_now();
+    executor_.drain(monotonic_now_ns());
     throw;
   }
+  // Steps end without waiting for their agents to exit; the run does.
+  executor_.drain(monotonic_now_ns() + kInterruptGraceNs);
 
   RunOutcome outcome;
   bool step_failed = false;

@@ -25,7 +25,11 @@ class SpawnedProcess {
                                                const std::string& stderr_path);
   /// The same, for a child that talks over `stdio_fd` (a socket): it
   /// becomes the child's stdin and stdout; stderr is appended to
-  /// `stderr_path`. The agent's launch.
+  /// `stderr_path` (empty: the child shares ours). The agent's launch:
+  /// posix_spawn, no cwd or env changes, and no PDEATHSIG (it follows the
+  /// spawning *thread*, and a spare agent outlives the step thread that
+  /// started it): an agent exits when its channel ends, which the kernel
+  /// does for it when the runner dies.
   static std::unique_ptr<SpawnedProcess> start_with_stdio(const SpawnSpec& spec, int stdio_fd,
                                                           const std::string& stderr_path);
   ~SpawnedProcess();
