@@ -4,7 +4,9 @@
 
 #include <climits>
 
+#include "agent_channel.hpp"
 #include "agent_client.hpp"
+#include "version.hpp"
 
 namespace sonda {
 
@@ -56,7 +58,17 @@ void Executor::replenish() const {
   }
 }
 
-std::unique_ptr<ActionRun> Executor::start(ActionRequest request) const {
+std::unique_ptr<ActionRun> Executor::start(ActionRequest request, const std::string& host) const {
+  if (!host.empty()) {
+    auto it = hosts_.find(host);
+    if (it == hosts_.end()) {
+      throw std::runtime_error("host '" + host + "' is not connected");
+    }
+    if (it->second->lost_already()) {
+      throw std::runtime_error(it->second->ended_how());
+    }
+    return start_shared_agent_run(it->second, std::to_string(++next_run_id_), std::move(request));
+  }
   if (isolation_ == Isolation::kInProcess) {
     return std::make_unique<InProcessRun>(std::move(request));
   }
@@ -77,7 +89,7 @@ std::unique_ptr<ActionRun> Executor::start(ActionRequest request) const {
 }
 
 void Executor::drain(int64_t until_ns) const {
-  if (isolation_ != Isolation::kAgent) {
+  if (isolation_ != Isolation::kAgent && hosts_.empty()) {
     return;
   }
   std::shared_ptr<AgentConnection> spare;
@@ -88,7 +100,111 @@ void Executor::drain(int64_t until_ns) const {
   if (spare != nullptr) {
     spare->close_async();
   }
+  for (auto& [name, agent] : hosts_) {
+    agent->close_async();
+  }
   AgentConnection::wait_all(until_ns);
+}
+
+namespace {
+
+/// Round trips of the agent channel, NTP-style: offset = t1 - (t0 + t2) / 2
+/// of the sample with the shortest round trip, uncertainty half of it.
+nlohmann::json estimate_clock(AgentConnection& agent, int64_t until_ns) {
+  constexpr int kSamples = 8;
+  int64_t best_rtt = -1;
+  int64_t best_offset = 0;
+  int taken = 0;
+  auto realtime_ns = [] {
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+  };
+  for (int i = 0; i < kSamples; ++i) {
+    const int64_t t0 = realtime_ns();
+    const nlohmann::json reply = agent.request({{"type", "clock"}}, until_ns);
+    const int64_t t2 = realtime_ns();
+    if (reply.is_null() || !reply.contains("realtime_ns")) {
+      break;
+    }
+    ++taken;
+    const int64_t rtt = t2 - t0;
+    if (best_rtt < 0 || rtt < best_rtt) {
+      best_rtt = rtt;
+      best_offset = reply["realtime_ns"].get<int64_t>() - t0 - rtt / 2;
+    }
+  }
+  if (taken == 0) {
+    return nullptr;
+  }
+  return {{"clock", "CLOCK_REALTIME"},
+          {"offset_ns", best_offset},
+          {"uncertainty_ns", best_rtt / 2},
+          {"min_rtt_ns", best_rtt},
+          {"samples", taken}};
+}
+
+std::string joined(const std::vector<std::string>& argv) {
+  std::string out;
+  for (const auto& a : argv) {
+    out += (out.empty() ? "" : " ") + a;
+  }
+  return out;
+}
+
+}  // namespace
+
+nlohmann::json Executor::connect_hosts(const std::map<std::string, Host>& hosts, const std::string& run_dir,
+                                       int64_t until_ns) {
+  const int64_t start_ns = monotonic_now_ns();
+  std::map<std::string, std::vector<std::string>> argvs;
+  // Every host's agent starts at once; then each is greeted in turn.
+  for (const auto& [name, host] : hosts) {
+    std::vector<std::string> argv = host.via;
+    argv.push_back(host.sonda.empty() ? agent_binary_ : host.sonda);
+    argv.emplace_back("agent");
+    argvs[name] = argv;
+    try {
+      hosts_[name] = AgentConnection::start(argv, run_dir + "/host-" + name + ".output", "host " + name);
+    } catch (const std::exception& e) {
+      throw std::runtime_error("host " + name + ": `" + joined(argv) + "` could not be started: " + e.what());
+    }
+  }
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [name, agent] : hosts_) {
+    nlohmann::json hello = agent->wait_hello(until_ns);
+    if (hello.is_null()) {
+      const std::string how = agent->ended_detail();
+      throw std::runtime_error("host " + name + " is unreachable: " +
+                               (how.empty() ? "no hello from `" + joined(argvs[name]) + "` in time" : how));
+    }
+    if (hello.value("protocol", -1) != kAgentProtocolVersion) {
+      throw std::runtime_error("host " + name + ": its agent speaks protocol " + hello.value("protocol", nlohmann::json()).dump() +
+                               " (sonda " + hello.value("sonda", std::string("?")) + "), this runner speaks protocol " +
+                               std::to_string(kAgentProtocolVersion) + " (sonda " + kSondaVersion + ")");
+    }
+    nlohmann::json clock = estimate_clock(*agent, until_ns);
+    nlohmann::json context = agent->request({{"type", "context"}}, until_ns);
+    nlohmann::json plugins = agent->request({{"type", "describe"}}, until_ns);
+    if (context.is_null() || plugins.is_null()) {
+      const std::string how = agent->ended_detail();
+      throw std::runtime_error("host " + name + " stopped answering during preflight" + (how.empty() ? "" : ": " + how));
+    }
+    nlohmann::json versions = nlohmann::json::array();
+    for (const auto& p : plugins.value("plugins", nlohmann::json::array())) {
+      versions.push_back({{"name", p.value("name", "")}, {"version", p.value("version", "")}, {"path", p.value("path", "")}});
+    }
+    hello.erase("type");
+    out[name] = {{"via", argvs[name]},
+                 {"agent", hello},
+                 {"context", context.value("context", nlohmann::json())},
+                 {"plugins", std::move(versions)},
+                 {"clock", std::move(clock)}};
+  }
+  for (auto& [name, j] : out.items()) {
+    j["preflight_ns"] = monotonic_now_ns() - start_ns;
+  }
+  return out;
 }
 
 std::string Executor::self_executable() {

@@ -11,9 +11,12 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include <atomic>
+#include <map>
 #include <mutex>
 
 #include "plugin_loader.hpp"
+#include "scenario.hpp"
 #include "step_task.hpp"
 
 namespace sonda {
@@ -60,9 +63,19 @@ class Executor {
   explicit Executor(Isolation isolation, std::string agent_binary = self_executable());
   ~Executor();
   Isolation isolation() const { return isolation_; }
-  /// Starts the action. Agent: throws std::runtime_error when the agent
-  /// cannot be started (the reason names the program and the call).
-  std::unique_ptr<ActionRun> start(ActionRequest request) const;
+  /// Starts the action, here or on `host` (a name connect_hosts() knew).
+  /// Agent: throws std::runtime_error when the agent cannot be started or
+  /// the host's agent is gone (the reason names the program, the call, or
+  /// how the host's agent ended).
+  std::unique_ptr<ActionRun> start(ActionRequest request, const std::string& host = "") const;
+  /// Preflight: starts each host's agent (`via` + sonda + "agent", its
+  /// stderr to <run_dir>/host-<name>.output), waits for its hello, samples
+  /// its clock and reads its context and plugins. Returns
+  /// {name: {via, agent, context, plugins, clock, preflight_ns}}. Throws
+  /// std::runtime_error naming the host, its command and its stderr when one
+  /// cannot be reached by `until_ns`.
+  nlohmann::json connect_hosts(const std::map<std::string, Host>& hosts, const std::string& run_dir,
+                               int64_t until_ns);
   /// Waits until every agent this process started has exited and been
   /// reaped, until `until_ns`; kills those left then. No-op in-process.
   void drain(int64_t until_ns) const;
@@ -79,6 +92,9 @@ class Executor {
   /// on a small VM). Taken by start(), replaced when that run ends.
   mutable std::mutex mu_;
   mutable std::shared_ptr<AgentConnection> spare_;
+  /// One agent per host, shared by every step on it (set by connect_hosts).
+  std::map<std::string, std::shared_ptr<AgentConnection>> hosts_;
+  mutable std::atomic<uint64_t> next_run_id_{0};
 };
 
 }  // namespace sonda

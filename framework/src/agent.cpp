@@ -23,6 +23,7 @@
 #include "commands.hpp"
 #include "describe.hpp"
 #include "registry.hpp"
+#include "run_context.hpp"
 #include "step_task.hpp"
 #include "version.hpp"
 
@@ -67,7 +68,7 @@ class Agent {
   };
 
   bool hello(const Frame& f);
-  void describe();
+  void describe(const std::string& id);
   void start_run(const Frame& f);
   /// The plugin named `name`: loaded already (--plugin), else from `path`
   /// when given, else (once) from the search path. nullptr with `why` set
@@ -138,7 +139,7 @@ std::shared_ptr<const LoadedPlugin> Agent::plugin(const std::string& name, const
   return nullptr;
 }
 
-void Agent::describe() {
+void Agent::describe(const std::string& id) {
   if (!searched_) {
     std::string ignored;
     plugin("", "", ignored);  // loads the search path once
@@ -151,7 +152,10 @@ void Agent::describe() {
   for (const auto& r : registry_.refused()) {
     refused.push_back({{"path", r.path}, {"reason", r.reason}});
   }
-  out_.write({{"type", "describe"}, {"plugins", std::move(plugins)}, {"refused", std::move(refused)}});
+  out_.write({{"type", "describe"},
+              {"id", id},
+              {"plugins", std::move(plugins)},
+              {"refused", std::move(refused)}});
 }
 
 void Agent::start_run(const Frame& f) {
@@ -260,7 +264,17 @@ int Agent::serve(int in_fd) {
         it->second.task->request_stop();
       }
     } else if (type == "describe") {
-      describe();
+      describe(f.header.value("id", std::string()));
+    } else if (type == "clock") {
+      // One sample for the runner's offset estimate (NTP-style: it keeps
+      // the one with the shortest round trip).
+      timespec rt{};
+      clock_gettime(CLOCK_REALTIME, &rt);
+      out_.write({{"type", "clock"},
+                  {"id", f.header.value("id", std::string())},
+                  {"realtime_ns", static_cast<int64_t>(rt.tv_sec) * 1'000'000'000 + rt.tv_nsec}});
+    } else if (type == "context") {
+      out_.write({{"type", "context"}, {"id", f.header.value("id", std::string())}, {"context", collect_run_context()}});
     } else if (type == "bye") {
       break;
     } else {

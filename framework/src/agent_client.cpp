@@ -7,6 +7,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -51,16 +52,23 @@ void AgentConnection::wait_all(int64_t until_ns) {
   }
 }
 
-std::shared_ptr<AgentConnection> AgentConnection::start(const std::vector<std::string>& argv) {
+std::shared_ptr<AgentConnection> AgentConnection::start(const std::vector<std::string>& argv,
+                                                        const std::string& stderr_path, const std::string& label) {
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
     throw std::runtime_error(std::string("socketpair: ") + std::strerror(errno));
   }
   std::shared_ptr<AgentConnection> c(new AgentConnection());
+  c->label_ = label;
+  for (const auto& a : argv) {
+    c->argv_text_ += (c->argv_text_.empty() ? "" : " ") + a;
+  }
+  c->stderr_path_ = stderr_path;
+  c->output_path_ = stderr_path;
   SpawnSpec spec;
   spec.argv = argv;
   try {
-    c->process_ = SpawnedProcess::start_with_stdio(spec, sv[1], "");
+    c->process_ = SpawnedProcess::start_with_stdio(spec, sv[1], stderr_path);
   } catch (...) {
     ::close(sv[0]);
     ::close(sv[1]);
@@ -120,8 +128,16 @@ std::shared_ptr<AgentConnection::Run> AgentConnection::run(const std::string& id
   r->on_sample = std::move(request.on_sample);
   {
     std::lock_guard lock(mu_);
+    if (gone_) {
+      r->outcome.finished = true;
+      r->outcome.rc = -1;
+      r->outcome.error = ended_how_;
+      return r;
+    }
     runs_[id] = r;
-    output_path_ = request.output_path;
+    if (!request.output_path.empty()) {
+      output_path_ = request.output_path;
+    }
   }
   const int64_t timeout_ns =
       request.deadline_ns == 0 ? 0 : std::max<int64_t>(1, request.deadline_ns - monotonic_now_ns());
@@ -141,6 +157,60 @@ std::shared_ptr<AgentConnection::Run> AgentConnection::run(const std::string& id
 }
 
 void AgentConnection::stop(const std::string& id) { writer_->write({{"type", "stop"}, {"id", id}}); }
+
+void AgentConnection::abandon_run(const std::string& id, const std::string& reason) {
+  std::shared_ptr<Run> r;
+  {
+    std::lock_guard lock(mu_);
+    auto it = runs_.find(id);
+    if (it == runs_.end()) {
+      return;
+    }
+    r = it->second;
+  }
+  stop(id);
+  std::lock_guard lock(r->mu);
+  if (!r->outcome.finished) {
+    r->outcome.finished = true;
+    r->outcome.rc = -1;
+    r->outcome.error = reason;
+    r->cv.notify_all();
+  }
+}
+
+void AgentConnection::forget(const std::string& id) {
+  std::lock_guard lock(mu_);
+  runs_.erase(id);
+}
+
+nlohmann::json AgentConnection::request(nlohmann::json msg, int64_t until_ns) {
+  std::string id;
+  {
+    std::lock_guard lock(mu_);
+    if (gone_) {
+      return nullptr;
+    }
+    id = "q" + std::to_string(++next_request_);
+    replies_[id] = nullptr;
+  }
+  msg["id"] = id;
+  writer_->write(std::move(msg));
+  std::unique_lock lock(mu_);
+  cv_.wait_until(lock, steady_at(until_ns), [&] { return !replies_[id].is_null() || gone_; });
+  nlohmann::json reply = std::move(replies_[id]);
+  replies_.erase(id);
+  return reply;
+}
+
+std::string AgentConnection::ended_how() const {
+  std::lock_guard lock(mu_);
+  return ended_how_;
+}
+
+std::string AgentConnection::ended_detail() const {
+  std::lock_guard lock(mu_);
+  return ended_detail_;
+}
 
 void AgentConnection::kill() {
   std::lock_guard lock(mu_);
@@ -165,6 +235,9 @@ void AgentConnection::read_loop() {
         r = it->second;
       } else if (type == "hello") {
         hello_ = std::move(f.header);
+        cv_.notify_all();
+      } else if (auto q = replies_.find(id); q != replies_.end()) {
+        q->second = std::move(f.header);
         cv_.notify_all();
       } else if (type == "error") {
         refusal_ = f.header.value("message", std::string("agent error"));
@@ -231,12 +304,21 @@ void AgentConnection::lost(const std::string& channel_error) {
                           {"stderr_tail", output_path.empty() ? "" : tail_lines(output_path, 10)},
                           {"output", output_path}};
   std::string how;
+  std::string agent_how;  // the agent's end, for a shared (host) agent
   if (WIFSIGNALED(wait_status)) {
     crash["signal"] = signal_name(WTERMSIG(wait_status));
     how = "crashed: " + crash["signal"].get<std::string>();
+    agent_how = "killed by " + crash["signal"].get<std::string>();
   } else {
     crash["exit_code"] = WEXITSTATUS(wait_status);
     how = "ended its agent with exit status " + std::to_string(WEXITSTATUS(wait_status));
+    agent_how = "exited with status " + std::to_string(WEXITSTATUS(wait_status));
+  }
+  if (!label_.empty()) {
+    // `ip netns exec` or ssh started the agent: its exit is theirs.
+    std::string tail = stderr_path_.empty() ? "" : tail_lines(stderr_path_, 3);
+    std::replace(tail.begin(), tail.end(), '\n', ' ');
+    how = "its agent (`" + argv_text_ + "`) " + agent_how + (tail.empty() ? "" : ": " + tail);
   }
   std::map<std::string, std::shared_ptr<Run>> runs;
   {
@@ -252,6 +334,9 @@ void AgentConnection::lost(const std::string& channel_error) {
     r->outcome.rc = -1;
     if (!refusal_.empty()) {
       r->outcome.error = "agent refused: " + refusal_;
+    } else if (!label_.empty()) {
+      r->outcome.error = label_ + " lost: " + how + " while plugin " + r->plugin + ": action " + r->action + " ran";
+      r->outcome.crash = crash;
     } else {
       r->outcome.error = "plugin " + r->plugin + ": action " + r->action + " " + how;
       if (!channel_error.empty()) {
@@ -262,20 +347,30 @@ void AgentConnection::lost(const std::string& channel_error) {
     r->cv.notify_all();
   }
   std::lock_guard lock(mu_);
+  ended_how_ = label_.empty() ? how : label_ + " lost: " + how;
+  ended_detail_ = how;
   gone_ = true;
   cv_.notify_all();
 }
 
 namespace {
 
-/// One action in its own agent: the connection lives as long as the run.
+/// One action in an agent: its own (the connection lives as long as the
+/// run), or a host's shared one (the run is one of several on it).
 class AgentRun final : public ActionRun {
  public:
-  AgentRun(std::shared_ptr<AgentConnection> agent, std::shared_ptr<AgentConnection::Run> run)
-      : agent_(std::move(agent)), run_(std::move(run)) {}
-  ~AgentRun() override { agent_->close_async(); }
+  AgentRun(std::shared_ptr<AgentConnection> agent, std::string id, std::shared_ptr<AgentConnection::Run> run,
+           bool owns_agent)
+      : agent_(std::move(agent)), id_(std::move(id)), run_(std::move(run)), owns_agent_(owns_agent) {}
+  ~AgentRun() override {
+    if (owns_agent_) {
+      agent_->close_async();
+    } else {
+      agent_->forget(id_);
+    }
+  }
 
-  void request_stop() override { agent_->stop(kRunId); }
+  void request_stop() override { agent_->stop(id_); }
   bool wait_ready(int64_t until_ns) override {
     std::unique_lock lock(run_->mu);
     run_->cv.wait_until(lock, steady_at(until_ns),
@@ -292,26 +387,37 @@ class AgentRun final : public ActionRun {
     return run_->cv.wait_until(lock, steady_at(until_ns), done);
   }
   void abandon() override {
-    agent_->kill();
-    wait_done(0);  // the reader reaps it and ends the run
+    if (owns_agent_) {
+      agent_->kill();
+    } else {
+      agent_->abandon_run(id_, "abandoned: stopped, and no longer waited for");
+    }
+    wait_done(0);  // the reader (or abandon_run) ends the run
   }
   ActionOutcome outcome() const override {
     std::lock_guard lock(run_->mu);
     return run_->outcome;
   }
 
-  static constexpr const char* kRunId = "1";
-
  private:
   std::shared_ptr<AgentConnection> agent_;
+  std::string id_;
   std::shared_ptr<AgentConnection::Run> run_;
+  bool owns_agent_;
 };
 
 }  // namespace
 
 std::unique_ptr<ActionRun> start_agent_run(std::shared_ptr<AgentConnection> agent, ActionRequest request) {
-  auto run = agent->run(AgentRun::kRunId, std::move(request));
-  return std::make_unique<AgentRun>(std::move(agent), std::move(run));
+  auto run = agent->run("1", std::move(request));
+  return std::make_unique<AgentRun>(std::move(agent), "1", std::move(run), true);
+}
+
+std::unique_ptr<ActionRun> start_shared_agent_run(std::shared_ptr<AgentConnection> agent, const std::string& id,
+                                                  ActionRequest request) {
+  request.output_path.clear();  // what it prints stays in the host's stderr file
+  auto run = agent->run(id, std::move(request));
+  return std::make_unique<AgentRun>(std::move(agent), id, std::move(run), false);
 }
 
 }  // namespace sonda

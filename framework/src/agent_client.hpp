@@ -26,10 +26,15 @@ class FrameWriter;
 /// Thread-safe. Closing it ends the agent (it exits when its input ends).
 class AgentConnection {
  public:
-  /// Starts `argv` (a `sonda agent`) with a socket as its stdin/stdout,
-  /// sharing our stderr until a run names its output file, and says hello.
-  /// Throws std::runtime_error when it cannot be started.
-  static std::shared_ptr<AgentConnection> start(const std::vector<std::string>& argv);
+  /// Starts `argv` (a `sonda agent`, or a command that starts one
+  /// elsewhere) with a socket as its stdin/stdout and its stderr appended
+  /// to `stderr_path` (empty: shared with ours until a run names its output
+  /// file), and says hello. `label` ("host b") prefixes the reasons runs end
+  /// with when the agent dies; empty for a step's own agent. Throws
+  /// std::runtime_error when it cannot be started.
+  static std::shared_ptr<AgentConnection> start(const std::vector<std::string>& argv,
+                                                const std::string& stderr_path = "",
+                                                const std::string& label = "");
   ~AgentConnection();
   AgentConnection(const AgentConnection&) = delete;
   AgentConnection& operator=(const AgentConnection&) = delete;
@@ -51,6 +56,21 @@ class AgentConnection {
   std::shared_ptr<Run> run(const std::string& id, ActionRequest request);
   /// Sends stop for a run (ignored when the agent is gone).
   void stop(const std::string& id);
+  /// Ends a run here without its result (it stays stopped over there):
+  /// for a shared agent that must go on serving other runs.
+  void abandon_run(const std::string& id, const std::string& reason);
+  /// Drops a finished run's state.
+  void forget(const std::string& id);
+  /// Sends `msg` with a fresh id and waits for the agent's reply of the
+  /// same type and id (`clock`, `context`, `describe`); null when none came
+  /// by `until_ns` or the agent is gone.
+  nlohmann::json request(nlohmann::json msg, int64_t until_ns);
+  /// How the agent ended ("killed by SIGKILL", "exited with status 1"), and
+  /// the last lines of its stderr file; empty while it runs.
+  std::string ended_how() const;
+  /// The same without the label ("its agent (`ip netns exec x sonda
+  /// agent`) exited with status 255: Cannot open network namespace ...").
+  std::string ended_detail() const;
   /// Ends the channel without waiting: the agent exits on its own time
   /// and the reader thread reaps it (wait_all() waits for that).
   void close_async();
@@ -85,11 +105,22 @@ class AgentConnection {
   nlohmann::json hello_;
   bool gone_ = false;  // the reader has reaped the agent
   std::string refusal_;  // an error message without a run id (e.g. protocol mismatch)
+  std::string label_;
+  std::string argv_text_;
+  std::string stderr_path_;
+  std::string ended_how_;
+  std::string ended_detail_;
   std::map<std::string, std::shared_ptr<Run>> runs_;
+  uint64_t next_request_ = 0;
+  std::map<std::string, nlohmann::json> replies_;  // request id -> reply (null while waiting)
 };
 
 /// One action in `agent`, which it owns from now on: the run's end closes
 /// the channel (Executor's default isolation: one agent per action run).
 std::unique_ptr<ActionRun> start_agent_run(std::shared_ptr<AgentConnection> agent, ActionRequest request);
+/// One action on a shared agent (a host's), as run `id`: the run's end
+/// leaves the agent serving; giving up on it stops it there.
+std::unique_ptr<ActionRun> start_shared_agent_run(std::shared_ptr<AgentConnection> agent, const std::string& id,
+                                                  ActionRequest request);
 
 }  // namespace sonda

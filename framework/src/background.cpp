@@ -44,7 +44,8 @@ std::unique_ptr<Runner::Background> Runner::start_background(const Step& step) {
   bg->stop_grace_ns = 5'000'000'000;
   // Background actions run until stopped: the step timeout bounds readiness.
   std::string why;
-  bg->task = launch(step.id, "", {plugin, step.action, result.params, 0, sample_forwarder(step.id), ""}, why);
+  bg->task = launch(step.id, "", {plugin, step.action, result.params, 0, sample_forwarder(step.id), ""}, why,
+                    step.host);
   if (bg->task == nullptr) {
     return fail(why);
   }

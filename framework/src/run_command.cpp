@@ -29,6 +29,7 @@ std::string exit_code_help() {
          "  3    plugin error: a plugin the scenario needs is missing or was refused\n"
          "  4    a step failed or timed out\n"
          "  5    expectations failed (all steps ok)\n"
+         "  6    a scenario host could not be reached (nothing ran)\n"
          "  130  interrupted (SIGINT/SIGTERM); partial results are written\n"
          "Environment:\n"
          "  SONDA_PLUGIN_PATH  colon-separated directories searched for plugin .so files\n";
@@ -176,6 +177,13 @@ int run_command(const RunCommand& cmd) {
       runner.interrupt();
     });
     outcome = runner.run();
+  }
+  if (!outcome.hosts.empty()) {
+    run["context"]["hosts"] = outcome.hosts;
+  }
+  if (!outcome.host_error.empty()) {
+    run["host_error"] = outcome.host_error;
+    std::cerr << "error: " << outcome.host_error << '\n';
   }
   run["ended_at"] = utc_iso_timestamp();
   run["duration_ns"] = monotonic_now_ns() - start_ns;

@@ -119,6 +119,31 @@ RunOutcome Runner::run() {
     r.reason = "not reached";
     results_[s->id] = r;
   }
+  RunOutcome outcome;
+  if (!scenario_.hosts.empty()) {
+    // Preflight: every host answers before anything runs, or nothing runs.
+    try {
+      outcome.hosts = executor_.connect_hosts(scenario_.hosts, writer_.dir(), monotonic_now_ns() + kHostTimeoutNs);
+      for (const auto& [name, h] : outcome.hosts.items()) {
+        writer_.event("host", {{"host", name}, {"agent", h["agent"]}, {"clock", h["clock"]}});
+        spdlog::info("host {}: sonda {} (pid {}), clock offset {} ± {} ns", name, h["agent"].value("sonda", "?"),
+                     h["agent"].value("pid", 0), h["clock"].value("offset_ns", int64_t{0}),
+                     h["clock"].value("uncertainty_ns", int64_t{0}));
+      }
+    } catch (const std::exception& e) {
+      spdlog::error("{}", e.what());
+      outcome.host_error = e.what();
+      executor_.drain(monotonic_now_ns() + kInterruptGraceNs);
+      for (const Step* s : steps) {
+        StepResult& r = results_[s->id];
+        r.reason = "not run: " + outcome.host_error;
+        outcome.steps.push_back(std::move(r));
+      }
+      outcome.status = "host_unreachable";
+      outcome.exit_code = kExitHostUnreachable;
+      return outcome;
+    }
+  }
   try {
     run_group(scenario_.root);
   } catch (...) {
@@ -131,7 +156,6 @@ RunOutcome Runner::run() {
   // Steps end without waiting for their agents to exit; the run does.
   executor_.drain(monotonic_now_ns() + kInterruptGraceNs);
 
-  RunOutcome outcome;
   bool step_failed = false;
   for (const Step* s : steps) {
     StepResult& r = results_[s->id];

@@ -32,16 +32,21 @@ enum ExitCode : int {
   kExitPluginError = 3,      ///< a plugin the scenario needs was refused or missing
   kExitStepFailed = 4,
   kExitExpectationsFailed = 5,
+  kExitHostUnreachable = 6,  ///< a scenario host could not be reached (nothing ran)
   kExitInterrupted = 130,
 };
 
 /// What a run produced, in scenario order.
 struct RunOutcome {
-  std::string status;  ///< ok | failed | interrupted | expectations_failed
+  std::string status;  ///< ok | failed | interrupted | expectations_failed | host_unreachable
   int exit_code = kExitOk;
   std::vector<StepResult> steps;
   nlohmann::json expectations = nlohmann::json::array();
   nlohmann::json reports = nlohmann::json::array();  ///< built report: tables + verdicts
+  /// Per scenario host: its agent's hello, context, plugins, clock offset
+  /// (Executor::connect_hosts); empty without hosts.
+  nlohmann::json hosts = nlohmann::json::object();
+  std::string host_error;  ///< why preflight failed (exit code 6)
 };
 
 /// One run of one scenario. run() once; interrupt() from any thread.
@@ -91,7 +96,7 @@ class Runner {
   /// prints: <run dir>/<step id><suffix>.output. Null with `why` set when
   /// its agent could not be started.
   std::unique_ptr<Launched> launch(const std::string& step_id, const char* output_suffix,
-                                   ActionRequest request, std::string& why);
+                                   ActionRequest request, std::string& why, const std::string& host = "");
   /// The one wait: until the action is ready (`for_ready`) or has returned,
   /// `limit_ns` passes (0: none), Ctrl-C's grace runs out, or `abort`
   /// (polled every slice) says so.
@@ -129,7 +134,7 @@ class Runner {
   const Scenario& scenario_;
   const Registry& registry_;
   RunWriter& writer_;
-  const Executor executor_;
+  Executor executor_;
   std::atomic<bool> interrupted_{false};
   std::atomic<int64_t> interrupted_at_ns_{0};
   std::atomic<bool> failed_{false};

@@ -49,6 +49,8 @@ inline constexpr int64_t kDeadlineGraceNs = 2'000'000'000;
 inline constexpr int64_t kInterruptGraceNs = 700'000'000;
 /// Default wait for a background step's ready() when it has no timeout.
 inline constexpr int64_t kDefaultReadyTimeoutNs = 10'000'000'000;
+/// How long preflight waits for every host's agent (ssh can be slow).
+inline constexpr int64_t kHostTimeoutNs = 15'000'000'000;
 /// Polling slice while waiting on tasks and children.
 inline constexpr int64_t kPollSliceNs = 20'000'000;
 

@@ -67,6 +67,19 @@ struct SpawnSpec {
   int64_t stop_grace_ns = 2'000'000'000;  // SIGTERM, then SIGKILL after this
 };
 
+/// A place steps can run other than here: a command that starts `sonda
+/// agent` there and carries its stdio (`ip netns exec NS`, `ssh HOST`,
+/// `docker exec -i C`, `kubectl exec -i POD --`).
+struct Host {
+  std::string name;
+  SourceMark mark;
+  /// The command prefix; the agent command (`sonda` path, "agent") follows.
+  std::vector<std::string> via;
+  /// The sonda executable there; empty: this runner's own path (right for
+  /// netns and for hosts with the same layout).
+  std::string sonda;
+};
+
 /// One step: a plugin action or a spawned program.
 struct Step {
   enum class Kind { kAction, kSpawn };
@@ -82,6 +95,8 @@ struct Step {
   nlohmann::json params = nlohmann::json::object();
   std::vector<std::string> deferred;
   std::optional<int64_t> timeout_ns;
+  /// `on:` the host it runs on (a key of Scenario::hosts); empty: here.
+  std::string host;
   /// Lives until its group (or the scenario) ends, then is stopped.
   /// Always true for spawn steps and for actions flagged BACKGROUND.
   bool background = false;
@@ -124,6 +139,7 @@ struct Scenario {
   std::string file;
   bool stop_on_failure = false;
   std::vector<std::string> plugin_paths;  // explicit `plugins:` entries, resolved
+  std::map<std::string, Host> hosts;       // `hosts:` by name
   Group root;                              // sequence of the top-level steps
   std::vector<Expectation> expectations;
   /// `report:` entries: comparison tables built after the run (see

@@ -104,14 +104,14 @@ std::unique_ptr<SpawnedProcess> SpawnedProcess::start_with_stdio(const SpawnSpec
   }
   argv.push_back(nullptr);
   pid_t pid = -1;
-  const int rc = posix_spawn(&pid, argv[0], &actions, &attr, argv.data(), environ);
+  const int rc = posix_spawnp(&pid, argv[0], &actions, &attr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   if (err_fd >= 0) {
     ::close(err_fd);
   }
   if (rc != 0) {
-    throw std::runtime_error("spawn " + spec.argv[0] + ": posix_spawn: " + std::strerror(rc));
+    throw std::runtime_error("spawn " + spec.argv[0] + ": posix_spawnp: " + std::strerror(rc));
   }
   track(pid);
   return std::unique_ptr<SpawnedProcess>(new SpawnedProcess(pid));

@@ -78,12 +78,12 @@ void Runner::run_foreground_step(const Step& step) {
 }
 
 std::unique_ptr<Runner::Launched> Runner::launch(const std::string& step_id, const char* output_suffix,
-                                                 ActionRequest request, std::string& why) {
+                                                 ActionRequest request, std::string& why, const std::string& host) {
   request.output_path = writer_.dir() + "/" + step_id + output_suffix + ".output";
   try {
-    return std::make_unique<Launched>(*this, executor_.start(std::move(request)));
+    return std::make_unique<Launched>(*this, executor_.start(std::move(request), host));
   } catch (const std::exception& e) {
-    why = std::string("cannot start its agent: ") + e.what();
+    why = host.empty() ? std::string("cannot start its agent: ") + e.what() : e.what();
     return nullptr;
   }
 }
@@ -177,7 +177,8 @@ StepResult Runner::execute_action(const Step& step, const nlohmann::json& params
   const int64_t start_ns = monotonic_now_ns();
   const int64_t deadline_ns = step.timeout_ns ? start_ns + *step.timeout_ns : 0;
   std::string why;
-  auto run = launch(step.id, "", {plugin, step.action, params, deadline_ns, sample_forwarder(step.id), ""}, why);
+  auto run = launch(step.id, "", {plugin, step.action, params, deadline_ns, sample_forwarder(step.id), ""}, why,
+                    step.host);
   if (run == nullptr) {
     r.status = StepStatus::kFailed;
     r.reason = why;

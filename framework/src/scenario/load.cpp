@@ -23,7 +23,58 @@ using scenario::YamlEntry;
 using scenario::YamlNode;
 
 const std::vector<std::string> kTopKeys{"name",     "description", "plugins", "stop_on_failure",
-                                        "defaults", "steps",       "expect",  "report"};
+                                        "defaults", "steps",       "expect",  "report", "hosts"};
+const std::vector<std::string> kHostKeys{"via", "sonda", "description"};
+
+/// `hosts:` name: { via: [command...], sonda: path }.
+void read_hosts(const YamlNode& root, Scenario& out, LoadContext& ctx) {
+  const YamlEntry* hosts = root.find("hosts");
+  if (hosts == nullptr || hosts->value.is_null()) {
+    return;
+  }
+  if (!hosts->value.is_map()) {
+    ctx.error(hosts->key.mark, "hosts must be a map of name: { via: [command, ...] }");
+    return;
+  }
+  for (const auto& entry : hosts->value.entries) {
+    const std::string& name = entry.key.scalar;
+    if (!scenario::is_valid_id(name) || name == "local") {
+      ctx.error(entry.key.mark, "bad host name '" + name + "'" +
+                                    (name == "local" ? ": 'local' is this host" : ": expected an id"));
+      continue;
+    }
+    ctx.host_names.push_back(name);
+    if (!entry.value.is_map()) {
+      ctx.error(entry.key.mark, "host '" + name + "' must be a map like { via: [ip, netns, exec, lab-a] }");
+      continue;
+    }
+    scenario::check_keys(entry.value, kHostKeys, "host", ctx);
+    Host host;
+    host.name = name;
+    host.mark = entry.key.mark;
+    const YamlEntry* via = entry.value.find("via");
+    if (via == nullptr || !via->value.is_sequence() || via->value.items.empty()) {
+      ctx.error(via != nullptr ? via->key.mark : entry.key.mark,
+                "host '" + name + "' needs via: the command that reaches it, e.g. [ssh, user@host]");
+      continue;
+    }
+    for (const auto& word : via->value.items) {
+      if (!word.is_scalar() || word.scalar.empty()) {
+        ctx.error(word.mark, "via items must be strings, got " + kind_name(word));
+        continue;
+      }
+      host.via.push_back(word.scalar);
+    }
+    if (const YamlEntry* sonda = entry.value.find("sonda")) {
+      if (!sonda->value.is_scalar() || sonda->value.scalar.empty()) {
+        ctx.error(sonda->key.mark, "sonda must be the path of the sonda executable on that host");
+      } else {
+        host.sonda = sonda->value.scalar;
+      }
+    }
+    out.hosts.emplace(name, std::move(host));
+  }
+}
 
 std::string read_file(const std::string& file) {
   std::ifstream in(file, std::ios::binary);
@@ -162,7 +213,7 @@ Scenario load_scenario_text(const std::string& text, const std::string& file,
                             const std::vector<std::string>& overrides,
                             const SchemaSource& schemas) {
   YamlNode root = scenario::parse_yaml(text, file);
-  LoadContext ctx{schemas, file, {}, nullptr, {}, {}, {}, {}, {}, {}, 0};
+  LoadContext ctx{schemas, file, {}, nullptr, {}, {}, {}, {}, {}, {}, 0, {}};
   scenario::check_duplicate_keys(root, ctx.diags);
   scenario::apply_overrides(root, overrides, ctx.diags);
 
@@ -194,6 +245,7 @@ Scenario load_scenario_text(const std::string& text, const std::string& file,
       ctx.error(defaults->key.mark, "defaults must be a map of parameter: value");
     }
   }
+  read_hosts(root, out, ctx);
   const YamlEntry* steps = root.find("steps");
   if (steps == nullptr) {
     ctx.error(root.mark, "missing required key 'steps'");

@@ -50,6 +50,7 @@ struct LoadContext {
   std::set<std::string> param_names;       ///< every parameter of every used action
   std::set<std::string> reported_defaults; ///< defaults keys already reported bad
   int group_serial = 0;
+  std::vector<std::string> host_names;     ///< `hosts:` keys, for `on:` checks
 
   void error(const SourceMark& mark, std::string message) {
     diags.push_back({mark, std::move(message)});

@@ -10,8 +10,8 @@
 namespace sonda::scenario {
 namespace {
 
-const std::vector<std::string> kActionKeys{"id",         "use",    "with",       "timeout",
-                                           "background", "repeat", "description"};
+const std::vector<std::string> kActionKeys{"id",     "use",         "with", "timeout", "background",
+                                           "repeat", "description", "on"};
 const std::vector<std::string> kSpawnStepKeys{"id", "spawn", "description"};
 const std::vector<std::string> kSpawnKeys{"cmd", "env", "cwd", "ready", "grace"};
 const std::vector<std::string> kReadyKeys{"tcp_listen", "udp_listen", "timeout"};
@@ -140,6 +140,19 @@ void parse_action(const YamlNode& item, Step& step, StepPlace& place, LoadContex
   }
   if (const YamlEntry* timeout = item.find("timeout")) {
     step.timeout_ns = read_duration(*timeout, "timeout", ctx);
+  }
+  if (const YamlEntry* on = item.find("on")) {
+    if (!on->value.is_scalar() || on->value.scalar.empty()) {
+      ctx.error(on->key.mark, "on must be a host name, got " + kind_name(on->value));
+    } else if (on->value.scalar != "local" &&
+               std::find(ctx.host_names.begin(), ctx.host_names.end(), on->value.scalar) == ctx.host_names.end()) {
+      std::vector<std::string> known = ctx.host_names;
+      known.emplace_back("local");
+      ctx.error(on->value.mark, "unknown host '" + on->value.scalar + "'" + did_you_mean(on->value.scalar, known) +
+                                    (ctx.host_names.empty() ? " (the scenario has no hosts:)" : ""));
+    } else if (on->value.scalar != "local") {
+      step.host = on->value.scalar;
+    }
   }
   if (const YamlEntry* repeat = item.find("repeat")) {
     nlohmann::json n = to_json(repeat->value);

@@ -1,0 +1,180 @@
+// Scenarios across hosts through the real binary. The hosts are network
+// namespaces this test makes (veth pair 10.99.<n>.1 <-> .2) and reaches with
+// `ip netns exec`, the same stdio channel ssh or `docker exec -i` would give.
+// Traffic stays between the two namespaces; they are removed afterwards.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "cli_harness.hpp"
+
+namespace sonda::testing {
+namespace {
+
+using nlohmann::json;
+
+/// Runs a shell command; fails the test (with the command) when it fails.
+void sh(const std::string& cmd) {
+  const int rc = std::system((cmd + " >/dev/null 2>&1").c_str());
+  ASSERT_EQ(rc, 0) << "command failed: " << cmd;
+}
+
+/// Two namespaces joined by a veth pair: a (10.99.N.1/24) and b (10.99.N.2/24).
+class HostsCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const std::string tag = std::to_string(getpid() % 100000);
+    ns_a_ = "sonda-ha-" + tag;
+    ns_b_ = "sonda-hb-" + tag;
+    veth_a_ = "sha" + tag;
+    veth_b_ = "shb" + tag;
+    subnet_ = "10.99." + std::to_string(getpid() % 200 + 20);
+    TearDown();  // leftovers of a killed earlier run
+    sh("ip netns add " + ns_a_);
+    sh("ip netns add " + ns_b_);
+    sh("ip link add " + veth_a_ + " type veth peer name " + veth_b_);
+    sh("ip link set " + veth_a_ + " netns " + ns_a_);
+    sh("ip link set " + veth_b_ + " netns " + ns_b_);
+    sh("ip -n " + ns_a_ + " addr add " + subnet_ + ".1/24 dev " + veth_a_);
+    sh("ip -n " + ns_b_ + " addr add " + subnet_ + ".2/24 dev " + veth_b_);
+    for (const auto& [ns, dev] : {std::pair{ns_a_, veth_a_}, std::pair{ns_b_, veth_b_}}) {
+      sh("ip -n " + ns + " link set " + dev + " up");
+      sh("ip -n " + ns + " link set lo up");
+    }
+  }
+  void TearDown() override {
+    for (const auto& ns : {ns_a_, ns_b_}) {
+      std::system(("ip netns del " + ns + " >/dev/null 2>&1").c_str());
+    }
+  }
+
+  /// The scenario header with hosts a and b.
+  std::string hosts_yaml(const std::string& name) const {
+    return "name: " + name + "\nhosts:\n  a: { via: [ip, netns, exec, " + ns_a_ +
+           "] }\n  b: { via: [ip, netns, exec, " + ns_b_ + "] }\n";
+  }
+  SondaResult run(const std::string& name, const std::string& yaml) {
+    return run_sonda({"run", dir_.write(name + ".yaml", yaml), "-o", out()}, {{"SONDA_TEST_MARK", dir_.path()}});
+  }
+  std::string out() const { return dir_.path() + "/out"; }
+
+  ScratchDir dir_;
+  std::string ns_a_, ns_b_, veth_a_, veth_b_, subnet_;
+};
+
+TEST_F(HostsCli, ServerOnOneHostClientOnAnotherAndPreflightRecordsEachHost) {
+  const auto r = run("two", hosts_yaml("two") + "steps:\n"
+      "  - { id: srv, on: b, use: tcp_transport.server, with: { listen: \"" + subnet_ + ".2:5201\", mode: sink } }\n"
+      "  - { id: load, on: a, use: tcp_transport.stream, with: { target: \"" + subnet_ + ".2:5201\", duration: 500ms } }\n"
+      "  - { id: ifs_b, on: b, use: iface_scanner.scan }\n");
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  const json j = latest_run(out(), "two");
+  EXPECT_GT(step_of(j, "load")["record"]["bits_per_sec"].get<double>(), 1e6);
+  EXPECT_GT(step_of(j, "srv")["record"]["bytes_in"].get<double>(), 0) << step_of(j, "srv")["record"].dump();
+  // The scan ran inside b: b's veth is there, the runner's own interfaces are not.
+  const json ifs = step_of(j, "ifs_b")["record"]["interfaces"];
+  std::string names;
+  for (const auto& i : ifs) {
+    names += i["name"].get<std::string>() + " ";
+  }
+  EXPECT_NE(names.find(veth_b_), std::string::npos) << names;
+  EXPECT_EQ(names.find(veth_a_), std::string::npos) << names;
+  for (const char* h : {"a", "b"}) {
+    const json host = j["context"]["hosts"][h];
+    EXPECT_EQ(host["agent"]["protocol"], 1) << host.dump();
+    EXPECT_TRUE(host["agent"]["sonda"].is_string());
+    EXPECT_TRUE(host["context"]["kernel"]["release"].is_string());
+    EXPECT_FALSE(host["plugins"].empty());
+    EXPECT_EQ(host["clock"]["samples"], 8);
+    // Same machine, same clock: the estimate must hold 0 within its bound.
+    EXPECT_LE(std::abs(host["clock"]["offset_ns"].get<int64_t>()), host["clock"]["uncertainty_ns"].get<int64_t>() + 1000);
+  }
+}
+
+TEST_F(HostsCli, StreamOverATbfShapedLinkReportsTheShapedRate) {
+  // 100 Mbit/s on a's egress: TCP payload is 1448 of every 1514 bytes on the wire.
+  sh("ip netns exec " + ns_a_ + " tc qdisc add dev " + veth_a_ + " root tbf rate 100mbit burst 32kb latency 50ms");
+  const auto r = run("tbf", hosts_yaml("tbf") + "steps:\n"
+      "  - { id: srv, on: b, use: tcp_transport.server, with: { listen: \"" + subnet_ + ".2:5201\", mode: sink } }\n"
+      "  - { id: load, on: a, use: tcp_transport.stream, with: { target: \"" + subnet_ + ".2:5201\", duration: 3s } }\n");
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  const double bps = step_of(latest_run(out(), "tbf"), "load")["record"]["bits_per_sec"].get<double>();
+  const double want = 100e6 * 1448.0 / 1514.0;
+  EXPECT_NEAR(bps, want, want * 0.03) << "measured " << bps / 1e6 << " Mbit/s";
+}
+
+TEST_F(HostsCli, UnreachableHostFailsBeforeAnythingRunsWithExit6AndItsStderr) {
+  const auto r = run("gone", "name: gone\nhosts:\n  far: { via: [ip, netns, exec, sonda-no-such-ns] }\nsteps:\n"
+                             "  - { id: here, use: iface_scanner.scan }\n  - { id: there, on: far, use: iface_scanner.scan }\n");
+  EXPECT_EQ(r.exit_code, 6) << r.err;
+  EXPECT_NE(r.err.find("host far"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("ip netns exec sonda-no-such-ns"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("Cannot open network namespace"), std::string::npos) << r.err;
+  const json j = latest_run(out(), "gone");
+  EXPECT_EQ(j["status"], "host_unreachable");
+  EXPECT_EQ(step_of(j, "here")["status"], "skipped");
+}
+
+TEST_F(HostsCli, UnknownHostIsAValidationErrorWithDidYouMean) {
+  const auto r = run("typo", hosts_yaml("typo") + "steps:\n  - { id: s, on: bb, use: iface_scanner.scan }\n");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("unknown host 'bb'; did you mean 'b'?"), std::string::npos) << r.err;
+}
+
+TEST_F(HostsCli, KillingAHostsAgentFailsItsStepsAndTheRunGoesOnWithNothingLeft) {
+  const std::string file = dir_.write("kill.yaml", hosts_yaml("kill") + "steps:\n"
+      "  - { id: srv, on: b, use: tcp_transport.server, with: { listen: \"" + subnet_ + ".2:5201\", mode: sink } }\n"
+      "  - { id: load, on: a, use: tcp_transport.stream, with: { target: \"" + subnet_ + ".2:5201\", duration: 3s } }\n"
+      "  - { id: later_b, on: b, use: iface_scanner.scan }\n"
+      "  - { id: later_a, on: a, use: iface_scanner.scan }\n");
+  SondaChild child = start_sonda({"run", file, "-o", out()}, dir_.path(), {{"SONDA_TEST_MARK", dir_.path()}});
+  // b's agent pid comes with its hello, in the `host` event.
+  pid_t agent_b = 0;
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (agent_b == 0 && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    for (const auto& entry : std::filesystem::directory_iterator(out() + "/kill", std::filesystem::directory_options::skip_permission_denied)) {
+      std::istringstream lines(read_text(entry.path().string() + "/events.jsonl"));
+      bool streaming = false;
+      pid_t pid = 0;
+      for (std::string line; std::getline(lines, line);) {
+        const json e = json::parse(line, nullptr, false);
+        if (e.is_object() && e.value("event", "") == "host" && e.value("host", "") == "b") {
+          pid = e["agent"]["pid"].get<pid_t>();
+        }
+        streaming = streaming || (e.is_object() && e.value("event", "") == "step_start" && e.value("id", "") == "load");
+      }
+      if (streaming && pid > 0) {
+        agent_b = pid;
+      }
+    }
+  }
+  ASSERT_GT(agent_b, 0) << read_text(child.err_path);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // mid-stream
+  ASSERT_EQ(kill(agent_b, SIGKILL), 0);
+  EXPECT_EQ(wait_sonda(child), 4) << read_text(child.err_path);
+  const json j = latest_run(out(), "kill");
+  EXPECT_EQ(step_of(j, "srv")["status"], "failed");
+  EXPECT_NE(step_of(j, "srv")["reason"].get<std::string>().find("host b lost: its agent"), std::string::npos)
+      << step_of(j, "srv")["reason"];
+  EXPECT_NE(step_of(j, "srv")["reason"].get<std::string>().find("killed by SIGKILL"), std::string::npos);
+  EXPECT_EQ(step_of(j, "later_b")["status"], "failed");
+  EXPECT_EQ(step_of(j, "later_a")["status"], "ok") << step_of(j, "later_a").dump();
+  // Nothing of this run is left (sonda and every agent carry the mark).
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const std::string mark = "SONDA_TEST_MARK=" + dir_.path();
+  for (const auto& p : std::filesystem::directory_iterator("/proc")) {
+    const std::string env = read_text(p.path().string() + "/environ");
+    EXPECT_EQ(env.find(mark), std::string::npos) << "left behind: " << p.path();
+  }
+}
+
+}  // namespace
+}  // namespace sonda::testing
