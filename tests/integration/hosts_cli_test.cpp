@@ -176,5 +176,63 @@ TEST_F(HostsCli, KillingAHostsAgentFailsItsStepsAndTheRunGoesOnWithNothingLeft) 
   }
 }
 
+/// A real OpenSSH server (Debian's openssh-server) in namespace b on port
+/// 2222 with a host key and an authorised client key made by the test; the
+/// runner reaches it with Debian's ssh client from namespace a.
+class SshHostCli : public HostsCli {
+ protected:
+  void SetUp() override {
+    HostsCli::SetUp();
+    ASSERT_EQ(access("/usr/sbin/sshd", X_OK), 0) << "/usr/sbin/sshd missing: install openssh-server (tools/setup.sh does)";
+    const std::string d = dir_.path();
+    sh("ssh-keygen -q -t ed25519 -N '' -f " + d + "/host_key");
+    sh("ssh-keygen -q -t ed25519 -N '' -f " + d + "/client_key");
+    sh("ssh-keygen -q -t ed25519 -N '' -f " + d + "/wrong_key");
+    sh("cp " + d + "/client_key.pub " + d + "/authorized_keys && chmod 600 " + d + "/authorized_keys");
+    sh("mkdir -p /run/sshd");
+    dir_.write("sshd_config", "Port 2222\nListenAddress " + subnet_ + ".2\nHostKey " + d +
+                                  "/host_key\nAuthorizedKeysFile " + d + "/authorized_keys\nPidFile " + d +
+                                  "/sshd.pid\nStrictModes no\nUsePAM no\nPermitRootLogin prohibit-password\n"
+                                  "PasswordAuthentication no\nKbdInteractiveAuthentication no\n");
+    sh("ip netns exec " + ns_b_ + " /usr/sbin/sshd -f " + d + "/sshd_config -E " + d + "/sshd.log");
+  }
+  void TearDown() override {
+    const std::string pid = read_text(dir_.path() + "/sshd.pid");
+    if (!pid.empty()) {
+      kill(std::stoi(pid), SIGTERM);
+    }
+    HostsCli::TearDown();
+  }
+  /// hosts: b reached by ssh from inside a, with `key`.
+  std::string ssh_yaml(const std::string& name, const std::string& key) const {
+    return "name: " + name + "\nhosts:\n  a: { via: [ip, netns, exec, " + ns_a_ + "] }\n  b: { via: [ip, netns, exec, " +
+           ns_a_ + ", ssh, -i, " + dir_.path() + "/" + key +
+           ", -p, \"2222\", -o, BatchMode=yes, -o, StrictHostKeyChecking=no, -o, UserKnownHostsFile=/dev/null, "
+           "-o, LogLevel=ERROR, root@" + subnet_ + ".2] }\n";
+  }
+};
+
+TEST_F(SshHostCli, ServerOverSshClientInANamespaceAndTheAgentEndsWithTheSession) {
+  const auto r = run("ssh", ssh_yaml("ssh", "client_key") + "steps:\n"
+      "  - { id: srv, on: b, use: tcp_transport.server, with: { listen: \"" + subnet_ + ".2:5201\", mode: sink } }\n"
+      "  - { id: load, on: a, use: tcp_transport.stream, with: { target: \"" + subnet_ + ".2:5201\", duration: 500ms } }\n");
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out << read_text(dir_.path() + "/sshd.log");
+  const json j = latest_run(out(), "ssh");
+  EXPECT_GT(step_of(j, "load")["record"]["bits_per_sec"].get<double>(), 1e6);
+  EXPECT_GT(step_of(j, "srv")["record"]["bytes_in"].get<double>(), 0);
+  // The agent over ssh ran under sshd; it is gone once the session closed.
+  const pid_t remote = j["context"]["hosts"]["b"]["agent"]["pid"].get<pid_t>();
+  EXPECT_GT(remote, 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_NE(kill(remote, 0), 0) << "the agent behind ssh outlived its session";
+}
+
+TEST_F(SshHostCli, WrongKeyFailsPreflightWithSshsOwnWords) {
+  const auto r = run("sshbad", ssh_yaml("sshbad", "wrong_key") + "steps:\n  - { id: s, on: b, use: iface_scanner.scan }\n");
+  EXPECT_EQ(r.exit_code, 6) << r.err;
+  EXPECT_NE(r.err.find("host b is unreachable"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("Permission denied (publickey)"), std::string::npos) << r.err;
+}
+
 }  // namespace
 }  // namespace sonda::testing
