@@ -26,6 +26,20 @@ void sh(const std::string& cmd) {
   ASSERT_EQ(rc, 0) << "command failed: " << cmd;
 }
 
+/// What a shell command printed on stdout.
+std::string run_command_output(const std::string& cmd) {
+  std::string out;
+  if (FILE* p = popen(cmd.c_str(), "r")) {
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0) {
+      out.append(buf, n);
+    }
+    pclose(p);
+  }
+  return out;
+}
+
 /// Two namespaces joined by a veth pair: a (10.99.N.1/24) and b (10.99.N.2/24).
 class HostsCli : public ::testing::Test {
  protected:
@@ -108,6 +122,32 @@ TEST_F(HostsCli, StreamOverATbfShapedLinkReportsTheShapedRate) {
   const double bps = step_of(latest_run(out(), "tbf"), "load")["record"]["bits_per_sec"].get<double>();
   const double want = 100e6 * 1448.0 / 1514.0;
   EXPECT_NEAR(bps, want, want * 0.03) << "measured " << bps / 1e6 << " Mbit/s";
+}
+
+TEST_F(HostsCli, UdpStreamThroughADroppingNftablesRuleLosesExactlyTheRulesCount) {
+  // b drops ~2 % of the stream's datagrams at input; the rule's counter is the truth.
+  sh("ip netns exec " + ns_b_ + " nft add table inet sonda_test");
+  sh("ip netns exec " + ns_b_ + " nft 'add chain inet sonda_test in { type filter hook input priority 0; }'");
+  sh("ip netns exec " + ns_b_ + " nft add rule inet sonda_test in udp dport 5301 numgen random mod 100 '<' 2 counter drop");
+  const auto r = run("udpdrop", hosts_yaml("udpdrop") + "steps:\n"
+      "  - { id: srv, on: b, use: udp_transport.server, with: { listen: \"" + subnet_ + ".2:5301\" } }\n"
+      "  - { id: load, on: a, use: udp_transport.stream, with: { target: \"" + subnet_ + ".2:5301\", rate: 20kpps, duration: 1s } }\n");
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  const json rule = json::parse(run_command_output("ip netns exec " + ns_b_ + " nft -j list chain inet sonda_test in"));
+  int64_t dropped = -1;
+  for (const auto& item : rule["nftables"]) {
+    if (item.contains("rule")) {
+      for (const auto& expr : item["rule"]["expr"]) {
+        if (expr.contains("counter")) {
+          dropped = expr["counter"]["packets"].get<int64_t>();
+        }
+      }
+    }
+  }
+  const json rec = step_of(latest_run(out(), "udpdrop"), "load")["record"];
+  ASSERT_GT(dropped, 100) << rule.dump();
+  EXPECT_EQ(rec["receiver"]["lost"].get<int64_t>(), dropped) << rec["receiver"].dump();
+  EXPECT_EQ(rec["receiver"]["received"].get<int64_t>() + dropped, rec["sender"]["sent"].get<int64_t>());
 }
 
 TEST_F(HostsCli, UnreachableHostFailsBeforeAnythingRunsWithExit6AndItsStderr) {
