@@ -6,6 +6,8 @@
 #   tools/setup.sh build  install what is missing, build
 #   tools/setup.sh fuzz [SECONDS]  install, build the libFuzzer targets with clang
 #                         (ASan+UBSan) and run each for SECONDS (default 30) on its corpus
+#   tools/setup.sh sanitize [SECONDS]  the whole test suite under clang ASan+UBSan,
+#                         the fuzzers from that build, the runner's tests under TSan
 #
 # Idempotent: packages already present are not reinstalled, the build is
 # incremental. BUILD_DIR (default: build) and JOBS (default: nproc) override.
@@ -22,7 +24,7 @@ packages=(
   libboost-dev libboost-filesystem-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
   nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
   python3 iproute2 nftables iperf3 sockperf net-tools lsof procps kmod
-  openssh-server openssh-client
+  openssh-server openssh-client docker.io busybox-static
   clang libclang-rt-14-dev
 )
 
@@ -39,17 +41,13 @@ if ((${#missing[@]})); then
   "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if [[ $mode == fuzz ]]; then
-  seconds=${1:-30}
-  fbuild=${FUZZ_BUILD_DIR:-$root/build-fuzz}
-  cmake -S "$root" -B "$fbuild" -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
-    -DSONDA_BUILD_FUZZ=ON -DSONDA_BUILD_TESTS=OFF -DSONDA_BUILD_BENCH=OFF -DSONDA_WERROR=ON \
-    -DSONDA_SANITIZE=address,undefined >/dev/null
-  cmake --build "$fbuild" -j "$jobs" --target scenario_fuzz udp_header_fuzz
+# The libFuzzer targets, run for SECONDS each on their committed corpus
+# (new inputs go to a scratch directory; the corpus is only read).
+run_fuzzers() {
+  local fbuild=$1 seconds=$2 target scratch log rc
   for target in "scenario_fuzz tests/fuzz/corpus/scenario" \
                 "udp_header_fuzz plugins/udp_transport/tests/fuzz_corpus"; do
     set -- $target
-    # New inputs go to a scratch directory; the committed corpus is only read.
     scratch=$(mktemp -d)
     echo "fuzz: $1 for ${seconds}s" >&2
     log="$scratch.log"
@@ -64,6 +62,46 @@ if [[ $mode == fuzz ]]; then
     grep -E '^stat::(number_of_executed_units|new_units_added)' "$log" >&2 || true
     rm -rf "$scratch" "$log"
   done
+}
+
+# clang, no optimisation and no debug info: a sanitized build compiles
+# several times faster than at -O1 -g, which matters on a 2-core CI machine.
+clang_build() {
+  local dir=$1 sanitize=$2
+  shift 2
+  cmake -S "$root" -B "$dir" -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+    -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O0 -g0" -DCMAKE_C_FLAGS_DEBUG="-O0 -g0" \
+    -DSONDA_BUILD_BENCH=OFF -DSONDA_WERROR=ON -DSONDA_SANITIZE="$sanitize" "$@" >/dev/null
+}
+
+if [[ $mode == fuzz ]]; then
+  seconds=${1:-30}
+  fbuild=${FUZZ_BUILD_DIR:-$root/build-fuzz}
+  clang_build "$fbuild" address,undefined -DSONDA_BUILD_FUZZ=ON -DSONDA_BUILD_TESTS=OFF
+  cmake --build "$fbuild" -j "$jobs" --target scenario_fuzz udp_header_fuzz
+  run_fuzzers "$fbuild" "$seconds"
+  exit 0
+fi
+
+if [[ $mode == sanitize ]]; then
+  # 1. The whole test suite under ASan + UBSan (one clang build that also
+  #    serves the fuzzers), then the fuzzers; 2. the runner's tests (threads:
+  #    agents' reader threads, parallel groups, Ctrl-C) under TSan.
+  seconds=${1:-30}
+  abuild=${ASAN_BUILD_DIR:-$root/build-asan}
+  clang_build "$abuild" address,undefined -DSONDA_BUILD_FUZZ=ON -DSONDA_BUILD_TESTS=ON
+  cmake --build "$abuild" -j "$jobs"
+  # handle_segv=0: a segfault stays a SIGSEGV (the chaos plugin's crash
+  # must reach the runner as what it is, not as ASan's abort).
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:handle_segv=0
+  export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+  (cd "$abuild" && ctest --output-on-failure --timeout 600 -j 1)
+  run_fuzzers "$abuild" "$seconds"
+  tbuild=${TSAN_BUILD_DIR:-$root/build-tsan}
+  clang_build "$tbuild" thread -DSONDA_BUILD_FUZZ=OFF -DSONDA_BUILD_TESTS=ON
+  cmake --build "$tbuild" -j "$jobs" --target host_cli_test host_loader_test sonda
+  export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+  (cd "$tbuild" && ctest --output-on-failure --timeout 600 -j 1 -R '^(RunnerCli|AgentCli|AgentProtocol|Chaos/[A-Za-z]+|HostsCli|SshHostCli|Cli|SpawnCli|RecordsCli|ActionTask|Describe|PluginLoader|Registry)\.')
   exit 0
 fi
 
@@ -78,6 +116,6 @@ case "$mode" in
     cd "$build"
     exec ctest --output-on-failure --timeout 300 -j 1 "$@" ;;
   *)
-    echo "usage: tools/setup.sh run|test|build|fuzz [SECONDS]" >&2
+    echo "usage: tools/setup.sh run|test|build|fuzz [SECONDS]|sanitize [SECONDS]" >&2
     exit 2 ;;
 esac

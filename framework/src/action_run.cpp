@@ -144,6 +144,30 @@ nlohmann::json estimate_clock(AgentConnection& agent, int64_t until_ns) {
           {"samples", taken}};
 }
 
+/// The pid of a running local Docker container, from `docker inspect`.
+std::string container_pid(const std::string& host, const std::string& container) {
+  const std::string cmd = "docker inspect -f '{{.State.Running}} {{.State.Pid}}' -- '" + container + "' 2>&1";
+  std::string out;
+  if (container.find('\'') == std::string::npos) {
+    if (FILE* p = popen(cmd.c_str(), "r")) {
+      char buf[512];
+      size_t n;
+      while ((n = fread(buf, 1, sizeof buf, p)) > 0) {
+        out.append(buf, n);
+      }
+      pclose(p);
+    }
+  }
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) {
+    out.pop_back();
+  }
+  if (out.rfind("true ", 0) != 0) {
+    throw std::runtime_error("host " + host + " is unreachable: container '" + container +
+                             "' is not running" + (out.empty() ? "" : ": " + out));
+  }
+  return out.substr(5);
+}
+
 std::string joined(const std::vector<std::string>& argv) {
   std::string out;
   for (const auto& a : argv) {
@@ -161,6 +185,9 @@ nlohmann::json Executor::connect_hosts(const std::map<std::string, Host>& hosts,
   // Every host's agent starts at once; then each is greeted in turn.
   for (const auto& [name, host] : hosts) {
     std::vector<std::string> argv = host.via;
+    if (!host.container.empty()) {
+      argv = {"nsenter", "-t", container_pid(name, host.container), "-n"};
+    }
     argv.push_back(host.sonda.empty() ? agent_binary_ : host.sonda);
     argv.emplace_back("agent");
     argvs[name] = argv;

@@ -78,6 +78,10 @@ struct Host {
   /// The sonda executable there; empty: this runner's own path (right for
   /// netns and for hosts with the same layout).
   std::string sonda;
+  /// `container: NAME`: a local Docker container whose network namespace
+  /// the agent (this runner's sonda) enters with nsenter; `via` is then
+  /// resolved at preflight from the container's pid.
+  std::string container;
 };
 
 /// One step: a plugin action or a spawned program.

@@ -24,7 +24,7 @@ using scenario::YamlNode;
 
 const std::vector<std::string> kTopKeys{"name",     "description", "plugins", "stop_on_failure",
                                         "defaults", "steps",       "expect",  "report", "hosts"};
-const std::vector<std::string> kHostKeys{"via", "sonda", "description"};
+const std::vector<std::string> kHostKeys{"via", "sonda", "container", "description"};
 
 /// `hosts:` name: { via: [command...], sonda: path }.
 void read_hosts(const YamlNode& root, Scenario& out, LoadContext& ctx) {
@@ -52,10 +52,22 @@ void read_hosts(const YamlNode& root, Scenario& out, LoadContext& ctx) {
     Host host;
     host.name = name;
     host.mark = entry.key.mark;
+    if (const YamlEntry* container = entry.value.find("container")) {
+      if (!container->value.is_scalar() || container->value.scalar.empty()) {
+        ctx.error(container->key.mark, "container must be a container name or id");
+      } else if (entry.value.find("via") != nullptr) {
+        ctx.error(container->key.mark, "host '" + name + "': give via or container, not both");
+      } else {
+        host.container = container->value.scalar;
+        out.hosts.emplace(name, std::move(host));
+      }
+      continue;
+    }
     const YamlEntry* via = entry.value.find("via");
     if (via == nullptr || !via->value.is_sequence() || via->value.items.empty()) {
       ctx.error(via != nullptr ? via->key.mark : entry.key.mark,
-                "host '" + name + "' needs via: the command that reaches it, e.g. [ssh, user@host]");
+                "host '" + name + "' needs via: the command that reaches it, e.g. [ssh, user@host], "
+                "or container: a local container's name");
       continue;
     }
     for (const auto& word : via->value.items) {
