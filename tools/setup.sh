@@ -99,7 +99,8 @@ if [[ $mode == sanitize ]]; then
   run_fuzzers "$abuild" "$seconds"
   tbuild=${TSAN_BUILD_DIR:-$root/build-tsan}
   clang_build "$tbuild" thread -DSONDA_BUILD_FUZZ=OFF -DSONDA_BUILD_TESTS=ON
-  cmake --build "$tbuild" -j "$jobs" --target host_cli_test host_loader_test sonda
+  cmake --build "$tbuild" -j "$jobs" --target host_cli_test host_loader_test sonda \
+    iface_scanner proc_scanner tcp_transport udp_transport
   export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
   (cd "$tbuild" && ctest --output-on-failure --timeout 600 -j 1 -R '^(RunnerCli|AgentCli|AgentProtocol|Chaos/[A-Za-z]+|HostsCli|SshHostCli|Cli|SpawnCli|RecordsCli|ActionTask|Describe|PluginLoader|Registry)\.')
   exit 0
