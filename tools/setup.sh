@@ -101,7 +101,7 @@ if [[ $mode == sanitize ]]; then
   clang_build "$tbuild" thread -DSONDA_BUILD_FUZZ=OFF -DSONDA_BUILD_TESTS=ON
   cmake --build "$tbuild" -j "$jobs" --target host_cli_test host_loader_test sonda \
     iface_scanner proc_scanner tcp_transport udp_transport
-  export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+  export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:handle_segv=0
   (cd "$tbuild" && ctest --output-on-failure --timeout 600 -j 1 -R '^(RunnerCli|AgentCli|AgentProtocol|Chaos/[A-Za-z]+|HostsCli|SshHostCli|Cli|SpawnCli|RecordsCli|ActionTask|Describe|PluginLoader|Registry)\.')
   exit 0
 fi

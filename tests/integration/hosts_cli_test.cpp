@@ -150,6 +150,26 @@ TEST_F(HostsCli, UdpStreamThroughADroppingNftablesRuleLosesExactlyTheRulesCount)
   EXPECT_EQ(rec["receiver"]["received"].get<int64_t>() + dropped, rec["sender"]["sent"].get<int64_t>());
 }
 
+TEST_F(HostsCli, SigintStopsEveryHostWithin1s) {
+  const std::string file = dir_.write("intr.yaml", hosts_yaml("intr") + "steps:\n"
+      "  - { id: srv, on: b, use: tcp_transport.server, with: { listen: \"" + subnet_ + ".2:5201\", mode: sink } }\n"
+      "  - { id: load, on: a, use: tcp_transport.stream, with: { target: \"" + subnet_ + ".2:5201\", duration: 30s } }\n");
+  SondaChild child = start_sonda({"run", file, "-o", out()}, dir_.path(), {{"SONDA_TEST_MARK", dir_.path()}});
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  // The first interval sample: the stream is up and has a partial record to keep.
+  while (!any_event_line(out() + "/intr", "\"event\":\"sample\"", "\"id\":\"load\"") && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const auto sent = std::chrono::steady_clock::now();
+  kill(child.pid, SIGINT);
+  EXPECT_EQ(wait_sonda(child), 130) << read_text(child.err_path);
+  EXPECT_LT(std::chrono::steady_clock::now() - sent, std::chrono::milliseconds(1000));
+  const json j = latest_run(out(), "intr");
+  EXPECT_EQ(step_of(j, "load")["status"], "interrupted");
+  EXPECT_GT(step_of(j, "load")["record"]["bytes"].get<double>(), 0) << "the partial stream is kept";
+}
+
 TEST_F(HostsCli, UnreachableHostFailsBeforeAnythingRunsWithExit6AndItsStderr) {
   const auto r = run("gone", "name: gone\nhosts:\n  far: { via: [ip, netns, exec, sonda-no-such-ns] }\nsteps:\n"
                              "  - { id: here, use: iface_scanner.scan }\n  - { id: there, on: far, use: iface_scanner.scan }\n");
