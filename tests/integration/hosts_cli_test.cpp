@@ -317,7 +317,9 @@ class DockerHostCli : public ::testing::Test {
   static void TearDownTestSuite() {
     std::system(("docker rmi -f " + image_ + " >/dev/null 2>&1").c_str());
     if (started_dockerd_) {
-      std::system("kill $(cat /run/sonda-test-dockerd.pid) >/dev/null 2>&1");
+      // Gone before the next suite (or a second test run) looks for an engine.
+      std::system("pid=$(cat /run/sonda-test-dockerd.pid 2>/dev/null) && kill $pid && "
+                  "for i in $(seq 100); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done");
     }
   }
   void SetUp() override {
