@@ -45,7 +45,7 @@ std::unique_ptr<Runner::Background> Runner::start_background(const Step& step) {
   // Background actions run until stopped: the step timeout bounds readiness.
   std::string why;
   bg->task = launch(step.id, "", {plugin, step.action, result.params, 0, sample_forwarder(step.id), ""}, why,
-                    step.host);
+                    step.host, /*background=*/true);
   if (bg->task == nullptr) {
     return fail(why);
   }
@@ -57,7 +57,7 @@ std::unique_ptr<Runner::Background> Runner::start_background(const Step& step) {
     WaitEnd stopped = end;
     if (end != WaitEnd::kReturned) {
       run.request_stop();
-      stopped = await(run, false, monotonic_now_ns() + stop_grace_ns(2'000'000'000));
+      stopped = await(run, false, monotonic_now_ns() + stop_grace_ns(2'000'000'000), {}, false);
     }
     StepResult& r = bg->result;
     r.duration_ns = monotonic_now_ns() - start_ns;
@@ -161,7 +161,7 @@ std::unique_ptr<Runner::Background> Runner::start_spawn(const Step& step, StepRe
     if (end == WaitEnd::kAborted) {
       // Bounded: a wait_for that ignores its stop flag is given up on.
       (*wait)->request_stop();
-      if (await(**wait, false, monotonic_now_ns() + kInterruptGraceNs / 2) == WaitEnd::kReturned) {
+      if (await(**wait, false, monotonic_now_ns() + kInterruptGraceNs / 2, {}, false) == WaitEnd::kReturned) {
         end = WaitEnd::kReturned;
       }
     }
@@ -228,7 +228,7 @@ void Runner::stop_background(Background& bg) {
     ActionRun& run = **bg.task;
     run.request_stop();
     const int64_t grace_ns = stop_grace_ns(bg.stop_grace_ns);
-    const WaitEnd end = await(run, false, monotonic_now_ns() + grace_ns);
+    const WaitEnd end = await(run, false, monotonic_now_ns() + grace_ns, {}, false);
     settle(r, run, end == WaitEnd::kReturned ? end : WaitEnd::kLimit, 0, "");
     // The ready object under the returned record: merging needs the tree.
     nlohmann::json record = bg.ready_info;

@@ -64,16 +64,21 @@ void Runner::interrupt() {
     interrupted_at_ns_ = monotonic_now_ns();
   }
   std::lock_guard lock(mu_);
-  for (ActionRun* run : running_) {
-    run->request_stop();
+  // Foreground steps only: servers keep serving while their clients wrap
+  // up (a client whose server vanished first would lose its partial
+  // figures to a broken pipe); they are stopped as their groups unwind.
+  for (const auto& [run, background] : running_) {
+    if (!background) {
+      run->request_stop();
+    }
   }
 }
 
-void Runner::watch(ActionRun* run, bool on) {
+void Runner::watch(ActionRun* run, bool on, bool background) {
   std::lock_guard lock(mu_);
   if (on) {
-    running_.insert(run);
-    if (interrupted_) {
+    running_[run] = background;
+    if (interrupted_ && !background) {
       run->request_stop();
     }
   } else {

@@ -96,11 +96,14 @@ class Runner {
   /// prints: <run dir>/<step id><suffix>.output. Null with `why` set when
   /// its agent could not be started.
   std::unique_ptr<Launched> launch(const std::string& step_id, const char* output_suffix,
-                                   ActionRequest request, std::string& why, const std::string& host = "");
+                                   ActionRequest request, std::string& why, const std::string& host = "",
+                                   bool background = false);
   /// The one wait: until the action is ready (`for_ready`) or has returned,
   /// `limit_ns` passes (0: none), Ctrl-C's grace runs out, or `abort`
-  /// (polled every slice) says so.
-  WaitEnd await(ActionRun& run, bool for_ready, int64_t limit_ns, const std::function<bool()>& abort = {});
+  /// (polled every slice) says so. A wait for a run already told to stop
+  /// passes `interruptible` false: only its own limit ends it.
+  WaitEnd await(ActionRun& run, bool for_ready, int64_t limit_ns, const std::function<bool()>& abort = {},
+                bool interruptible = true);
   /// Status and reason of an action run that ended with `end`: gives up on
   /// (kills) one that did not return; fails a crash, a record that is not a
   /// JSON object, or a non-zero return; moves the record and samples into
@@ -119,7 +122,7 @@ class Runner {
   /// A finished step's record: parsed into records_ only as far as something
   /// reads it (read_parts_), else it stays text in the results alone.
   void publish_record(const std::string& id, const StepRecord& record);
-  void watch(ActionRun* run, bool on);
+  void watch(ActionRun* run, bool on, bool background = false);
   int64_t stop_grace_ns(int64_t wanted_ns) const;
   /// Streams a step's samples to events.jsonl. An abandoned plugin thread
   /// may call it after the run: it goes through a gate the destructor closes.
@@ -145,7 +148,7 @@ class Runner {
   /// step id); nullopt: every record whole.
   std::optional<std::map<std::string, RecordFilter>> read_parts_;
   std::map<std::string, StepResult> results_;
-  std::set<ActionRun*> running_;
+  std::map<ActionRun*, bool> running_;  ///< started runs -> is a background step
 };
 
 }  // namespace sonda

@@ -17,8 +17,9 @@ namespace sonda {
 /// destroyed (which first unregisters it, then ends its agent).
 class Runner::Launched {
  public:
-  Launched(Runner& runner, std::unique_ptr<ActionRun> run) : runner_(runner), run_(std::move(run)) {
-    runner_.watch(run_.get(), true);
+  Launched(Runner& runner, std::unique_ptr<ActionRun> run, bool background)
+      : runner_(runner), run_(std::move(run)) {
+    runner_.watch(run_.get(), true, background);
   }
   ~Launched() { runner_.watch(run_.get(), false); }
   Launched(const Launched&) = delete;
@@ -46,7 +47,7 @@ struct Runner::Background {
 /// abandoned as timed out.
 inline constexpr int64_t kDeadlineGraceNs = 2'000'000'000;
 /// After Ctrl-C, how long a running step may take to honour its stop flag.
-inline constexpr int64_t kInterruptGraceNs = 700'000'000;
+inline constexpr int64_t kInterruptGraceNs = 500'000'000;
 /// Default wait for a background step's ready() when it has no timeout.
 inline constexpr int64_t kDefaultReadyTimeoutNs = 10'000'000'000;
 /// How long preflight waits for every host's agent (ssh can be slow).

@@ -78,10 +78,11 @@ void Runner::run_foreground_step(const Step& step) {
 }
 
 std::unique_ptr<Runner::Launched> Runner::launch(const std::string& step_id, const char* output_suffix,
-                                                 ActionRequest request, std::string& why, const std::string& host) {
+                                                 ActionRequest request, std::string& why, const std::string& host,
+                                                 bool background) {
   request.output_path = writer_.dir() + "/" + step_id + output_suffix + ".output";
   try {
-    return std::make_unique<Launched>(*this, executor_.start(std::move(request), host));
+    return std::make_unique<Launched>(*this, executor_.start(std::move(request), host), background);
   } catch (const std::exception& e) {
     why = host.empty() ? std::string("cannot start its agent: ") + e.what() : e.what();
     return nullptr;
@@ -89,7 +90,7 @@ std::unique_ptr<Runner::Launched> Runner::launch(const std::string& step_id, con
 }
 
 Runner::WaitEnd Runner::await(ActionRun& run, bool for_ready, int64_t limit_ns,
-                              const std::function<bool()>& abort) {
+                              const std::function<bool()>& abort, bool interruptible) {
   for (;;) {
     const int64_t slice = monotonic_now_ns() + kPollSliceNs;
     const int64_t until = limit_ns != 0 ? std::min(limit_ns, slice) : slice;
@@ -107,7 +108,7 @@ Runner::WaitEnd Runner::await(ActionRun& run, bool for_ready, int64_t limit_ns,
     if (limit_ns != 0 && now >= limit_ns) {
       return WaitEnd::kLimit;
     }
-    if (interrupted_ && now > interrupted_at_ns_ + kInterruptGraceNs) {
+    if (interruptible && interrupted_ && now > interrupted_at_ns_ + kInterruptGraceNs) {
       return WaitEnd::kInterrupted;
     }
     if (abort && abort()) {
