@@ -66,8 +66,9 @@ class Runner {
   /// problem (it becomes that step's status); background steps and spawned
   /// processes are always stopped before it returns, even on an exception.
   RunOutcome run();
-  /// Ctrl-C: sets every running step's stop flag; steps not started yet are
-  /// skipped; the run winds down within about a second. Thread-safe.
+  /// Ctrl-C: stops every running foreground step (servers are stopped as
+  /// their groups unwind); steps not started yet are skipped; the run winds
+  /// down within about a second. Thread-safe.
   void interrupt();
   bool interrupted() const { return interrupted_.load(); }
 
