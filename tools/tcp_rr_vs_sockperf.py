@@ -11,7 +11,7 @@ Rounds alternate the tools; the verdict uses median ratios sonda/sockperf
 connections/s against its own echo server (no peer tool measures that here).
 
   tools/tcp_rr_vs_sockperf.py [--duration 5] [--rounds 3] [--payload 64]
-                              [--driver build-tcp/bin/tcp_transport_driver]
+                              [--driver build/bin/tcp_transport_driver]
 """
 import argparse
 import json
@@ -86,7 +86,7 @@ def main():
     ap.add_argument("--duration", type=float, default=5)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--payload", type=int, default=64)
-    ap.add_argument("--driver", default=os.path.join(ROOT, "build-tcp", "bin", "tcp_transport_driver"))
+    ap.add_argument("--driver", default=os.path.join(ROOT, "build", "bin", "tcp_transport_driver"))
     args = ap.parse_args()
     print(f"loopback, {args.payload} B ping-pong, {args.duration:g} s per run, full round trips in us, "
           f"load {os.getloadavg()[0]:.1f}")

@@ -9,7 +9,7 @@ and prints receiver-measured Gbit/s and the ratio sonda / iperf3-best. Rounds
 alternate so load from other processes hits both tools alike; the verdict
 uses the median ratio.
 
-  tools/tcp_vs_iperf3.py [--duration 5] [--rounds 3] [--driver build-tcp/bin/tcp_transport_driver]
+  tools/tcp_vs_iperf3.py [--duration 5] [--rounds 3] [--driver build/bin/tcp_transport_driver]
                          [--sonda-param key=json ...]   e.g. --sonda-param recv_trunc=true
 """
 import argparse
@@ -89,7 +89,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--duration", type=float, default=5)
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--driver", default=os.path.join(ROOT, "build-tcp", "bin", "tcp_transport_driver"))
+    ap.add_argument("--driver", default=os.path.join(ROOT, "build", "bin", "tcp_transport_driver"))
     ap.add_argument("--sonda-param", action="append", default=[], help="key=json override of a stream parameter")
     args = ap.parse_args()
     params = {}

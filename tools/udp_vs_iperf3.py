@@ -13,7 +13,7 @@ self-inflicted loss there (and iperf3's at the same rate, for reference).
 Both tools run as two processes (sender, receiver) on the same cores. The
 host is shared and noisy: use --repeat N to take the median of N runs.
 
-Usage: tools/udp_vs_iperf3.py [--build build-udp] [--duration 3] [--repeat 1]
+Usage: tools/udp_vs_iperf3.py [--build build] [--duration 3] [--repeat 1]
 """
 import argparse
 import json
@@ -95,7 +95,7 @@ def median_of(runs: list, key: str) -> float:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    ap.add_argument("--build", default=os.path.join(root, "build-udp"))
+    ap.add_argument("--build", default=os.path.join(root, "build"))
     ap.add_argument("--duration", type=float, default=3.0)
     ap.add_argument("--repeat", type=int, default=1)
     args = ap.parse_args()
