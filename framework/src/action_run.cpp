@@ -6,6 +6,7 @@
 
 #include "agent_channel.hpp"
 #include "agent_client.hpp"
+#include "run_context.hpp"
 #include "version.hpp"
 
 namespace sonda {
@@ -198,6 +199,7 @@ nlohmann::json Executor::connect_hosts(const std::map<std::string, Host>& hosts,
     }
   }
   nlohmann::json out = nlohmann::json::object();
+  const nlohmann::json ours = collect_run_context()["kernel"];
   for (const auto& [name, agent] : hosts_) {
     nlohmann::json hello = agent->wait_hello(until_ns);
     if (hello.is_null()) {
@@ -222,6 +224,14 @@ nlohmann::json Executor::connect_hosts(const std::map<std::string, Host>& hosts,
       versions.push_back({{"name", p.value("name", "")}, {"version", p.value("version", "")}, {"path", p.value("path", "")}});
     }
     hello.erase("type");
+    // Same kernel, same clock: one-way delays between such hosts need no
+    // correction; others differ by clock.offset_ns (± uncertainty_ns).
+    const nlohmann::json theirs = context.value("context", nlohmann::json::object()).value("kernel", nlohmann::json());
+    if (clock.is_object()) {
+      const nlohmann::json our_boot = ours.is_object() ? ours.value("boot_id", nlohmann::json()) : nlohmann::json();
+      clock["same_kernel_as_runner"] =
+          theirs.is_object() && !our_boot.is_null() && theirs.value("boot_id", nlohmann::json()) == our_boot;
+    }
     out[name] = {{"via", argvs[name]},
                  {"agent", hello},
                  {"context", context.value("context", nlohmann::json())},

@@ -132,8 +132,9 @@ nlohmann::json collect_run_context() {
   ctx["host"] = gethostname(host, sizeof host - 1) == 0 ? nlohmann::json(host) : nlohmann::json(nullptr);
   utsname u{};
   if (uname(&u) == 0) {
+    // boot_id: two hosts that share it share a kernel, and so one clock.
     ctx["kernel"] = {{"sysname", u.sysname}, {"release", u.release}, {"version", u.version},
-                     {"machine", u.machine}};
+                     {"machine", u.machine}, {"boot_id", read_first_line("/proc/sys/kernel/random/boot_id")}};
   } else {
     ctx["kernel"] = nullptr;
   }

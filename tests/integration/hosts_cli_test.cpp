@@ -107,6 +107,7 @@ TEST_F(HostsCli, ServerOnOneHostClientOnAnotherAndPreflightRecordsEachHost) {
     EXPECT_TRUE(host["context"]["kernel"]["release"].is_string());
     EXPECT_FALSE(host["plugins"].empty());
     EXPECT_EQ(host["clock"]["samples"], 8);
+    EXPECT_EQ(host["clock"]["same_kernel_as_runner"], true) << "a namespace shares the runner's kernel";
     // Same machine, same clock: the estimate must hold 0 within its bound.
     EXPECT_LE(std::abs(host["clock"]["offset_ns"].get<int64_t>()), host["clock"]["uncertainty_ns"].get<int64_t>() + 1000);
   }
