@@ -1,5 +1,7 @@
 #include "flow_receiver.hpp"
 
+#include "clock_sync.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -92,7 +94,8 @@ SeqVerdict FlowReceiver::on_datagram(const WireHeader& h, uint64_t payload_bytes
   // difference cancels any constant clock offset, so it holds across hosts.
   // The send time is untrusted: subtract with defined wrap-around, and take
   // the difference of transits in double so a forged value cannot overflow.
-  const auto transit = static_cast<int64_t>(static_cast<uint64_t>(arrival_ns) - static_cast<uint64_t>(h.send_ns));
+  const auto transit = static_cast<int64_t>(static_cast<uint64_t>(arrival_ns + wire_clock_skew_ns()) -
+                                            static_cast<uint64_t>(h.send_ns));
   if (have_transit_) {
     const double d = std::fabs(static_cast<double>(transit) - static_cast<double>(prev_transit_ns_));
     jitter_ns_ += (d - jitter_ns_) / 16.0;

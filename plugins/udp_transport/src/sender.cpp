@@ -1,5 +1,7 @@
 #include "sender.hpp"
 
+#include "clock_sync.hpp"
+
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <sys/socket.h>
@@ -101,6 +103,8 @@ SendResult run_sender(int fd, const SendPlan& plan, const std::function<bool()>&
   r.target_packets_per_sec = plan.interval_ns > 0 ? 1e9 / plan.interval_ns : 0;
   SendBatch batch(plan.payload_bytes, r.gso_used);
   const bool paced = plan.interval_ns > 0;
+  // Send times on the wire: our wire clock, shifted into the receiver's.
+  const int64_t wire_skew = wire_clock_skew_ns() + plan.clock_offset_ns;
   r.start_ns = common::monotonic_ns();
   uint64_t next_slot = 0;
   int64_t now = r.start_ns;
@@ -144,7 +148,7 @@ SendResult run_sender(int fd, const SendPlan& plan, const std::function<bool()>&
     if (plan.count > 0) {
       want = static_cast<size_t>(std::min<uint64_t>(want, plan.count - r.sent));
     }
-    const size_t msgs = batch.fill(plan.flow_id, r.sent, want, now);
+    const size_t msgs = batch.fill(plan.flow_id, r.sent, want, now + wire_skew);
     const int n = ::sendmmsg(fd, batch.headers(), static_cast<unsigned>(msgs), 0);
     if (n < 0) {
       const int err = errno;

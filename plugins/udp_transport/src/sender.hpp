@@ -25,6 +25,9 @@ struct SendPlan {
   bool gso = false;
   /// A slot later than this is abandoned rather than sent in a catch-up burst.
   int64_t max_lag_ns = 1'000'000;
+  /// Added to the send times written into datagrams: the receiver's clock
+  /// minus ours, so that they are in the receiver's clock (clock_sync.hpp).
+  int64_t clock_offset_ns = 0;
 };
 
 /// What one flow's sender did.

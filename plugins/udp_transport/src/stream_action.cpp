@@ -8,9 +8,11 @@
 // Against a receiver that is not sonda's, the record has sender figures only
 // and says why.
 #include <atomic>
+#include <cstdio>
 #include <thread>
 
 #include "actions.hpp"
+#include "clock_sync.hpp"
 #include "control_channel.hpp"
 #include "receive_loop.hpp"
 #include "stream_record.hpp"
@@ -126,6 +128,24 @@ void merge_socket_json(nlohmann::json& receiver, const nlohmann::json& socket) {
   }
 }
 
+/// The summary says the median one-way delay and which clock it is on.
+void annotate_delay(nlohmann::json& record) {
+  const nlohmann::json& recv = record["receiver"];
+  if (!recv.contains("one_way_delay") || recv["one_way_delay"].value("count", uint64_t{0}) == 0) {
+    return;
+  }
+  const nlohmann::json& clock = recv["one_way_delay_clock"];
+  char text[160];
+  if (clock.value("basis", "") == "corrected") {
+    std::snprintf(text, sizeof text, "; one-way delay p50 %.1f us (clocks corrected, +/- %.1f us)",
+                  recv["one_way_delay"].value("p50_ns", 0.0) / 1e3, clock.value("uncertainty_ns", 0.0) / 1e3);
+  } else {
+    std::snprintf(text, sizeof text, "; one-way delay p50 %.1f us (one clock)",
+                  recv["one_way_delay"].value("p50_ns", 0.0) / 1e3);
+  }
+  record["summary"] = record.value("summary", std::string()) + text;
+}
+
 std::vector<SendResult> results_of(const std::vector<FlowSend>& sends) {
   std::vector<SendResult> out;
   for (const FlowSend& f : sends) {
@@ -147,6 +167,8 @@ nlohmann::json stream_action(const nlohmann::json& params, Context& ctx) {
   nlohmann::json receiver_flows;
   std::string note;
   int sndbuf = 0;
+  ClockSync clock;  // no target: one process, one clock
+  clock.basis = ClockSync::Basis::kShared;
 
   if (target_text.empty()) {
     if (reverse) {
@@ -167,16 +189,30 @@ nlohmann::json stream_action(const nlohmann::json& params, Context& ctx) {
     merge_socket_json(record["receiver"], rx.socket_json());
   } else {
     const common::SockAddr target = common::resolve_endpoint(target_text, SOCK_DGRAM);
-    const StreamShape shape = shape_from_params(params, is_loopback(target));
+    StreamShape shape = shape_from_params(params, is_loopback(target));
+    // Before any datagram: the server's clock, so that one-way delay is
+    // on one clock or corrected by a known amount (clock_sync.hpp).
+    clock = sync_clock(target, kConnectTimeoutNs);
     if (!reverse) {
+      if (clock.basis == ClockSync::Basis::kCorrected) {
+        shape.clock_offset_ns = clock.offset_ns;  // our send times, written in its clock
+      }
       const std::vector<FlowSend> sends = send_flows(target, shape, stop, &sndbuf);
-      nlohmann::json request = {{"op", "report"}, {"boot_id", boot_id()}, {"flows", nlohmann::json::array()}};
+      nlohmann::json request = {{"op", "report"},
+                                {"boot_id", clock_identity()},
+                                {"send_times_in_receiver_clock", clock.basis == ClockSync::Basis::kCorrected},
+                                {"flows", nlohmann::json::array()}};
       for (const FlowSend& f : sends) {
         request["flows"].push_back(
             {{"flow_id", f.result.flow_id}, {"source", f.local.to_string()}, {"sent", f.result.sent}});
       }
       nlohmann::json reply;
       try {
+        if (clock.unreachable) {
+          // The same port refused or ignored us a moment ago: not a sonda
+          // server (or none), no report to ask for.
+          throw StepError(clock.note, "no_report");
+        }
         ControlChannel ch = ControlChannel::connect_to(target, kConnectTimeoutNs);
         ch.send(request);
         reply = ch.receive(common::monotonic_ns() + report_timeout_ns, [] { return false; });
@@ -201,7 +237,10 @@ nlohmann::json stream_action(const nlohmann::json& params, Context& ctx) {
       common::SockAddr bind_to = local_address(ch.fd());
       reinterpret_cast<sockaddr_in*>(&bind_to.storage)->sin_port = 0;  // same offset for v6
       LocalReceiver rx(bind_to, rcvbuf, interval_ns);
-      ch.send({{"op", "send"}, {"udp_port", rx.addr().port()}, {"shape", shape.to_json()}, {"boot_id", boot_id()}});
+      if (clock.basis == ClockSync::Basis::kCorrected) {
+        shape.clock_offset_ns = -clock.offset_ns;  // its send times, written in our clock
+      }
+      ch.send({{"op", "send"}, {"udp_port", rx.addr().port()}, {"shape", shape.to_json()}, {"boot_id", clock_identity()}});
       const int64_t budget = (shape.duration_ns > 0 ? shape.duration_ns : 0) + report_timeout_ns;
       const nlohmann::json reply = ch.receive(common::monotonic_ns() + budget, stop);
       if (reply.contains("error") || !reply.contains("flows")) {
@@ -216,12 +255,18 @@ nlohmann::json stream_action(const nlohmann::json& params, Context& ctx) {
         sent.push_back(r);
       }
       sndbuf = reply.value("sndbuf_bytes", 0);
-      receiver_flows = rx.flows_json(keys, reply.value("boot_id", "") == boot_id(), [] { return false; });
+      receiver_flows = rx.flows_json(
+          keys, reply.value("boot_id", "") == clock_identity() || clock.basis == ClockSync::Basis::kCorrected,
+          [] { return false; });
       record = stream_record("reverse", target.to_string(), shape, sent, receiver_flows, note);
       merge_socket_json(record["receiver"], rx.socket_json());
     }
   }
   record["sender"]["sndbuf_bytes"] = sndbuf;
+  if (record["receiver"].is_object()) {
+    record["receiver"]["one_way_delay_clock"] = clock.to_json();
+    annotate_delay(record);
+  }
   for (const nlohmann::json& s : interval_samples(receiver_flows)) {
     ctx.sample(s);
   }

@@ -15,7 +15,7 @@ namespace sonda::udp {
 nlohmann::json StreamShape::to_json() const {
   return {{"payload_bytes", payload_bytes}, {"rate", rate.to_json()},    {"duration_ns", duration_ns},
           {"count", count},                 {"flows", flows},             {"gso", gso},
-          {"sndbuf_bytes", sndbuf_bytes},   {"max_lag_ns", max_lag_ns}};
+          {"sndbuf_bytes", sndbuf_bytes},   {"max_lag_ns", max_lag_ns},   {"clock_offset_ns", clock_offset_ns}};
 }
 
 StreamShape StreamShape::from_json(const nlohmann::json& j) {
@@ -29,6 +29,7 @@ StreamShape StreamShape::from_json(const nlohmann::json& j) {
     s.gso = j.at("gso").get<bool>();
     s.sndbuf_bytes = j.at("sndbuf_bytes").get<int>();
     s.max_lag_ns = j.at("max_lag_ns").get<int64_t>();
+    s.clock_offset_ns = j.value("clock_offset_ns", int64_t{0});
     if (s.payload_bytes < kHeaderBytes || s.payload_bytes > 65507 || s.flows == 0 || s.flows > 1024 ||
         (s.duration_ns <= 0 && s.count == 0)) {
       throw StepError("control: stream shape out of range: " + j.dump(), "protocol");
@@ -72,6 +73,7 @@ std::vector<FlowSend> send_flows(const common::SockAddr& target, const StreamSha
     }
     plan.gso = shape.gso;
     plan.max_lag_ns = shape.max_lag_ns;
+    plan.clock_offset_ns = shape.clock_offset_ns;
     threads.emplace_back([&, i, plan] {
       try {
         out[i].result = run_sender(sockets[i].get(), plan, should_stop);

@@ -23,6 +23,9 @@ struct StreamShape {
   bool gso = false;
   int sndbuf_bytes = 4 << 20;
   int64_t max_lag_ns = 1'000'000;
+  /// The receiver's clock minus the sender's, added to send times (0: one
+  /// clock, or not known).
+  int64_t clock_offset_ns = 0;
 
   nlohmann::json to_json() const;
   /// Throws StepError kind "protocol" on a malformed control message.

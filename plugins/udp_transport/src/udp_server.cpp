@@ -9,6 +9,7 @@
 #include <sonda/plugin.hpp>
 
 #include "control_channel.hpp"
+#include "clock_sync.hpp"
 #include "receive_loop.hpp"
 #include "stream_shape.hpp"
 #include "udp_socket.hpp"
@@ -40,7 +41,7 @@ void set_port(common::SockAddr& a, uint16_t port) {
 }  // namespace
 
 UdpServer::UdpServer(const ServerOptions& options)
-    : options_(options), boot_id_(boot_id()), table_(options.interval_ns) {
+    : options_(options), boot_id_(clock_identity()), table_(options.interval_ns) {
   common::SockAddr want = common::resolve_endpoint(options.listen, SOCK_DGRAM);
   const bool any_port = want.port() == 0;
   // Port 0: the kernel picks the UDP port, and TCP must get the same number;
@@ -157,8 +158,17 @@ void UdpServer::serve_control(common::Fd conn, const std::function<bool()>& shou
   ::getpeername(conn.get(), peer.get(), &peer.len);
   ControlChannel ch(std::move(conn));
   try {
-    const nlohmann::json req = ch.receive(common::monotonic_ns() + kRequestTimeoutNs, should_stop);
+    nlohmann::json req = ch.receive(common::monotonic_ns() + kRequestTimeoutNs, should_stop);
+    // A client measuring our clock asks a few times, then says done (or
+    // goes on with its request on the same connection).
+    while (req.value("op", "") == "clock") {
+      ch.send({{"clock", clock_identity()}, {"now_ns", wire_now_ns()}});
+      req = ch.receive(common::monotonic_ns() + kRequestTimeoutNs, should_stop);
+    }
     const std::string op = req.value("op", "");
+    if (op == "done") {
+      return;
+    }
     if (op == "report") {
       ch.send(report_flows(req, should_stop));
       ++reports_;
@@ -191,7 +201,8 @@ nlohmann::json UdpServer::report_flows(const nlohmann::json& request,
     keys.push_back(w.first);
   }
   wait_until_quiet(table_, udp_.get(), keys, options_.quiet_ns, kMaxQuietWaitNs, should_stop);
-  const bool shared_clock = request.value("boot_id", "") == boot_id_;
+  // One clock, or the sender wrote its send times in ours (clock_sync.hpp).
+  const bool shared_clock = request.value("boot_id", "") == boot_id_ || request.value("send_times_in_receiver_clock", false);
   const uint64_t overhead = wire_overhead_bytes(bound_.family());
   nlohmann::json flows = nlohmann::json::array();
   std::lock_guard<std::mutex> lock(table_.mutex());
