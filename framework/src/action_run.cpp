@@ -70,6 +70,9 @@ std::unique_ptr<ActionRun> Executor::start(ActionRequest request, const std::str
     }
     return start_shared_agent_run(it->second, std::to_string(++next_run_id_), std::move(request));
   }
+  if (request.plugin == nullptr) {
+    throw std::logic_error("a built-in agent run (" + request.action + ") needs a host");
+  }
   if (isolation_ == Isolation::kInProcess) {
     return std::make_unique<InProcessRun>(std::move(request));
   }

@@ -7,9 +7,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 
 #include <atomic>
 #include <map>
@@ -54,6 +56,9 @@ struct ActionRequest {
   /// Agents: the file that keeps whatever the plugin prints (its stdout and
   /// stderr). Removed again when empty.
   std::string output_path;
+  /// Host agents, built-in `spawn` runs (plugin null): the program's stdout
+  /// and stderr as they arrive ("stdout" or "stderr", bytes).
+  std::function<void(std::string_view stream, std::string_view bytes)> on_output;
 };
 
 /// Starts action runs. Immutable, thread-safe.

@@ -20,6 +20,7 @@
 #include <string>
 
 #include "agent_channel.hpp"
+#include "agent_spawn.hpp"
 #include "commands.hpp"
 #include "describe.hpp"
 #include "registry.hpp"
@@ -62,9 +63,14 @@ class Agent {
   int serve(int in_fd);
 
  private:
+  /// An action of a plugin, or a program started for a spawn step (the
+  /// built-in run: no plugin, action "spawn").
   struct Run {
     std::unique_ptr<ActionTask> task;
+    std::unique_ptr<AgentSpawn> spawn;
     std::string plugin;
+    void request_stop() { task ? task->request_stop() : spawn->request_stop(); }
+    bool wait_done(int64_t until_ns) { return task ? task->wait_done(until_ns) : spawn->wait_done(until_ns); }
   };
 
   bool hello(const Frame& f);
@@ -169,6 +175,14 @@ void Agent::start_run(const Frame& f) {
     fail(id.empty() ? "run without an id" : "run id '" + id + "' is already running");
     return;
   }
+  if (name.empty() && action == "spawn") {
+    try {
+      runs_[id] = Run{nullptr, std::make_unique<AgentSpawn>(&out_, id, f.header.value("params", nlohmann::json::object())), ""};
+    } catch (const std::exception& e) {
+      fail(e.what());
+    }
+    return;
+  }
   std::string why;
   const std::string output = f.header.value("output", std::string());
   if (!output.empty() && !redirect_output(output, why)) {
@@ -210,12 +224,12 @@ void Agent::start_run(const Frame& f) {
   };
   task->set_hooks(std::move(hooks));
   task->start();
-  runs_[id] = Run{std::move(task), name};
+  runs_[id] = Run{std::move(task), nullptr, name};
 }
 
 void Agent::reap_finished() {
   for (auto it = runs_.begin(); it != runs_.end();) {
-    if (it->second.task->wait_done(monotonic_now_ns())) {
+    if (it->second.wait_done(monotonic_now_ns())) {
       it = runs_.erase(it);
     } else {
       ++it;
@@ -225,11 +239,16 @@ void Agent::reap_finished() {
 
 void Agent::wind_down() {
   for (auto& [id, run] : runs_) {
-    run.task->request_stop();
+    run.request_stop();
   }
   const int64_t until = monotonic_now_ns() + kWindDownNs;
   for (auto& [id, run] : runs_) {
-    run.task->wait_done(until);
+    run.wait_done(until);
+  }
+  // Programs started for spawn steps do not outlive their agent: whatever
+  // did not stop in time is killed with its group here.
+  for (auto& [id, run] : runs_) {
+    run.spawn.reset();
   }
 }
 
@@ -261,7 +280,7 @@ int Agent::serve(int in_fd) {
     } else if (type == "stop") {
       auto it = runs_.find(f.header.value("id", std::string()));
       if (it != runs_.end()) {
-        it->second.task->request_stop();
+        it->second.request_stop();
       }
     } else if (type == "describe") {
       describe(f.header.value("id", std::string()));

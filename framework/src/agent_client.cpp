@@ -123,9 +123,11 @@ bool AgentConnection::lost_already() const {
 
 std::shared_ptr<AgentConnection::Run> AgentConnection::run(const std::string& id, ActionRequest request) {
   auto r = std::make_shared<Run>();
-  r->plugin = request.plugin->name();
+  // No plugin: the agent's built-in run (action "spawn": a program).
+  r->plugin = request.plugin ? request.plugin->name() : "";
   r->action = request.action;
   r->on_sample = std::move(request.on_sample);
+  r->on_output = std::move(request.on_output);
   {
     std::lock_guard lock(mu_);
     if (gone_) {
@@ -144,7 +146,7 @@ std::shared_ptr<AgentConnection::Run> AgentConnection::run(const std::string& id
   nlohmann::json msg = {{"type", "run"},
                         {"id", id},
                         {"plugin", r->plugin},
-                        {"path", request.plugin->path},
+                        {"path", request.plugin ? request.plugin->path : ""},
                         {"action", request.action},
                         {"params", std::move(request.params)},
                         {"timeout_ns", timeout_ns}};
@@ -253,6 +255,10 @@ void AgentConnection::read_loop() {
       }
       std::lock_guard lock(r->mu);
       r->outcome.samples.push_back(std::move(sample));
+    } else if (type == "output") {
+      if (r->on_output) {
+        r->on_output(f.header.value("stream", std::string()), f.payload);
+      }
     } else if (type == "log") {
       const int level = std::clamp(f.header.value("level", 2), 0, 4);
       plugin_logger(r->plugin)->log(static_cast<spdlog::level::level_enum>(level), "{}",
@@ -335,7 +341,9 @@ void AgentConnection::lost(const std::string& channel_error) {
     if (!refusal_.empty()) {
       r->outcome.error = "agent refused: " + refusal_;
     } else if (!label_.empty()) {
-      r->outcome.error = label_ + " lost: " + how + " while plugin " + r->plugin + ": action " + r->action + " ran";
+      r->outcome.error = label_ + " lost: " + how + " while " +
+                         (r->plugin.empty() ? "its spawned program" : "plugin " + r->plugin + ": action " + r->action) +
+                         " ran";
       r->outcome.crash = crash;
     } else {
       r->outcome.error = "plugin " + r->plugin + ": action " + r->action + " " + how;

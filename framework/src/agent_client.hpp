@@ -44,6 +44,7 @@ class AgentConnection {
     std::string plugin;
     std::string action;
     SampleCallback on_sample;
+    std::function<void(std::string_view, std::string_view)> on_output;
     mutable std::mutex mu;
     std::condition_variable cv;
     ActionOutcome outcome;

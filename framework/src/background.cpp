@@ -44,7 +44,7 @@ std::unique_ptr<Runner::Background> Runner::start_background(const Step& step) {
   bg->stop_grace_ns = 5'000'000'000;
   // Background actions run until stopped: the step timeout bounds readiness.
   std::string why;
-  bg->task = launch(step.id, "", {plugin, step.action, result.params, 0, sample_forwarder(step.id), ""}, why,
+  bg->task = launch(step.id, "", {plugin, step.action, result.params, 0, sample_forwarder(step.id), "", {}}, why,
                     step.host, /*background=*/true);
   if (bg->task == nullptr) {
     return fail(why);
@@ -93,9 +93,12 @@ std::unique_ptr<Runner::Background> Runner::start_spawn(const Step& step, StepRe
       spec = resolve_spawn(step, records_);
     }
     // Relative paths in a scenario are relative to the scenario file, so the
-    // same scenario runs from any working directory.
-    const std::filesystem::path base = std::filesystem::absolute(scenario_.file).parent_path();
-    spec.cwd = spec.cwd.empty() ? base.string() : (base / spec.cwd).lexically_normal().string();
+    // same scenario runs from any working directory. On a host, cwd is that
+    // host's, as written (empty: where its agent runs).
+    if (step.host.empty()) {
+      const std::filesystem::path base = std::filesystem::absolute(scenario_.file).parent_path();
+      spec.cwd = spec.cwd.empty() ? base.string() : (base / spec.cwd).lexically_normal().string();
+    }
   } catch (const std::exception& e) {
     result.status = StepStatus::kFailed;
     result.reason = e.what();
@@ -103,7 +106,8 @@ std::unique_ptr<Runner::Background> Runner::start_spawn(const Step& step, StepRe
     finish_step(std::move(result));
     return nullptr;
   }
-  spdlog::info("step {}: spawning {}", step.id, nlohmann::json(spec.argv).dump());
+  spdlog::info("step {}: spawning {}{}", step.id, nlohmann::json(spec.argv).dump(),
+               step.host.empty() ? "" : " on host " + step.host);
   auto bg = std::make_unique<Background>();
   bg->start_ns = start_ns;
   bg->stop_grace_ns = spec.stop_grace_ns;
@@ -117,10 +121,13 @@ std::unique_ptr<Runner::Background> Runner::start_spawn(const Step& step, StepRe
       {"argv", spec.argv}, {"stdout", stdout_path}, {"stderr", stderr_path},
       {"port", port ? nlohmann::json(*port) : nlohmann::json(nullptr)},
       {"protocol", port ? nlohmann::json(protocol) : nlohmann::json(nullptr)}});
+  if (!step.host.empty()) {
+    result.record.edit()["host"] = step.host;
+  }
   auto fail = [&](const std::string& reason) -> std::unique_ptr<Background> {
     if (bg->process) {
       const int status = bg->process->stop(stop_grace_ns(spec.stop_grace_ns));
-      result.record.edit()["exit_status"] = SpawnedProcess::describe_status(status);
+      result.record.edit()["exit_status"] = bg->process->describe_status(status);
     }
     result.status = interrupted_ ? StepStatus::kInterrupted : StepStatus::kFailed;
     result.reason = reason;
@@ -137,7 +144,9 @@ std::unique_ptr<Runner::Background> Runner::start_spawn(const Step& step, StepRe
     }
   }
   try {
-    bg->process = SpawnedProcess::start(spec, stdout_path, stderr_path);
+    bg->process = step.host.empty() ? start_local_spawn(spec, stdout_path, stderr_path)
+                                    : start_host_spawn(executor_, step.host, spec, stdout_path, stderr_path,
+                                                       monotonic_now_ns() + kDefaultReadyTimeoutNs);
   } catch (const std::exception& e) {
     return fail(e.what());
   }
@@ -149,8 +158,8 @@ std::unique_ptr<Runner::Background> Runner::start_spawn(const Step& step, StepRe
                        {scanner, "wait_for",
                         {{"port", *port}, {"protocol", protocol}, {"pid", bg->process->pid()},
                          {"timeout", spec.ready_timeout_ns}},
-                        deadline_ns, {}, ""},
-                       why);
+                        deadline_ns, {}, "", {}},
+                       why, step.host);
     if (wait == nullptr) {
       return fail(why);
     }
@@ -174,8 +183,8 @@ std::unique_ptr<Runner::Background> Runner::start_spawn(const Step& step, StepRe
     }
     if (early_exit) {
       const std::string tail = tail_lines(stderr_path, 5);
-      result.record.edit()["exit_status"] = SpawnedProcess::describe_status(*early_exit);
-      return fail(spec.argv[0] + " " + SpawnedProcess::describe_status(*early_exit) +
+      result.record.edit()["exit_status"] = bg->process->describe_status(*early_exit);
+      return fail(spec.argv[0] + " " + bg->process->describe_status(*early_exit) +
                   " before listening on " + std::to_string(*port) + "/" + protocol +
                   (tail.empty() ? "" : "; stderr: " + tail));
     }
@@ -213,13 +222,13 @@ void Runner::stop_background(Background& bg) {
     const int status = bg.process->stop(stop_grace_ns(bg.stop_grace_ns));
     nlohmann::json& record = r.record.edit();
     record = bg.ready_info;
-    record["exit_status"] = SpawnedProcess::describe_status(status);
+    record["exit_status"] = bg.process->describe_status(status);
     record["exit_code"] = WIFEXITED(status) ? nlohmann::json(WEXITSTATUS(status)) : nlohmann::json(nullptr);
     record["exit_signal"] = WIFSIGNALED(status) ? nlohmann::json(WTERMSIG(status)) : nlohmann::json(nullptr);
     if (exited_early) {
       r.status = StepStatus::kFailed;
       const std::string tail = tail_lines(record.value("stderr", std::string()), 5);
-      r.reason = "exited before its group ended: " + SpawnedProcess::describe_status(status) +
+      r.reason = "exited before its group ended: " + bg.process->describe_status(status) +
                  (tail.empty() ? "" : "; stderr: " + tail);
     } else {
       r.status = interrupted_ ? StepStatus::kInterrupted : StepStatus::kOk;

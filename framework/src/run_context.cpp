@@ -1,6 +1,11 @@
 #include "run_context.hpp"
 
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/utsname.h>
@@ -9,6 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <fstream>
 #include <string>
 #include <thread>
@@ -147,7 +153,105 @@ nlohmann::json collect_run_context() {
   }
   ctx["sysctls"] = sysctls;
   ctx["docker"] = collect_docker_context();
+  ctx["interfaces"] = collect_interfaces();
   return ctx;
+}
+
+nlohmann::json collect_interfaces() {
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) {
+    return nlohmann::json::array();
+  }
+  std::map<unsigned, nlohmann::json> by_index;
+  const int sock = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  for (ifaddrs* a = list; a != nullptr; a = a->ifa_next) {
+    const unsigned index = if_nametoindex(a->ifa_name);
+    nlohmann::json& j = by_index[index];
+    if (j.is_null()) {
+      int mtu = 0;
+      ifreq req{};
+      std::strncpy(req.ifr_name, a->ifa_name, IFNAMSIZ - 1);
+      if (sock >= 0 && ioctl(sock, SIOCGIFMTU, &req) == 0) {
+        mtu = req.ifr_mtu;
+      }
+      j = {{"name", a->ifa_name},
+           {"index", index},
+           {"up", (a->ifa_flags & IFF_UP) != 0},
+           {"loopback", (a->ifa_flags & IFF_LOOPBACK) != 0},
+           {"mtu", mtu},
+           {"mac", nullptr},
+           {"ipv4", nlohmann::json::array()},
+           {"ipv6", nlohmann::json::array()}};
+    }
+    if (a->ifa_addr == nullptr) {
+      continue;
+    }
+    const int family = a->ifa_addr->sa_family;
+    if (family == AF_PACKET) {
+      const auto* ll = reinterpret_cast<const sockaddr_ll*>(a->ifa_addr);
+      if (ll->sll_halen == 6) {
+        char mac[18];
+        std::snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x", ll->sll_addr[0], ll->sll_addr[1],
+                      ll->sll_addr[2], ll->sll_addr[3], ll->sll_addr[4], ll->sll_addr[5]);
+        j["mac"] = mac;
+      }
+      continue;
+    }
+    if (family != AF_INET && family != AF_INET6) {
+      continue;
+    }
+    const void* addr = family == AF_INET ? static_cast<const void*>(&reinterpret_cast<const sockaddr_in*>(a->ifa_addr)->sin_addr)
+                                         : static_cast<const void*>(&reinterpret_cast<const sockaddr_in6*>(a->ifa_addr)->sin6_addr);
+    char text[INET6_ADDRSTRLEN] = {};
+    inet_ntop(family, addr, text, sizeof text);
+    int prefix = 0;
+    if (a->ifa_netmask != nullptr) {
+      const auto* m = family == AF_INET ? reinterpret_cast<const unsigned char*>(
+                                              &reinterpret_cast<const sockaddr_in*>(a->ifa_netmask)->sin_addr)
+                                        : reinterpret_cast<const unsigned char*>(
+                                              &reinterpret_cast<const sockaddr_in6*>(a->ifa_netmask)->sin6_addr);
+      for (int i = 0; i < (family == AF_INET ? 4 : 16); ++i) {
+        prefix += __builtin_popcount(m[i]);
+      }
+    }
+    j[family == AF_INET ? "ipv4" : "ipv6"].push_back(std::string(text) + "/" + std::to_string(prefix));
+  }
+  if (sock >= 0) {
+    ::close(sock);
+  }
+  freeifaddrs(list);
+  nlohmann::json out = nlohmann::json::array();
+  for (auto& [index, j] : by_index) {
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
+nlohmann::json host_reference_record(const nlohmann::json& interfaces) {
+  auto bare = [](const std::string& with_prefix) { return with_prefix.substr(0, with_prefix.find('/')); };
+  nlohmann::json rec = {{"ipv4", nullptr}, {"ipv6", nullptr}, {"interfaces", nlohmann::json::object()}};
+  if (!interfaces.is_array()) {
+    return rec;
+  }
+  for (const nlohmann::json& i : interfaces) {
+    nlohmann::json entry = {{"up", i.value("up", false)}, {"mtu", i.value("mtu", 0)},
+                            {"mac", i.value("mac", nlohmann::json())},
+                            {"ipv4", nlohmann::json::array()}, {"ipv6", nlohmann::json::array()}};
+    const bool usable = i.value("up", false) && !i.value("loopback", false);
+    for (const char* family : {"ipv4", "ipv6"}) {
+      for (const nlohmann::json& a : i.value(family, nlohmann::json::array())) {
+        const std::string addr = bare(a.get<std::string>());
+        entry[family].push_back(addr);
+        const bool link_local = family[3] == '4' ? addr.rfind("169.254.", 0) == 0
+                                                 : addr.rfind("fe80:", 0) == 0 || addr == "::1";
+        if (usable && !link_local && rec[family].is_null()) {
+          rec[family] = addr;
+        }
+      }
+    }
+    rec["interfaces"][i.value("name", std::string("?"))] = std::move(entry);
+  }
+  return rec;
 }
 
 }  // namespace sonda

@@ -1,4 +1,5 @@
 #include "runner.hpp"
+#include "run_context.hpp"
 
 #include "report.hpp"
 
@@ -148,6 +149,15 @@ RunOutcome Runner::run() {
       outcome.exit_code = kExitHostUnreachable;
       return outcome;
     }
+  }
+  {
+    // `${hosts.NAME.ipv4}` and the like: each host's addresses, as its
+    // preflight context read them; `local` is this runner's.
+    nlohmann::json host_refs = {{"local", host_reference_record(collect_interfaces())}};
+    for (const auto& [name, h] : outcome.hosts.items()) {
+      host_refs[name] = host_reference_record(h["context"].value("interfaces", nlohmann::json::array()));
+    }
+    publish_record(kHostsRecord, host_refs);
   }
   try {
     run_group(scenario_.root);

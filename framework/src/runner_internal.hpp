@@ -8,6 +8,7 @@
 #include "results.hpp"
 #include "runner.hpp"
 #include "spawn.hpp"
+#include "spawn_handle.hpp"
 #include "step_task.hpp"
 #include "action_run.hpp"
 
@@ -39,7 +40,7 @@ struct Runner::Background {
   int64_t start_ns = 0;
   nlohmann::json ready_info = nlohmann::json::object();
   std::unique_ptr<Launched> task;     // action steps
-  std::unique_ptr<SpawnedProcess> process;  // spawn steps
+  std::unique_ptr<SpawnHandle> process;  // spawn steps, here or on a host
   int64_t stop_grace_ns = 0;
 };
 

@@ -67,6 +67,10 @@ struct SpawnSpec {
   int64_t stop_grace_ns = 2'000'000'000;  // SIGTERM, then SIGKILL after this
 };
 
+/// The record `${hosts.NAME...}` references read (each host's addresses,
+/// `local` included); a reserved step id, like "env".
+inline constexpr const char* kHostsRecord = "hosts";
+
 /// A place steps can run other than here: a command that starts `sonda
 /// agent` there and carries its stdio (`ip netns exec NS`, `ssh HOST`,
 /// `docker exec -i C`, `kubectl exec -i POD --`).

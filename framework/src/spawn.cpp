@@ -67,6 +67,10 @@ std::unique_ptr<SpawnedProcess> SpawnedProcess::start(const SpawnSpec& spec, con
   return launch(spec, -1, out_fd, err_fd);
 }
 
+std::unique_ptr<SpawnedProcess> SpawnedProcess::start_with_fds(const SpawnSpec& spec, int out_fd, int err_fd) {
+  return launch(spec, -1, out_fd, err_fd);
+}
+
 std::unique_ptr<SpawnedProcess> SpawnedProcess::start_with_stdio(const SpawnSpec& spec, int stdio_fd,
                                                                  const std::string& stderr_path) {
   static const bool registered = [] { return std::atexit(&kill_all_at_exit) == 0; }();

@@ -32,6 +32,9 @@ class SpawnedProcess {
   /// does for it when the runner dies.
   static std::unique_ptr<SpawnedProcess> start_with_stdio(const SpawnSpec& spec, int stdio_fd,
                                                           const std::string& stderr_path);
+  /// The same with the child's stdout and stderr on `out_fd` and `err_fd`
+  /// (pipes, for an agent that forwards them), which it closes here.
+  static std::unique_ptr<SpawnedProcess> start_with_fds(const SpawnSpec& spec, int out_fd, int err_fd);
   ~SpawnedProcess();
   SpawnedProcess(const SpawnedProcess&) = delete;
   SpawnedProcess& operator=(const SpawnedProcess&) = delete;

@@ -178,7 +178,7 @@ StepResult Runner::execute_action(const Step& step, const nlohmann::json& params
   const int64_t start_ns = monotonic_now_ns();
   const int64_t deadline_ns = step.timeout_ns ? start_ns + *step.timeout_ns : 0;
   std::string why;
-  auto run = launch(step.id, "", {plugin, step.action, params, deadline_ns, sample_forwarder(step.id), ""}, why,
+  auto run = launch(step.id, "", {plugin, step.action, params, deadline_ns, sample_forwarder(step.id), "", {}}, why,
                     step.host);
   if (run == nullptr) {
     r.status = StepStatus::kFailed;
@@ -216,7 +216,7 @@ void Runner::explain_addr_in_use(StepResult& result) {
   const int64_t deadline_ns = monotonic_now_ns() + 3'000'000'000;
   std::string why;
   auto run = launch(result.id, ".owner",
-                    {scanner, "owner", {{"port", port}, {"protocol", protocol}}, deadline_ns, {}, ""}, why);
+                    {scanner, "owner", {{"port", port}, {"protocol", protocol}}, deadline_ns, {}, "", {}}, why);
   if (run == nullptr || await(**run, false, deadline_ns + kDeadlineGraceNs) != WaitEnd::kReturned) {
     return;
   }

@@ -192,6 +192,7 @@ TEST_F(HostsCli, UnknownHostIsAValidationErrorWithDidYouMean) {
 
 TEST_F(HostsCli, KillingAHostsAgentFailsItsStepsAndTheRunGoesOnWithNothingLeft) {
   const std::string file = dir_.write("kill.yaml", hosts_yaml("kill") + "steps:\n"
+      "  - { id: nap, on: b, spawn: { cmd: [sleep, \"60\"] } }\n"
       "  - { id: srv, on: b, use: tcp_transport.server, with: { listen: \"" + subnet_ + ".2:5201\", mode: sink } }\n"
       "  - { id: load, on: a, use: tcp_transport.stream, with: { target: \"" + subnet_ + ".2:5201\", duration: 3s } }\n"
       "  - { id: later_b, on: b, use: iface_scanner.scan }\n"
@@ -229,6 +230,10 @@ TEST_F(HostsCli, KillingAHostsAgentFailsItsStepsAndTheRunGoesOnWithNothingLeft) 
       << step_of(j, "srv")["reason"];
   EXPECT_NE(step_of(j, "srv")["reason"].get<std::string>().find("killed by SIGKILL"), std::string::npos);
   EXPECT_EQ(step_of(j, "later_b")["status"], "failed");
+  // A program b's agent started goes with it (it dies with its parent).
+  EXPECT_EQ(step_of(j, "nap")["status"], "failed");
+  EXPECT_NE(step_of(j, "nap")["reason"].get<std::string>().find("host b lost"), std::string::npos)
+      << step_of(j, "nap")["reason"];
   EXPECT_EQ(step_of(j, "later_a")["status"], "ok") << step_of(j, "later_a").dump();
   // Nothing of this run is left (sonda and every agent carry the mark).
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
@@ -238,6 +243,124 @@ TEST_F(HostsCli, KillingAHostsAgentFailsItsStepsAndTheRunGoesOnWithNothingLeft) 
     EXPECT_EQ(env.find(mark), std::string::npos) << "left behind: " << p.path();
   }
 }
+
+TEST_F(HostsCli, HostReferencesNameOnlyKnownHostsWithDidYouMean) {
+  const auto r = run("ref", hosts_yaml("ref") + "steps:\n"
+      "  - { id: s, on: a, use: tcp_transport.stream, with: { target: \"${hosts.bb.ipv4}:5201\" } }\n"
+      "  - { id: hosts, use: iface_scanner.scan }\n");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("'${hosts.bb.ipv4}': unknown host 'bb'; did you mean 'b'?"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("id 'hosts' is reserved"), std::string::npos) << r.err;
+}
+
+/// Three namespaces on a bridge (in a fourth): a .1, b .2, c .3. Host a's
+/// agents run with their UDP wire clock shifted by +7 s
+/// (SONDA_UDP_TEST_CLOCK_SKEW_NS), standing in for a machine with its own
+/// kernel: one-way delay from a must be corrected, from c it is one clock.
+class ThreeHostsCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    tag_ = std::to_string(getpid() % 100000);
+    subnet_ = "10.98." + std::to_string(getpid() % 200 + 20);
+    TearDown();
+    sh("ip netns add " + ns("br"));
+    sh("ip -n " + ns("br") + " link add br0 type bridge");
+    sh("ip -n " + ns("br") + " link set br0 up");
+    int n = 1;
+    for (const char* h : {"a", "b", "c"}) {
+      const std::string inner = std::string("s3") + h + tag_;
+      const std::string outer = std::string("s3") + h + "p" + tag_;
+      sh("ip netns add " + ns(h));
+      sh("ip link add " + inner + " type veth peer name " + outer);
+      sh("ip link set " + inner + " netns " + ns(h));
+      sh("ip link set " + outer + " netns " + ns("br"));
+      sh("ip -n " + ns("br") + " link set " + outer + " master br0 up");
+      sh("ip -n " + ns(h) + " addr add " + subnet_ + "." + std::to_string(n++) + "/24 dev " + inner);
+      sh("ip -n " + ns(h) + " link set " + inner + " up");
+      sh("ip -n " + ns(h) + " link set lo up");
+    }
+  }
+  void TearDown() override {
+    for (const char* h : {"a", "b", "c", "br"}) {
+      std::system(("ip netns del " + ns(h) + " >/dev/null 2>&1").c_str());
+    }
+  }
+  std::string ns(const std::string& h) const { return "sonda-3" + h + "-" + tag_; }
+  std::string out() const { return dir_.path() + "/out"; }
+
+  ScratchDir dir_;
+  std::string tag_, subnet_;
+};
+
+TEST_F(ThreeHostsCli, SpawnOnAHostReferencesToHostAddressesAndOneWayDelayOnWhichClock) {
+  // c: an echo server someone else wrote (a spawn step, run by c's agent)
+  // and a UDP sender on c's clock; b: sonda's UDP server; a: clients.
+  const std::string echo =
+      "import socket,sys\n"
+      "s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+      "s.bind(('0.0.0.0', 7100)); s.listen()\n"
+      "print('echo listening', flush=True); print('echo stderr', file=sys.stderr, flush=True)\n"
+      "while True:\n"
+      "  c,_=s.accept()\n"
+      "  while True:\n"
+      "    d=c.recv(65536)\n"
+      "    if not d: break\n"
+      "    c.sendall(d)\n";
+  const std::string yaml = "name: three\nhosts:\n"
+      "  a: { via: [env, SONDA_UDP_TEST_CLOCK_SKEW_NS=7000000000, ip, netns, exec, " + ns("a") + "] }\n"
+      "  b: { via: [ip, netns, exec, " + ns("b") + "] }\n"
+      "  c: { via: [ip, netns, exec, " + ns("c") + "] }\n"
+      "steps:\n"
+      "  - id: echo\n    on: c\n    spawn:\n      cmd: [python3, -c, " + json(echo).dump() + "]\n"
+      "      ready: { tcp_listen: 7100 }\n"
+      "  - { id: rr, on: a, use: tcp_transport.rr, with: { target: \"${hosts.c.ipv4}:7100\", duration: 300ms } }\n"
+      "  - { id: who, on: c, use: proc_scanner.scan, with: { protocol: tcp, listening: true, port: 7100 } }\n"
+      "  - { id: usrv, on: b, use: udp_transport.server, background: true, with: { listen: \"0.0.0.0:5301\" } }\n"
+      "  - { id: skewed, on: a, use: udp_transport.stream,\n"
+      "      with: { target: \"${hosts.b.ipv4}:5301\", duration: 500ms, rate: 10kpps } }\n"
+      "  - { id: skewed_rev, on: a, use: udp_transport.stream,\n"
+      "      with: { target: \"${hosts.b.ipv4}:5301\", duration: 500ms, rate: 10kpps, reverse: true } }\n"
+      "  - { id: shared, on: c, use: udp_transport.stream,\n"
+      "      with: { target: \"${hosts.b.interfaces.s3b" + tag_ + ".ipv4[0]}:5301\", duration: 500ms, rate: 10kpps } }\n";
+  const auto r = run_sonda({"run", dir_.write("three.yaml", yaml), "-o", out()}, {{"SONDA_TEST_MARK", dir_.path()}});
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  const json j = latest_run(out(), "three");
+  // The spawn ran on c: its output came back, its pid is the one c's socket
+  // table shows on the port, and a's client reached it at c's address.
+  const json echo_rec = step_of(j, "echo")["record"];
+  EXPECT_EQ(echo_rec["host"], "c");
+  EXPECT_EQ(read_text(echo_rec["stdout"].get<std::string>()), "echo listening\n");
+  EXPECT_EQ(read_text(echo_rec["stderr"].get<std::string>()), "echo stderr\n");
+  EXPECT_EQ(echo_rec["exit_signal"], SIGTERM) << echo_rec.dump();
+  EXPECT_GT(step_of(j, "rr")["record"]["transactions"].get<double>(), 0) << step_of(j, "rr").dump();
+  EXPECT_EQ(step_of(j, "rr")["params"]["target"], subnet_ + ".3:7100");
+  const json sockets = step_of(j, "who")["record"]["sockets"];
+  ASSERT_FALSE(sockets.empty()) << step_of(j, "who").dump();
+  EXPECT_EQ(sockets[0]["owners"][0]["pid"], echo_rec["pid"]) << sockets.dump();
+  // One-way delay: from a, corrected; the measured offset holds the true
+  // -7 s within its own stated uncertainty (NTP's bound: half the round trip).
+  for (const char* id : {"skewed", "skewed_rev"}) {
+    const json recv = step_of(j, id)["record"]["receiver"];
+    const json clock = recv["one_way_delay_clock"];
+    ASSERT_EQ(clock["basis"], "corrected") << id << ": " << recv.dump();
+    // offset: b's clock minus a's, whichever way the datagrams went.
+    EXPECT_LE(std::abs(clock["offset_ns"].get<int64_t>() + 7'000'000'000LL), clock["uncertainty_ns"].get<int64_t>())
+        << id << ": " << clock.dump();
+    EXPECT_GT(recv["one_way_delay"]["count"].get<uint64_t>(), 0u) << id;
+    EXPECT_LT(recv["one_way_delay"]["p50_ns"].get<double>(), 10e6) << id << ": corrected delays are not seconds off";
+  }
+  const json shared = step_of(j, "shared")["record"]["receiver"];
+  EXPECT_EQ(shared["one_way_delay_clock"]["basis"], "one clock") << shared.dump();
+  EXPECT_EQ(shared["one_way_delay"]["anomalies"], 0);
+  EXPECT_NE(step_of(j, "skewed")["record"]["summary"].get<std::string>().find("clocks corrected, +/-"), std::string::npos);
+  // Nothing of the run is left on any host, the spawned server included.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const std::string mark = "SONDA_TEST_MARK=" + dir_.path();
+  for (const auto& p : std::filesystem::directory_iterator("/proc")) {
+    EXPECT_EQ(read_text(p.path().string() + "/environ").find(mark), std::string::npos) << "left behind: " << p.path();
+  }
+}
+
 
 /// A real OpenSSH server (Debian's openssh-server) in namespace b on port
 /// 2222 with a host key and an authorised client key made by the test; the

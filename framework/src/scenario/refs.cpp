@@ -1,5 +1,6 @@
 #include "refs.hpp"
 
+#include "scenario.hpp"
 #include "scenario/yaml_doc.hpp"
 
 #include <cstdlib>
@@ -24,6 +25,24 @@ nlohmann::json resolve_one(const RecordPath& path, const nlohmann::json& records
                                path.segments[1].key + "' is not valid UTF-8");
     }
     return std::string(value);
+  }
+  if (path.root() == kHostsRecord && records.is_object() && records.contains(kHostsRecord)) {
+    std::string missing;
+    const nlohmann::json* found = lookup_record_path(records, path, &missing);
+    const std::string host = path.segments.size() > 1 ? path.segments[1].key : "?";
+    if (found == nullptr) {
+      throw std::runtime_error("'${" + path.text + "}': " + missing + ": host " + host + " has no such field");
+    }
+    if (found->is_null()) {
+      nlohmann::json names = nlohmann::json::array();
+      for (const auto& [name, i] : records[kHostsRecord][host]["interfaces"].items()) {
+        names.push_back(name);
+      }
+      throw std::runtime_error("'${" + path.text + "}': host " + host +
+                               " has no such address on an up interface that is not loopback (its interfaces: " +
+                               names.dump() + ")");
+    }
+    return *found;
   }
   if (!records.is_object() || !records.contains(path.root())) {
     throw std::runtime_error("'${" + path.text + "}': step '" + path.root() +

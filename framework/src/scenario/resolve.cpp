@@ -1,5 +1,6 @@
 // References between steps: checked before the run (check_references) and
 // substituted at run time (resolve_params, resolve_spawn).
+#include <algorithm>
 #include <cstdlib>
 
 #include "scenario/load_context.hpp"
@@ -41,6 +42,19 @@ void check_references(LoadContext& ctx) {
       } else if (std::getenv(path.segments[1].key.c_str()) == nullptr) {
         ctx.error(pending.mark, shown + ": environment variable '" + path.segments[1].key +
                                     "' is not set");
+      }
+      continue;
+    }
+    if (path.root() == kHostsRecord) {
+      std::vector<std::string> known = ctx.host_names;
+      known.emplace_back("local");
+      if (path.segments.size() < 3 || path.segments[1].index) {
+        ctx.error(pending.mark, shown + ": write ${hosts.NAME.ipv4}, ${hosts.NAME.ipv6} or "
+                                        "${hosts.NAME.interfaces.IFACE.ipv4[0]}");
+      } else if (std::find(known.begin(), known.end(), path.segments[1].key) == known.end()) {
+        ctx.error(pending.mark, shown + ": unknown host '" + path.segments[1].key + "'" +
+                                    did_you_mean(path.segments[1].key, known) +
+                                    (ctx.host_names.empty() ? " (the scenario has no hosts:)" : ""));
       }
       continue;
     }

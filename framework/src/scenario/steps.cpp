@@ -12,7 +12,7 @@ namespace {
 
 const std::vector<std::string> kActionKeys{"id",     "use",         "with", "timeout", "background",
                                            "repeat", "description", "on"};
-const std::vector<std::string> kSpawnStepKeys{"id", "spawn", "description"};
+const std::vector<std::string> kSpawnStepKeys{"id", "spawn", "description", "on"};
 const std::vector<std::string> kSpawnKeys{"cmd", "env", "cwd", "ready", "grace"};
 const std::vector<std::string> kReadyKeys{"tcp_listen", "udp_listen", "timeout"};
 const std::vector<std::string> kGroupKeys{"parallel", "sequence", "id", "description"};
@@ -23,8 +23,9 @@ void register_id(const std::string& id, const SourceMark& mark, LoadContext& ctx
     ctx.error(mark, "bad id '" + id + "': expected a letter or '_' then letters, digits, '_' or '-'");
     return;
   }
-  if (id == "env") {
-    ctx.error(mark, "id 'env' is reserved for ${env.NAME} references");
+  if (id == "env" || id == kHostsRecord) {
+    ctx.error(mark, "id '" + id + "' is reserved for " +
+                        (id == "env" ? "${env.NAME}" : "${hosts.NAME.ipv4} and the like") + " references");
     return;
   }
   auto [it, inserted] = ctx.ids.emplace(id, mark);
@@ -113,6 +114,23 @@ void set_param(Step& step, const sonda_param_spec& spec, const YamlNode& value,
   }
 }
 
+/// `on: HOST`: a name from `hosts:` or "local" (the default).
+void parse_on(const YamlNode& item, Step& step, LoadContext& ctx) {
+  if (const YamlEntry* on = item.find("on")) {
+    if (!on->value.is_scalar() || on->value.scalar.empty()) {
+      ctx.error(on->key.mark, "on must be a host name, got " + kind_name(on->value));
+    } else if (on->value.scalar != "local" &&
+               std::find(ctx.host_names.begin(), ctx.host_names.end(), on->value.scalar) == ctx.host_names.end()) {
+      std::vector<std::string> known = ctx.host_names;
+      known.emplace_back("local");
+      ctx.error(on->value.mark, "unknown host '" + on->value.scalar + "'" + did_you_mean(on->value.scalar, known) +
+                                    (ctx.host_names.empty() ? " (the scenario has no hosts:)" : ""));
+    } else if (on->value.scalar != "local") {
+      step.host = on->value.scalar;
+    }
+  }
+}
+
 void parse_action(const YamlNode& item, Step& step, StepPlace& place, LoadContext& ctx) {
   // `spawn` next to `use` is reported once, by the caller, as a conflict.
   static const std::vector<std::string> kAllowed = [] {
@@ -141,19 +159,7 @@ void parse_action(const YamlNode& item, Step& step, StepPlace& place, LoadContex
   if (const YamlEntry* timeout = item.find("timeout")) {
     step.timeout_ns = read_duration(*timeout, "timeout", ctx);
   }
-  if (const YamlEntry* on = item.find("on")) {
-    if (!on->value.is_scalar() || on->value.scalar.empty()) {
-      ctx.error(on->key.mark, "on must be a host name, got " + kind_name(on->value));
-    } else if (on->value.scalar != "local" &&
-               std::find(ctx.host_names.begin(), ctx.host_names.end(), on->value.scalar) == ctx.host_names.end()) {
-      std::vector<std::string> known = ctx.host_names;
-      known.emplace_back("local");
-      ctx.error(on->value.mark, "unknown host '" + on->value.scalar + "'" + did_you_mean(on->value.scalar, known) +
-                                    (ctx.host_names.empty() ? " (the scenario has no hosts:)" : ""));
-    } else if (on->value.scalar != "local") {
-      step.host = on->value.scalar;
-    }
-  }
+  parse_on(item, step, ctx);
   if (const YamlEntry* repeat = item.find("repeat")) {
     nlohmann::json n = to_json(repeat->value);
     if (!n.is_number_integer() || n.get<int64_t>() < 1 || n.get<int64_t>() > 1'000'000) {
@@ -306,6 +312,7 @@ void parse_spawn(const YamlNode& item, Step& step, StepPlace& place, LoadContext
   check_keys(item, kSpawnStepKeys, "spawn step", ctx);
   step.kind = Step::Kind::kSpawn;
   step.background = true;
+  parse_on(item, step, ctx);
   place.background = true;
   const YamlEntry* spawn = item.find("spawn");
   if (step.id.empty()) {
