@@ -58,7 +58,7 @@ std::string md_escape(const std::string& s) {
   return out;
 }
 
-void render_table(std::ostringstream& out, const std::vector<Row>& rows, bool markdown) {
+void render_table(std::ostringstream& out, const std::vector<Row>& rows, bool markdown, const Row& header = kHeader) {
   if (markdown) {
     auto line = [&](const Row& r) {
       out << '|';
@@ -67,9 +67,9 @@ void render_table(std::ostringstream& out, const std::vector<Row>& rows, bool ma
       }
       out << '\n';
     };
-    line(kHeader);
+    line(header);
     out << '|';
-    for (size_t i = 0; i < kHeader.size(); ++i) {
+    for (size_t i = 0; i < header.size(); ++i) {
       out << " --- |";
     }
     out << '\n';
@@ -78,9 +78,9 @@ void render_table(std::ostringstream& out, const std::vector<Row>& rows, bool ma
     }
     return;
   }
-  std::vector<size_t> width(kHeader.size());
-  for (size_t i = 0; i < kHeader.size(); ++i) {
-    width[i] = kHeader[i].size();
+  std::vector<size_t> width(header.size());
+  for (size_t i = 0; i < header.size(); ++i) {
+    width[i] = header[i].size();
     for (const auto& r : rows) {
       width[i] = std::max(width[i], r[i].size());
     }
@@ -98,7 +98,7 @@ void render_table(std::ostringstream& out, const std::vector<Row>& rows, bool ma
     }
     out << text << '\n';
   };
-  line(kHeader);
+  line(header);
   for (const auto& r : rows) {
     line(r);
   }
@@ -131,10 +131,21 @@ std::string describe_plugin(const LoadedPlugin& plugin, bool markdown) {
     }
     if (rows.empty()) {
       out << (markdown ? "No parameters.\n\n" : "   (no parameters)\n\n");
-      continue;
+    } else {
+      render_table(out, rows, markdown);
+      out << '\n';
     }
-    render_table(out, rows, markdown);
-    out << '\n';
+    const std::vector<sonda_figure_spec> figures = plugin.figures(a.name);
+    if (!figures.empty()) {
+      std::vector<Row> frows;
+      for (const sonda_figure_spec& f : figures) {
+        frows.push_back({f.path, str_or(f.unit, ""), std::string(f.better) == "higher" ? "higher" : "lower",
+                         str_or(f.doc, "")});
+      }
+      out << (markdown ? "Headline figures:\n\n" : "   headline figures:\n");
+      render_table(out, frows, markdown, {"figure", "unit", "better", "description"});
+      out << '\n';
+    }
   }
   return out.str();
 }
@@ -168,6 +179,11 @@ std::string list_plugins(const Registry& registry) {
 
 namespace sonda {
 
+nlohmann::json figure_json(const sonda_figure_spec& f) {
+  return {{"path", str_or(f.path, "")}, {"unit", str_or(f.unit, "")}, {"better", str_or(f.better, "")},
+          {"doc", str_or(f.doc, "")}};
+}
+
 nlohmann::json plugin_schema_json(const LoadedPlugin& plugin) {
   const sonda_plugin& d = *plugin.descriptor;
   nlohmann::json actions = nlohmann::json::array();
@@ -186,10 +202,15 @@ nlohmann::json plugin_schema_json(const LoadedPlugin& plugin) {
       if (p.unit != nullptr) j["unit"] = p.unit;
       params.push_back(std::move(j));
     }
+    nlohmann::json figures = nlohmann::json::array();
+    for (const sonda_figure_spec& f : plugin.figures(a.name)) {
+      figures.push_back(figure_json(f));
+    }
     actions.push_back({{"name", str_or(a.name, "")},
                        {"doc", str_or(a.doc, "")},
                        {"background", (a.flags & SONDA_ACTION_BACKGROUND) != 0},
-                       {"params", std::move(params)}});
+                       {"params", std::move(params)},
+                       {"figures", std::move(figures)}});
   }
   return {{"name", plugin.name()},
           {"version", plugin.version()},

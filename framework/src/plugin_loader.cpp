@@ -2,6 +2,7 @@
 
 #include <dlfcn.h>
 
+#include <cstddef>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -34,9 +35,12 @@ std::string check_descriptor(const sonda_plugin* d) {
   if (d == nullptr) {
     return "sonda_plugin_entry returned no descriptor";
   }
-  if (d->struct_size < sizeof(sonda_plugin)) {
+  // The figures came later within ABI 1: a descriptor that ends before
+  // them is whole, with no figures.
+  constexpr size_t kMinSize = offsetof(sonda_plugin, figures);
+  if (d->struct_size < kMinSize) {
     return "descriptor struct_size " + std::to_string(d->struct_size) + " is smaller than " +
-           std::to_string(sizeof(sonda_plugin)) + " bytes (built against an older header)";
+           std::to_string(kMinSize) + " bytes (built against an older header)";
   }
   if (d->abi_version != SONDA_ABI_VERSION) {
     return "descriptor says ABI " + std::to_string(d->abi_version) + ", this host speaks ABI " +
@@ -66,10 +70,45 @@ std::string check_descriptor(const sonda_plugin* d) {
       }
     }
   }
+  if (d->struct_size >= sizeof(sonda_plugin)) {
+    if (d->figure_count > 0 && d->figures == nullptr) {
+      return "descriptor declares " + std::to_string(d->figure_count) + " figures but no table";
+    }
+    for (size_t i = 0; i < d->figure_count; ++i) {
+      const sonda_figure_spec& f = d->figures[i];
+      const std::string where = "figure #" + std::to_string(i);
+      if (f.action == nullptr || f.path == nullptr || f.path[0] == '\0') {
+        return where + " has no action or path";
+      }
+      bool known = false;
+      for (size_t a = 0; a < d->action_count; ++a) {
+        known = known || std::strcmp(d->actions[a].name, f.action) == 0;
+      }
+      if (!known) {
+        return where + " (" + f.path + ") names action '" + f.action + "', which the plugin does not have";
+      }
+      if (f.better == nullptr || (std::strcmp(f.better, "higher") != 0 && std::strcmp(f.better, "lower") != 0)) {
+        return where + " (" + f.action + " " + f.path + ") must say better: \"higher\" or \"lower\"";
+      }
+    }
+  }
   return {};
 }
 
 }  // namespace
+
+std::vector<sonda_figure_spec> LoadedPlugin::figures(const std::string& action) const {
+  std::vector<sonda_figure_spec> out;
+  if (descriptor->struct_size < sizeof(sonda_plugin)) {
+    return out;
+  }
+  for (size_t i = 0; i < descriptor->figure_count; ++i) {
+    if (action.empty() || action == descriptor->figures[i].action) {
+      out.push_back(descriptor->figures[i]);
+    }
+  }
+  return out;
+}
 
 std::variant<std::shared_ptr<const LoadedPlugin>, RefusedPlugin> load_plugin(const std::string& path) {
   const std::string file = std::filesystem::path(path).filename().string();

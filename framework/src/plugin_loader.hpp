@@ -8,6 +8,7 @@
 #include <boost/dll/shared_library.hpp>
 #include <memory>
 #include <string>
+#include <vector>
 #include <variant>
 
 namespace sonda {
@@ -28,6 +29,9 @@ struct LoadedPlugin {
   }
   /// The action spec named `action`, nullptr when the plugin has none.
   const sonda_action_spec* find_action(const std::string& action) const;
+  /// The headline figures `action` declares (every action's when empty);
+  /// none for a plugin built before figures existed.
+  std::vector<sonda_figure_spec> figures(const std::string& action = "") const;
 };
 
 /// A file that was not accepted, with the one-line reason (which already

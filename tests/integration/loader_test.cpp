@@ -2,6 +2,8 @@
 // one way. Golden tests: the exact one-line refusal reasons.
 #include <gtest/gtest.h>
 
+#include <cstddef>
+
 #include <filesystem>
 
 #include "describe.hpp"
@@ -47,7 +49,19 @@ TEST(PluginLoader, RefusesAbiMismatchNamingBothVersions) {
 TEST(PluginLoader, RefusesDescriptorSmallerThanHostStruct) {
   EXPECT_EQ(refusal("small_struct.so"),
             "plugin small_struct.so: descriptor struct_size 16 is smaller than " +
-                std::to_string(sizeof(sonda_plugin)) + " bytes (built against an older header)");
+                std::to_string(offsetof(sonda_plugin, figures)) + " bytes (built against an older header)");
+}
+
+TEST(PluginLoader, AcceptsADescriptorFromBeforeFiguresWithNoFigures) {
+  auto out = load_plugin(std::string(SONDA_TEST_PLUGIN_DIR) + "/old_header.so");
+  ASSERT_TRUE(std::holds_alternative<std::shared_ptr<const LoadedPlugin>>(out))
+      << std::get<RefusedPlugin>(out).reason;
+  EXPECT_TRUE(std::get<std::shared_ptr<const LoadedPlugin>>(out)->figures().empty());
+}
+
+TEST(PluginLoader, RefusesAFigureWithoutABetterDirection) {
+  EXPECT_EQ(refusal("bad_figure.so"),
+            "plugin bad_figure.so: figure #0 (no_result rate) must say better: \"higher\" or \"lower\"");
 }
 
 TEST(PluginLoader, RefusesDescriptorWithoutRunFunction) {
@@ -75,9 +89,9 @@ TEST(Registry, LoadsDirectoryKeepingGoodAndListingEveryRefusal) {
   EXPECT_NE(registry.get("testkit"), nullptr);
   EXPECT_NE(registry.get("misbehave"), nullptr);
   EXPECT_EQ(registry.get("abi999"), nullptr);
-  EXPECT_EQ(registry.refused().size(), 6u);  // text, no symbols, abi, small, null run, dup
+  EXPECT_EQ(registry.refused().size(), 7u);  // text, no symbols, abi, small, null run, dup, bad figure
   EXPECT_EQ(registry.find_plugin("testkit"), registry.get("testkit")->descriptor);
-  EXPECT_EQ(registry.plugin_names(), (std::vector<std::string>{"chaos", "dup", "misbehave", "testkit"}));
+  EXPECT_EQ(registry.plugin_names(), (std::vector<std::string>{"chaos", "dup", "misbehave", "old_header", "testkit"}));
   const std::string listing = list_plugins(registry);
   const size_t row = listing.find("\ntestkit ");
   ASSERT_NE(row, std::string::npos) << listing;

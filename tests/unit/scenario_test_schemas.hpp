@@ -69,11 +69,11 @@ inline int fake_run(const char*, const char*, const sonda_host*) { return 1; }
 
 inline const sonda_plugin kFakePlugins[] = {
     {SONDA_ABI_VERSION, sizeof(sonda_plugin), "tcp_transport", "1.0", "tcp", SONDA_CAP_TRANSPORT,
-     kTcpActions, std::size(kTcpActions), fake_run},
+     kTcpActions, std::size(kTcpActions), fake_run, nullptr, 0},
     {SONDA_ABI_VERSION, sizeof(sonda_plugin), "iface_scanner", "1.0", "ifaces",
-     SONDA_CAP_DISCOVERY, kIfaceActions, std::size(kIfaceActions), fake_run},
+     SONDA_CAP_DISCOVERY, kIfaceActions, std::size(kIfaceActions), fake_run, nullptr, 0},
     {SONDA_ABI_VERSION, sizeof(sonda_plugin), "proc_scanner", "1.0", "procs", SONDA_CAP_DISCOVERY,
-     kProcActions, std::size(kProcActions), fake_run},
+     kProcActions, std::size(kProcActions), fake_run, nullptr, 0},
 };
 
 /// SchemaSource over kFakePlugins.

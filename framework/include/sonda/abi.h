@@ -116,6 +116,17 @@ typedef struct sonda_host {
   void (*set_error)(void* ctx, const char* message);
 } sonda_host;
 
+/// A headline figure of an action: where its value sits in the record and
+/// which way is better. `sonda compare`, reports and summaries read these
+/// instead of guessing.
+typedef struct sonda_figure_spec {
+  const char* action SONDA_DEFAULT(NULL);  /* the action whose record has it */
+  const char* path SONDA_DEFAULT(NULL);    /* record path: "receiver.loss_ratio", "latency.p99_ns" */
+  const char* unit SONDA_DEFAULT(NULL);    /* "bit/s", "ns", "ratio", "packets/s" ... */
+  const char* better SONDA_DEFAULT(NULL);  /* "higher" or "lower" */
+  const char* doc SONDA_DEFAULT(NULL);     /* one line: what it is */
+} sonda_figure_spec;
+
 /// Plugin capabilities.
 #define SONDA_CAP_DISCOVERY 1u  /* reads host state */
 #define SONDA_CAP_TRANSPORT 2u  /* generates traffic */
@@ -132,6 +143,11 @@ typedef struct sonda_plugin {
   /// Runs one action with normalised params (JSON object text). Returns 0 on
   /// success; non-zero after set_error() on failure. Never throws.
   int (*run)(const char* action, const char* params_json, const sonda_host* host);
+  /// Added in ABI 1 after the fields above (read only when struct_size
+  /// covers them: plugins built against the older header still load, with
+  /// no figures). The actions' headline figures.
+  const sonda_figure_spec* figures;
+  size_t figure_count;
 } sonda_plugin;
 
 typedef const sonda_plugin* (*sonda_plugin_entry_fn)(void);

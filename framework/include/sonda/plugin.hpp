@@ -157,12 +157,27 @@ int dispatch(const Action (&actions)[N], const char* action, const char* params_
   }
 }
 
+/// No figures: SONDA_PLUGIN without them.
+struct NoFigures {};
+inline constexpr NoFigures kNoFigures{};
+constexpr const sonda_figure_spec* figures_of(NoFigures) { return nullptr; }
+constexpr size_t figure_count(NoFigures) { return 0; }
+template <size_t N>
+constexpr const sonda_figure_spec* figures_of(const sonda_figure_spec (&f)[N]) { return f; }
+template <size_t N>
+constexpr size_t figure_count(const sonda_figure_spec (&)[N]) { return N; }
+
 }  // namespace detail
 }  // namespace sonda
 
 /// Defines and exports the plugin descriptor. Use once per plugin, at
 /// namespace scope, after the action table.
-#define SONDA_PLUGIN(NAME, VERSION, DESCRIPTION, CAPS, ACTIONS)                                 \
+#define SONDA_PLUGIN(NAME, VERSION, DESCRIPTION, CAPS, ACTIONS) \
+  SONDA_PLUGIN_WITH_FIGURES(NAME, VERSION, DESCRIPTION, CAPS, ACTIONS, ::sonda::detail::kNoFigures)
+
+/// The same, with the actions' headline figures: an array of
+/// sonda_figure_spec ({action, path, unit, "higher"|"lower", doc}).
+#define SONDA_PLUGIN_WITH_FIGURES(NAME, VERSION, DESCRIPTION, CAPS, ACTIONS, FIGURES)          \
   namespace sonda_plugin_export {                                                              \
   static int run(const char* action, const char* params, const sonda_host* host) {             \
     return ::sonda::detail::dispatch(ACTIONS, action, params, host);                           \
@@ -170,7 +185,8 @@ int dispatch(const Action (&actions)[N], const char* action, const char* params_
   static const auto kSpecs = ::sonda::detail::specs_of(ACTIONS);                               \
   static const sonda_plugin kDescriptor = {                                                    \
       SONDA_ABI_VERSION, sizeof(sonda_plugin), NAME, VERSION, DESCRIPTION, CAPS, kSpecs.specs, \
-      sizeof(kSpecs.specs) / sizeof(kSpecs.specs[0]), &run};                                   \
+      sizeof(kSpecs.specs) / sizeof(kSpecs.specs[0]), &run,                                    \
+      ::sonda::detail::figures_of(FIGURES), ::sonda::detail::figure_count(FIGURES)};           \
   extern "C" const sonda_plugin* sonda_entry() { return &kDescriptor; }                        \
   extern "C" const uint32_t sonda_abi = SONDA_ABI_VERSION;                                     \
   }                                                                                            \

@@ -118,6 +118,12 @@ const sonda::Action kActions[] = {
 
 }  // namespace
 
-SONDA_PLUGIN("proc_scanner", "0.1.0",
+/// Headline figures: what `sonda compare`, reports and summaries read.
+constexpr sonda_figure_spec kFigures[] = {
+    {.action = "scan", .path = "timing_ns.socket_dump", .unit = "ns", .better = "lower", .doc = "time to read the socket table"},
+    {.action = "scan", .path = "timing_ns.proc_walk", .unit = "ns", .better = "lower", .doc = "time to find owners in /proc"},
+};
+
+SONDA_PLUGIN_WITH_FIGURES("proc_scanner", "0.1.0",
              "Who listens where: sockets, owning processes, containers, namespaces, services",
-             SONDA_CAP_DISCOVERY, kActions)
+             SONDA_CAP_DISCOVERY, kActions, kFigures)

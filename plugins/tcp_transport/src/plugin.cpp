@@ -123,5 +123,17 @@ const sonda::Action kActions[] = {
 
 }  // namespace
 
-SONDA_PLUGIN("tcp_transport", "0.1.0", "TCP throughput, latency and connection-rate load tests",
-             SONDA_CAP_TRANSPORT, kActions)
+/// Headline figures: what `sonda compare`, reports and summaries read.
+constexpr sonda_figure_spec kFigures[] = {
+    {.action = "stream", .path = "bits_per_sec", .unit = "bit/s", .better = "higher", .doc = "goodput received"},
+    {.action = "stream", .path = "retransmits", .unit = "count", .better = "lower", .doc = "TCP retransmissions during the stream"},
+    {.action = "rr", .path = "transactions_per_sec", .unit = "1/s", .better = "higher", .doc = "request/response transactions per second"},
+    {.action = "rr", .path = "latency.p50_ns", .unit = "ns", .better = "lower", .doc = "median round trip"},
+    {.action = "rr", .path = "latency.p99_ns", .unit = "ns", .better = "lower", .doc = "99th percentile round trip"},
+    {.action = "crr", .path = "connections_per_sec", .unit = "1/s", .better = "higher", .doc = "connect, request, response, close per second"},
+    {.action = "crr", .path = "connect_latency.p50_ns", .unit = "ns", .better = "lower", .doc = "median connect time"},
+    {.action = "crr", .path = "latency.p99_ns", .unit = "ns", .better = "lower", .doc = "99th percentile transaction time"},
+};
+
+SONDA_PLUGIN_WITH_FIGURES("tcp_transport", "0.1.0", "TCP throughput, latency and connection-rate load tests",
+             SONDA_CAP_TRANSPORT, kActions, kFigures)

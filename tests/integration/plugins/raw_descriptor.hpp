@@ -17,6 +17,10 @@
 #ifndef RAW_STRUCT_SIZE
 #define RAW_STRUCT_SIZE sizeof(sonda_plugin)
 #endif
+#ifndef RAW_FIGURES
+#define RAW_FIGURES nullptr
+#define RAW_FIGURE_COUNT 0
+#endif
 #ifndef RAW_RUN
 #define RAW_RUN &raw_run
 #endif
@@ -43,7 +47,8 @@ inline const sonda_action_spec kActions[] = {
     {.name = "bad_json", .doc = "set_result with malformed JSON"}};
 
 inline const sonda_plugin kDescriptor = {RAW_ABI, static_cast<uint32_t>(RAW_STRUCT_SIZE), RAW_NAME, "0.0.1",
-                                         "hand-made descriptor", 0, kActions, 3, RAW_RUN};
+                                         "hand-made descriptor", 0, kActions, 3, RAW_RUN,
+                                         RAW_FIGURES, RAW_FIGURE_COUNT};
 
 extern "C" const sonda_plugin* raw_entry() { return &kDescriptor; }
 extern "C" const uint32_t raw_abi = RAW_ABI;
