@@ -1,5 +1,7 @@
 // owner and wait_for against child processes the test starts.
 #include <gtest/gtest.h>
+
+#include <fstream>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -98,6 +100,17 @@ TEST(WaitFor, TimesOutWhenTheListenerBelongsToSomeoneElse) {
   const int fd = testing::bound_socket(AF_INET, SOCK_STREAM, "127.0.0.1", 0, 8);
   const uint16_t port = testing::local_port(fd);
   testing::ChildProcess sleeper({"sleep", "30"});
+  // Between fork and exec the child still holds a copy of our listener (it
+  // is close-on-exec, not close-on-fork): wait until it is `sleep`.
+  auto comm = [&] {
+    std::ifstream in("/proc/" + std::to_string(sleeper.pid()) + "/comm");
+    std::string name;
+    std::getline(in, name);
+    return name;
+  };
+  for (int i = 0; i < 400 && comm() != "sleep"; ++i) {
+    ::usleep(5000);
+  }
   WaitSpec spec;
   spec.port = port;
   spec.pid = sleeper.pid();
