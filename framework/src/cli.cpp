@@ -53,8 +53,25 @@ int cli_main(int argc, char** argv) {
   describe->add_option("name", describe_name, "Plugin name")->required();
   describe->add_flag("--markdown", markdown, "Print the Markdown tables used in plugin READMEs");
 
+  CompareCommand compare_cmd;
+  auto* compare = app.add_subcommand(
+      "compare", "Compare two runs' headline figures: Mann-Whitney U with repeat:, exit 7 on a regression");
+  compare->add_option("base", compare_cmd.base, "Base run: run directory, results/<scenario>, or run.json")
+      ->required();
+  compare->add_option("new", compare_cmd.now, "New run, the same way")->required();
+  auto* alpha = compare->add_option("--alpha", compare_cmd.alpha, "Significance level (default 0.05)");
+  compare->add_option("--threshold", compare_cmd.threshold,
+                      "Change that matters, e.g. 5% (default: the scenario's compare.threshold, else 5%)")
+      ->type_name("PERCENT");
+  compare->add_option("--figure-threshold", compare_cmd.thresholds,
+                      "Per figure: STEP.PATH=PERCENT or PATH=PERCENT (repeatable)")
+      ->type_name("FIGURE=PERCENT");
+  compare->add_option("--json", compare_cmd.json_file, "Also write the comparison as JSON")->type_name("FILE");
+  compare->add_option("--markdown", compare_cmd.markdown_file, "Also write it as Markdown (a PR comment)")
+      ->type_name("FILE");
+
   // Options may also follow the subcommand ("sonda run x.yaml -v").
-  for (auto* sub : {run, validate, plugins, describe, agent}) {
+  for (auto* sub : {run, validate, plugins, describe, agent, compare}) {
     sub->fallthrough();
   }
   try {
@@ -76,6 +93,10 @@ int cli_main(int argc, char** argv) {
   }
   if (*validate) {
     return validate_command(validate_cmd);
+  }
+  if (*compare) {
+    compare_cmd.alpha_given = alpha->count() > 0;
+    return compare_command(compare_cmd);
   }
   if (*describe) {
     return describe_command(plugin_opts, describe_name, markdown);

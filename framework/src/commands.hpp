@@ -27,6 +27,21 @@ struct AgentCommand {
 
 };
 
+/// `sonda compare BASE NEW`.
+struct CompareCommand {
+  std::string base;
+  std::string now;
+  double alpha = 0.05;
+  std::string threshold;                ///< "5%"; empty: the scenario's or 5 %
+  std::vector<std::string> thresholds;  ///< STEP.PATH=10% or PATH=10%
+  std::string json_file;
+  std::string markdown_file;
+  bool alpha_given = false;
+};
+
+/// `sonda compare`: prints the table; exit 7 on a regression.
+int compare_command(const CompareCommand& cmd);
+
 /// `sonda run`: validate, run, write results, print the summary.
 int run_command(const RunCommand& cmd);
 /// `sonda agent`: never returns normally (exits the process when its input ends).

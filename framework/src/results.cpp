@@ -86,6 +86,9 @@ nlohmann::json StepResult::fields_json() const {
   j["duration_ns"] = duration_ns;
   j["params"] = params;
   j["samples"] = samples;
+  if (!figures.empty()) {
+    j["figures"] = figures;
+  }
   return j;
 }
 

@@ -46,6 +46,9 @@ struct StepResult {
   nlohmann::json params = nlohmann::json::object();
   StepRecord record;
   nlohmann::json samples = nlohmann::json::array();
+  /// Its plugin's headline figures with their values (figures.hpp); empty
+  /// when the plugin declares none.
+  nlohmann::json figures = nlohmann::json::array();
 
   /// The whole result as a tree (tests; parses a text record).
   nlohmann::json to_json() const;

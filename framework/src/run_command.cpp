@@ -30,6 +30,7 @@ std::string exit_code_help() {
          "  4    a step failed or timed out\n"
          "  5    expectations failed (all steps ok)\n"
          "  6    a scenario host could not be reached (nothing ran)\n"
+         "  7    sonda compare: a figure regressed, or a step failed in the new run\n"
          "  130  interrupted (SIGINT/SIGTERM); partial results are written\n"
          "Environment:\n"
          "  SONDA_PLUGIN_PATH  colon-separated directories searched for plugin .so files\n";

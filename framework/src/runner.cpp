@@ -9,6 +9,7 @@
 #include <functional>
 #include <thread>
 
+#include "figures.hpp"
 #include "record_readers.hpp"
 #include "runner_internal.hpp"
 
@@ -342,6 +343,11 @@ void Runner::finish_step(StepResult result) {
         top.contains("summary") && top["summary"].is_string() ? top["summary"].get<std::string>() : "";
     spdlog::info("step {}: {} in {}{}{}", result.id, to_string(result.status), seconds_text(result.duration_ns),
                  summary.empty() ? "" : " — ", summary);
+  }
+  if (result.kind == "action" && !result.plugin.empty()) {
+    if (auto plugin = registry_.get(result.plugin)) {
+      result.figures = figure_values(plugin->figures(result.action), result.record);
+    }
   }
   publish_record(result.id, result.record);
   writer_.step_end(result);

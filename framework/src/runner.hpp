@@ -33,6 +33,7 @@ enum ExitCode : int {
   kExitStepFailed = 4,
   kExitExpectationsFailed = 5,
   kExitHostUnreachable = 6,  ///< a scenario host could not be reached (nothing ran)
+  kExitRegressed = 7,        ///< `sonda compare`: a figure regressed (or a step failed in the new run)
   kExitInterrupted = 130,
 };
 

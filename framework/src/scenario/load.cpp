@@ -23,7 +23,8 @@ using scenario::YamlEntry;
 using scenario::YamlNode;
 
 const std::vector<std::string> kTopKeys{"name",     "description", "plugins", "stop_on_failure",
-                                        "defaults", "steps",       "expect",  "report", "hosts"};
+                                        "defaults", "steps",       "expect",  "report", "hosts",
+                                        "compare"};
 const std::vector<std::string> kHostKeys{"via", "sonda", "container", "description"};
 
 /// `hosts:` name: { via: [command...], sonda: path }.
@@ -221,6 +222,60 @@ std::string string_field(const YamlNode& root, const char* key, bool required, L
 
 }  // namespace
 
+namespace {
+
+/// "5%" -> true; anything else false.
+bool is_percent(const YamlNode& v) {
+  if (!v.is_scalar() || v.scalar.size() < 2 || v.scalar.back() != '%') {
+    return false;
+  }
+  char* end = nullptr;
+  const double d = std::strtod(v.scalar.c_str(), &end);
+  return end == v.scalar.c_str() + v.scalar.size() - 1 && d >= 0;
+}
+
+/// `compare:` — what `sonda compare` applies to runs of this scenario:
+/// {alpha: 0.05, threshold: 5%, thresholds: {STEP.PATH: 3%}}.
+void check_compare(const YamlEntry& entry, LoadContext& ctx) {
+  if (!entry.value.is_map()) {
+    ctx.error(entry.key.mark, "compare must be a map with alpha, threshold and/or thresholds");
+    return;
+  }
+  scenario::check_keys(entry.value, {"alpha", "threshold", "thresholds"}, "compare", ctx);
+  if (const YamlEntry* alpha = entry.value.find("alpha")) {
+    const nlohmann::json a = scenario::to_json(alpha->value);
+    if (!a.is_number() || a.get<double>() <= 0 || a.get<double>() >= 1) {
+      ctx.error(alpha->value.mark, "compare.alpha must be a number between 0 and 1, like 0.05");
+    }
+  }
+  if (const YamlEntry* t = entry.value.find("threshold"); t != nullptr && !is_percent(t->value)) {
+    ctx.error(t->value.mark, "compare.threshold must be a percentage, like 5%");
+  }
+  const YamlEntry* per = entry.value.find("thresholds");
+  if (per == nullptr) {
+    return;
+  }
+  if (!per->value.is_map()) {
+    ctx.error(per->key.mark, "compare.thresholds must map STEP.FIGURE to a percentage, like load.bits_per_sec: 3%");
+    return;
+  }
+  std::vector<std::string> ids;
+  for (const auto& [id, mark] : ctx.ids) {
+    ids.push_back(id);
+  }
+  for (const YamlEntry& e : per->value.entries) {
+    const std::string step = e.key.scalar.substr(0, e.key.scalar.find('.'));
+    if (e.key.scalar.find('.') != std::string::npos && ctx.ids.count(step) == 0) {
+      ctx.error(e.key.mark, "compare.thresholds: unknown step '" + step + "'" + scenario::did_you_mean(step, ids));
+    }
+    if (!is_percent(e.value)) {
+      ctx.error(e.value.mark, "compare.thresholds." + e.key.scalar + " must be a percentage, like 3%");
+    }
+  }
+}
+
+}  // namespace
+
 Scenario load_scenario_text(const std::string& text, const std::string& file,
                             const std::vector<std::string>& overrides,
                             const SchemaSource& schemas) {
@@ -275,6 +330,9 @@ Scenario load_scenario_text(const std::string& text, const std::string& file,
   }
   if (const YamlEntry* report = root.find("report")) {
     compile_reports(*report, out, ctx);
+  }
+  if (const YamlEntry* compare = root.find("compare")) {
+    check_compare(*compare, ctx);
   }
   if (!ctx.diags.empty()) {
     // Document order reads best; --set problems go last.
