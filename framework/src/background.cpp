@@ -111,8 +111,8 @@ std::unique_ptr<Runner::Background> Runner::start_spawn(const Step& step, StepRe
   auto bg = std::make_unique<Background>();
   bg->start_ns = start_ns;
   bg->stop_grace_ns = spec.stop_grace_ns;
-  const std::string stdout_path = writer_.dir() + "/" + step.id + ".stdout";
-  const std::string stderr_path = writer_.dir() + "/" + step.id + ".stderr";
+  const std::string stdout_path = run_dir_ + "/" + step.id + ".stdout";
+  const std::string stderr_path = run_dir_ + "/" + step.id + ".stderr";
   const bool tcp = spec.ready_tcp_port.has_value();
   const std::optional<uint16_t> port = tcp ? spec.ready_tcp_port : spec.ready_udp_port;
   const std::string protocol = tcp ? "tcp" : "udp";

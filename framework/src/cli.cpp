@@ -1,5 +1,6 @@
 // Command line: CLI11 subcommands mapped onto commands.hpp.
 #include <CLI/CLI.hpp>
+#include <unistd.h>
 
 #include "commands.hpp"
 #include "logging.hpp"
@@ -32,6 +33,11 @@ int cli_main(int argc, char** argv) {
   run->add_flag("--in-process", run_cmd.in_process,
                 "Run plugin actions on threads of this process instead of one agent process per step "
                 "(debugging: a crashing plugin then ends the run)");
+  run->add_option("--junit", run_cmd.junit_file, "Also write JUnit XML: steps and expectations as test cases")
+      ->type_name("FILE");
+  run->add_option("--csv", run_cmd.csv_dir, "Also write CSV: figures.csv and <step>.samples.csv")
+      ->type_name("DIR");
+  run->add_flag("--intervals", run_cmd.intervals, "Print every interval sample as a line (iperf3-style)");
   run->footer(exit_code_help());
 
   AgentCommand agent_cmd;
@@ -87,6 +93,8 @@ int cli_main(int argc, char** argv) {
     return agent_command(agent_cmd);
   }
   run_cmd.plugins = plugin_opts;
+  run_cmd.quiet = quiet;
+  run_cmd.progress_terminal = isatty(STDOUT_FILENO) != 0;
   validate_cmd.plugins = plugin_opts;
   if (*run) {
     return run_command(run_cmd);

@@ -18,6 +18,11 @@ struct RunCommand {
   std::vector<std::string> overrides;  ///< --set key=value
   PluginOptions plugins;
   bool in_process = false;  ///< --in-process: run plugin actions on threads of sonda itself
+  std::string junit_file;   ///< --junit FILE
+  std::string csv_dir;      ///< --csv DIR
+  bool intervals = false;   ///< --intervals: every sample as a line
+  bool quiet = false;       ///< -q: no progress lines
+  bool progress_terminal = false;  ///< stdout is a terminal: one updating line
 };
 
 /// `sonda agent`: serves the agent protocol on stdin/stdout.

@@ -140,10 +140,24 @@ RunWriter::~RunWriter() {
   }
 }
 
-void RunWriter::event(const std::string& type, nlohmann::json fields) {
+void RunWriter::run_start(const nlohmann::json& run) {
+  event("run_start", {{"scenario", run["scenario"].value("name", std::string())},
+                      {"run_dir", dir_},
+                      {"schema_version", run.value("schema_version", 0)},
+                      {"sonda", run.value("sonda", nlohmann::json())},
+                      {"context", run.value("context", nlohmann::json())}});
+}
+
+void RunWriter::run_end(const nlohmann::json& run, const RunOutcome& /*outcome*/) {
+  event("run_end", {{"status", run.value("status", std::string())},
+                    {"exit_code", run.value("exit_code", 0)},
+                    {"duration_ns", run.value("duration_ns", int64_t{0})}});
+}
+
+void RunWriter::event(const std::string& type, const nlohmann::json& fields) {
   nlohmann::json line = {{"event", type}, {"ts", utc_iso_timestamp()}};
-  for (auto& [k, v] : fields.items()) {
-    line[k] = std::move(v);
+  for (const auto& [k, v] : fields.items()) {
+    line[k] = v;
   }
   const std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   std::lock_guard lock(mu_);

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "reporters.hpp"
 #include "step_record.hpp"
 
 namespace sonda {
@@ -63,7 +64,7 @@ struct StepResult {
 
 /// Owns a run directory. event() is thread-safe and flushes each line, so
 /// whatever was measured survives a crash or Ctrl-C.
-class RunWriter {
+class RunWriter final : public RunReporter {
  public:
   /// Creates <out_dir>/<scenario_name>/<timestamp>/ (a -N suffix if two runs
   /// start in the same second) and opens events.jsonl. Throws
@@ -75,11 +76,16 @@ class RunWriter {
 
   /// The run directory.
   const std::string& dir() const { return dir_; }
+  // The events log (events.jsonl) is this directory's own reporter.
+  /// Appends the run_start event (scenario, run_dir, schema, sonda, context).
+  void run_start(const nlohmann::json& run) override;
   /// Appends {"event": type, "ts": ISO time, ...fields} and flushes.
-  void event(const std::string& type, nlohmann::json fields);
+  void event(const std::string& type, const nlohmann::json& fields) override;
   /// Appends the step_end event of `step` (its fields at the top level, as
   /// event() would) and flushes. The record goes in as it is.
-  void step_end(const StepResult& step);
+  void step_end(const StepResult& step) override;
+  /// Appends the run_end event (status, exit code, duration).
+  void run_end(const nlohmann::json& run, const RunOutcome& outcome) override;
   /// Writes run.json (pretty) via a temporary file + rename: `run` with
   /// `steps` streamed in as its "steps" array (a "steps" member of `run` is
   /// ignored). Throws std::runtime_error naming the file and strerror.

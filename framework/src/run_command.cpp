@@ -12,6 +12,7 @@
 #include "registry.hpp"
 #include "results.hpp"
 #include "run_context.hpp"
+#include "reporters.hpp"
 #include "runner.hpp"
 #include "scenario.hpp"
 #include "signals.hpp"
@@ -114,14 +115,6 @@ size_t count_steps(const Group& g) {
   return n;
 }
 
-nlohmann::json plugins_json(const Registry& registry) {
-  nlohmann::json out = nlohmann::json::array();
-  for (const auto& [name, p] : registry.plugins()) {
-    out.push_back({{"name", name}, {"version", p->version()}, {"path", p->path}});
-  }
-  return out;
-}
-
 }  // namespace
 
 int validate_command(const RunCommand& cmd) {
@@ -151,24 +144,27 @@ int run_command(const RunCommand& cmd) {
     return kExitInvalidScenario;
   }
   const Isolation isolation = cmd.in_process ? Isolation::kInProcess : Isolation::kAgent;
-  const std::string started_at = utc_iso_timestamp();
   const int64_t start_ns = monotonic_now_ns();
-  nlohmann::json run = {{"schema_version", kResultSchemaVersion},
-                        {"sonda", {{"version", kSondaVersion}, {"git", kSondaGitHash}}},
-                        {"context", collect_run_context()},
-                        {"scenario", {{"name", scenario->name}, {"file", scenario->file},
-                                      {"description", scenario->description},
-                                      {"as_run", scenario->as_run}}},
-                        {"plugins", plugins_json(registry)},
-                        {"isolation", to_string(isolation)},
-                        {"run_dir", writer->dir()},
-                        {"started_at", started_at}};
-  writer->event("run_start", {{"scenario", scenario->name}, {"run_dir", writer->dir()},
-                              {"schema_version", kResultSchemaVersion},
-                              {"sonda", run["sonda"]}, {"context", run["context"]}});
+  const nlohmann::json header =
+      run_header(*scenario, registry, to_string(isolation), writer->dir(), utc_iso_timestamp());
+  // Every output of the run is a reporter (reporters.hpp).
+  ReporterSet report;
+  report.add(writer.get());  // events.jsonl
+  if (!cmd.quiet) {
+    report.add(make_progress_reporter(std::cout, {cmd.progress_terminal, cmd.intervals}));
+  }
+  report.add(make_run_json_reporter(*writer));
+  if (!cmd.junit_file.empty()) {
+    report.add(make_junit_reporter(cmd.junit_file));
+  }
+  if (!cmd.csv_dir.empty()) {
+    report.add(make_csv_reporter(cmd.csv_dir));
+  }
+  report.add(make_summary_reporter(*writer, std::cout));
+  report.run_start(header);
   spdlog::info("running {} -> {}", scenario->name, writer->dir());
 
-  Runner runner(*scenario, registry, *writer, isolation);
+  Runner runner(*scenario, registry, report, writer->dir(), isolation);
   RunOutcome outcome;
   {
     SignalWatcher signals([&runner](int count) {
@@ -179,31 +175,10 @@ int run_command(const RunCommand& cmd) {
     });
     outcome = runner.run();
   }
-  if (!outcome.hosts.empty()) {
-    run["context"]["hosts"] = outcome.hosts;
-  }
   if (!outcome.host_error.empty()) {
-    run["host_error"] = outcome.host_error;
     std::cerr << "error: " << outcome.host_error << '\n';
   }
-  run["ended_at"] = utc_iso_timestamp();
-  run["duration_ns"] = monotonic_now_ns() - start_ns;
-  run["status"] = outcome.status;
-  run["exit_code"] = outcome.exit_code;
-  run["expectations"] = outcome.expectations;
-  run["reports"] = outcome.reports;
-  const std::string summary = render_summary(scenario->name, outcome, writer->dir());
-  try {
-    // The steps stream in from outcome.steps: records go in as their text.
-    writer->write_run_json(run, outcome.steps);
-    writer->write_summary(summary);
-    writer->update_latest();
-  } catch (const std::exception& e) {
-    spdlog::error("writing results: {}", e.what());
-  }
-  writer->event("run_end", {{"status", outcome.status}, {"exit_code", outcome.exit_code},
-                            {"duration_ns", run["duration_ns"]}});
-  std::cout << summary << std::flush;
+  report.run_end(complete_run(header, outcome, monotonic_now_ns() - start_ns, utc_iso_timestamp()), outcome);
   return outcome.exit_code;
 }
 

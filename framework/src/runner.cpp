@@ -37,8 +37,9 @@ void collect_steps(const Group& group, std::vector<const Step*>& out) {
 
 }  // namespace
 
-Runner::Runner(const Scenario& scenario, const Registry& registry, RunWriter& writer, Isolation isolation)
-    : scenario_(scenario), registry_(registry), writer_(writer), executor_(isolation) {
+Runner::Runner(const Scenario& scenario, const Registry& registry, RunReporter& report, std::string run_dir,
+               Isolation isolation)
+    : scenario_(scenario), registry_(registry), writer_(report), run_dir_(std::move(run_dir)), executor_(isolation) {
   sample_gate_->writer = &writer_;
   try {
     read_parts_ = read_record_parts(scenario_);
@@ -130,7 +131,7 @@ RunOutcome Runner::run() {
   if (!scenario_.hosts.empty()) {
     // Preflight: every host answers before anything runs, or nothing runs.
     try {
-      outcome.hosts = executor_.connect_hosts(scenario_.hosts, writer_.dir(), monotonic_now_ns() + kHostTimeoutNs);
+      outcome.hosts = executor_.connect_hosts(scenario_.hosts, run_dir_, monotonic_now_ns() + kHostTimeoutNs);
       for (const auto& [name, h] : outcome.hosts.items()) {
         writer_.event("host", {{"host", name}, {"agent", h["agent"]}, {"clock", h["clock"]}});
         spdlog::info("host {}: sonda {} (pid {}), clock offset {} ± {} ns", name, h["agent"].value("sonda", "?"),

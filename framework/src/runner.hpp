@@ -57,7 +57,7 @@ class Runner {
   /// for what plugins print, write their output into writer.dir().
   /// `isolation`: where plugin actions run (one agent process per action
   /// run by default).
-  Runner(const Scenario& scenario, const Registry& registry, RunWriter& writer,
+  Runner(const Scenario& scenario, const Registry& registry, RunReporter& report, std::string run_dir,
          Isolation isolation = Isolation::kAgent);
   ~Runner();
   Runner(const Runner&) = delete;
@@ -132,13 +132,14 @@ class Runner {
 
   struct SampleGate {
     std::mutex mu;
-    RunWriter* writer = nullptr;
+    RunReporter* writer = nullptr;
   };
   std::shared_ptr<SampleGate> sample_gate_ = std::make_shared<SampleGate>();
 
   const Scenario& scenario_;
   const Registry& registry_;
-  RunWriter& writer_;
+  RunReporter& writer_;  ///< every output (reporters.hpp)
+  std::string run_dir_;
   Executor executor_;
   std::atomic<bool> interrupted_{false};
   std::atomic<int64_t> interrupted_at_ns_{0};

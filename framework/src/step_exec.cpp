@@ -80,7 +80,7 @@ void Runner::run_foreground_step(const Step& step) {
 std::unique_ptr<Runner::Launched> Runner::launch(const std::string& step_id, const char* output_suffix,
                                                  ActionRequest request, std::string& why, const std::string& host,
                                                  bool background) {
-  request.output_path = writer_.dir() + "/" + step_id + output_suffix + ".output";
+  request.output_path = run_dir_ + "/" + step_id + output_suffix + ".output";
   try {
     return std::make_unique<Launched>(*this, executor_.start(std::move(request), host), background);
   } catch (const std::exception& e) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <sstream>
+#include <vector>
 
 namespace sonda {
 
@@ -43,10 +44,13 @@ std::string details_of(const StepResult& s) {
   if (!s.reason.empty() && s.status != StepStatus::kOk) {
     text += (text.empty() ? "" : "; ") + s.reason;
   }
-  // One line per step: keep the table compact.
   std::replace(text.begin(), text.end(), '\n', ' ');
-  return text.size() > 160 ? text.substr(0, 157) + "..." : text;
+  return text;
 }
+
+/// The table keeps one line per step; a longer text is cut there and given
+/// whole in the DETAILS section below it.
+constexpr size_t kTableDetails = 100;
 
 }  // namespace
 
@@ -61,14 +65,26 @@ std::string render_summary(const std::string& scenario_name, const RunOutcome& o
   out << "scenario " << scenario_name << ": " << outcome.status << " (exit " << outcome.exit_code
       << ")\n";
   out << pad("STEP", id_w) << "  " << pad("STATUS", 11) << "  " << pad("TIME", 9) << "  DETAILS\n";
+  std::vector<std::pair<std::string, std::string>> long_details;
   for (const auto& s : outcome.steps) {
+    std::string details = details_of(s);
+    if (details.size() > kTableDetails) {
+      long_details.emplace_back(s.id, details);
+      details = details.substr(0, kTableDetails - 3) + "...";
+    }
     std::string line = pad(s.id, id_w) + "  " + pad(to_string(s.status), 11) + "  " +
                        pad(s.status == StepStatus::kSkipped ? "-" : short_duration(s.duration_ns), 9) + "  " +
-                       details_of(s);
+                       details;
     while (!line.empty() && line.back() == ' ') {
       line.pop_back();
     }
     out << line << '\n';
+  }
+  if (!long_details.empty()) {
+    out << "\nDETAILS\n";
+    for (const auto& [id, text] : long_details) {
+      out << id << ": " << text << '\n';
+    }
   }
   if (!outcome.expectations.empty()) {
     out << '\n';
