@@ -16,6 +16,8 @@ const sonda_param_spec kServerParams[] = {
      .unit = "bytes", .doc = "receive buffer asked for (SO_RCVBUFFORCE; effective size is reported)"},
     {.name = "interval", .type = SONDA_PARAM_DURATION, .default_value = "1s", .min = 1e7, .max = 3.6e12,
      .unit = "ns", .doc = "width of the interval samples"},
+    {.name = "control", .type = SONDA_PARAM_STRING, .default_value = "same",
+     .doc = "TCP port of the report channel: same (the UDP port's number) or a port (0: any free; ready says control_port)"},
 };
 
 const sonda_param_spec kStreamParams[] = {
@@ -45,6 +47,8 @@ const sonda_param_spec kStreamParams[] = {
      .unit = "ns", .doc = "width of the receiver's interval samples"},
     {.name = "max_lag", .type = SONDA_PARAM_DURATION, .default_value = "5ms", .min = 0, .max = 1e10,
      .unit = "ns", .doc = "paced slots later than this are skipped, not burst out"},
+    {.name = "control", .type = SONDA_PARAM_INT, .default_value = "0", .min = 0, .max = 65535,
+     .doc = "the server's report-channel TCP port (its ready control_port); 0: the target's port number"},
     {.name = "report_timeout", .type = SONDA_PARAM_DURATION, .default_value = "10s", .min = 1e8,
      .max = 3.6e12, .unit = "ns", .doc = "how long to wait for the receiver's report"},
 };

@@ -1,4 +1,6 @@
 // The `server` action and the parameter accessors shared by all actions.
+#include <cstdlib>
+
 #include "actions.hpp"
 #include "udp_server.hpp"
 
@@ -50,6 +52,17 @@ nlohmann::json server_action(const nlohmann::json& params, Context& ctx) {
   o.echo = mode == "echo";
   o.rcvbuf_bytes = static_cast<int>(int_param(params, "rcvbuf", 32 << 20));
   o.interval_ns = int_param(params, "interval", 1'000'000'000);
+  const std::string control = string_param(params, "control", "same");
+  if (control != "same") {
+    char* end = nullptr;
+    const long port = std::strtol(control.c_str(), &end, 10);
+    if (control.empty() || *end != '\0' || port < 0 || port > 65535) {
+      throw StepError("parameter 'control': expected 'same' or a TCP port number (0: any free port), got '" +
+                          control + "'",
+                      "bad_param");
+    }
+    o.control_port = static_cast<int>(port);
+  }
   UdpServer server(o);
   ctx.ready(server.ready_info());
   return server.run([&ctx] { return ctx.should_stop(); }, [&ctx](const nlohmann::json& s) { ctx.sample(s); });

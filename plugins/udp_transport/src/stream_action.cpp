@@ -192,7 +192,13 @@ nlohmann::json stream_action(const nlohmann::json& params, Context& ctx) {
     StreamShape shape = shape_from_params(params, is_loopback(target));
     // Before any datagram: the server's clock, so that one-way delay is
     // on one clock or corrected by a known amount (clock_sync.hpp).
-    clock = sync_clock(target, kConnectTimeoutNs);
+    // The report channel: TCP on the target's port number, unless the server
+    // was given another (`control`, from its ready info).
+    common::SockAddr control = target;
+    if (const int64_t port = int_param(params, "control", 0); port > 0) {
+      reinterpret_cast<sockaddr_in*>(&control.storage)->sin_port = htons(static_cast<uint16_t>(port));  // v6 too
+    }
+    clock = sync_clock(control, kConnectTimeoutNs);
     if (!reverse) {
       if (clock.basis == ClockSync::Basis::kCorrected) {
         shape.clock_offset_ns = clock.offset_ns;  // our send times, written in its clock
@@ -213,7 +219,7 @@ nlohmann::json stream_action(const nlohmann::json& params, Context& ctx) {
           // server (or none), no report to ask for.
           throw StepError(clock.note, "no_report");
         }
-        ControlChannel ch = ControlChannel::connect_to(target, kConnectTimeoutNs);
+        ControlChannel ch = ControlChannel::connect_to(control, kConnectTimeoutNs);
         ch.send(request);
         reply = ch.receive(common::monotonic_ns() + report_timeout_ns, [] { return false; });
       } catch (const StepError& e) {
@@ -233,7 +239,7 @@ nlohmann::json stream_action(const nlohmann::json& params, Context& ctx) {
         merge_socket_json(record["receiver"], reply.value("server_malformed", nlohmann::json::object()));
       }
     } else {
-      ControlChannel ch = ControlChannel::connect_to(target, kConnectTimeoutNs);
+      ControlChannel ch = ControlChannel::connect_to(control, kConnectTimeoutNs);
       common::SockAddr bind_to = local_address(ch.fd());
       reinterpret_cast<sockaddr_in*>(&bind_to.storage)->sin_port = 0;  // same offset for v6
       LocalReceiver rx(bind_to, rcvbuf, interval_ns);

@@ -43,6 +43,10 @@ void set_port(common::SockAddr& a, uint16_t port) {
 UdpServer::UdpServer(const ServerOptions& options)
     : options_(options), boot_id_(clock_identity()), table_(options.interval_ns) {
   common::SockAddr want = common::resolve_endpoint(options.listen, SOCK_DGRAM);
+  if (options.control_port >= 0) {
+    bind_apart(want);
+    return;
+  }
   const bool any_port = want.port() == 0;
   // Port 0: the kernel picks the UDP port, and TCP must get the same number;
   // if some other TCP socket holds it, try another.
@@ -65,12 +69,37 @@ UdpServer::UdpServer(const ServerOptions& options)
     }
     common::throw_sys("bind", "tcp (control) " + bound_.to_string(), err);
   }
-  if (::listen(tcp_.get(), 64) != 0) {
-    common::throw_sys("listen", "tcp (control) " + bound_.to_string(), errno);
+  control_ = bound_;
+  finish_setup();
+}
+
+void UdpServer::bind_apart(const common::SockAddr& want) {
+  udp_ = open_udp(want.family());
+  bind_or_throw(udp_.get(), want, "udp");
+  bound_ = local_address(udp_.get());
+  port_ = bound_.port();
+  common::SockAddr control = bound_;
+  set_port(control, static_cast<uint16_t>(options_.control_port));
+  tcp_ = open_tcp_listener(control);
+  if (::bind(tcp_.get(), control.get(), control.len) != 0) {
+    const int err = errno;
+    if (err == EADDRINUSE) {
+      throw StepError("bind tcp (control) " + control.to_string() + ": " + std::strerror(err), "addr_in_use",
+                      {{"port", options_.control_port}, {"protocol", "tcp"}});
+    }
+    common::throw_sys("bind", "tcp (control) " + control.to_string(), err);
   }
-  rcvbuf_effective_ = size_buffer(udp_.get(), true, options.rcvbuf_bytes);
+  control_ = local_address(tcp_.get());
+  finish_setup();
+}
+
+void UdpServer::finish_setup() {
+  if (::listen(tcp_.get(), 64) != 0) {
+    common::throw_sys("listen", "tcp (control) " + control_.to_string(), errno);
+  }
+  rcvbuf_effective_ = size_buffer(udp_.get(), true, options_.rcvbuf_bytes);
   // Echo replies datagram by datagram, so coalescing would only add work.
-  gro_ = !options.echo && enable_gro(udp_.get());
+  gro_ = !options_.echo && enable_gro(udp_.get());
 }
 
 UdpServer::~UdpServer() {
@@ -83,7 +112,8 @@ UdpServer::~UdpServer() {
 
 nlohmann::json UdpServer::ready_info() const {
   return {{"listen", bound_.to_string()}, {"port", port_},           {"protocol", "udp"},
-          {"control", "tcp"},             {"mode", options_.echo ? "echo" : "sink"},
+          {"control", "tcp"},             {"control_port", control_.port()},
+          {"mode", options_.echo ? "echo" : "sink"},
           {"rcvbuf_bytes", rcvbuf_effective_}, {"gro", gro_}};
 }
 

@@ -25,6 +25,10 @@ struct ServerOptions {
   int64_t interval_ns = 1'000'000'000;
   /// How long the report waits for a flow to go quiet before answering.
   int64_t quiet_ns = 100'000'000;
+  /// TCP port of the report channel: -1 the UDP port's number (so a client
+  /// finds it without being told), 0 any free port, else that port. Another
+  /// port lets a TCP server hold the UDP port's number, as in the lab.
+  int control_port = -1;
 };
 
 /// Binds on construction (throws StepError kind "addr_in_use" with
@@ -39,6 +43,8 @@ class UdpServer {
   /// The bound address, port and effective buffer (what ready() announces).
   nlohmann::json ready_info() const;
   uint16_t port() const { return port_; }
+  /// The report channel's TCP port (the UDP port's number by default).
+  uint16_t control_port() const { return control_.port(); }
 
   /// Serves until `should_stop()`. `on_sample` gets one interval sample per
   /// interval. Returns the server's record (totals, flows not yet reported).
@@ -54,9 +60,13 @@ class UdpServer {
 
   ServerOptions options_;
   common::Fd udp_;
+  /// Binds UDP on `want` and TCP on options_.control_port.
+  void bind_apart(const common::SockAddr& want);
+  void finish_setup();
   common::Fd tcp_;
   common::SockAddr bound_;
   uint16_t port_ = 0;
+  common::SockAddr control_;
   int rcvbuf_effective_ = 0;
   bool gro_ = false;
   std::string boot_id_;

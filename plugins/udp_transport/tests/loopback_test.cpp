@@ -1,6 +1,8 @@
 // Streams and the server over loopback: every figure checked against what
 // was actually sent.
 #include <gtest/gtest.h>
+#include <unistd.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <thread>
@@ -78,6 +80,31 @@ TEST(UdpLoopback, ServerTellsConcurrentSendersApart) {
   EXPECT_EQ(b["receiver"]["received"].get<uint64_t>() + b["receiver"]["lost"].get<uint64_t>(), 5000u);
   EXPECT_EQ(a["receiver"]["duplicates"], 0);
   EXPECT_EQ(b["receiver"]["duplicates"], 0);
+}
+
+TEST(UdpLoopback, ReportChannelOnAnotherPortLeavesTheUdpPortsNumberToATcpServer) {
+  // The lab's layout: a TCP server holds the UDP port's number, so the UDP
+  // server's report channel goes elsewhere and its ready info says where.
+  ServerThread server(json{{"listen", "127.0.0.1:0"}, {"control", "0"}});
+  const uint16_t control = server.ready().at("control_port").get<uint16_t>();
+  ASSERT_NE(control, 0);
+  ASSERT_NE(control, server.port());
+  const int tcp = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in same{};
+  same.sin_family = AF_INET;
+  same.sin_port = htons(server.port());
+  same.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(::bind(tcp, reinterpret_cast<sockaddr*>(&same), sizeof same), 0) << "the UDP port's number is free for TCP";
+  const std::string target = "127.0.0.1:" + std::to_string(server.port());
+  for (const bool reverse : {false, true}) {
+    const json rec = run_stream({{"target", target}, {"control", control}, {"size", 512}, {"reverse", reverse},
+                                 {"rate", test::bits_per_sec(20e6)}, {"count", 2000}, {"duration", 0}});
+    ASSERT_TRUE(rec["receiver"].is_object()) << rec.dump();
+    EXPECT_EQ(rec["receiver"]["received"].get<uint64_t>() + rec["receiver"]["lost"].get<uint64_t>(), 2000u);
+    EXPECT_EQ(rec["receiver"]["one_way_delay_clock"]["basis"], "one clock");
+  }
+  ::close(tcp);
+  EXPECT_EQ(server.stop()["reports_served"], 1);
 }
 
 TEST(UdpLoopback, ReverseStreamIsMeasuredByTheClient) {
