@@ -1,6 +1,9 @@
 #include "describe.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdint>
 #include <sstream>
 #include <vector>
 
@@ -20,13 +23,51 @@ std::string number_text(double v) {
   return out.str();
 }
 
+/// A bound as a scenario would write it: durations and sizes in the
+/// largest unit that divides them (3600000000000 ns is "1h", 65536 bytes
+/// "64KiB"), integers as integers (1e15 is 1000000000000000).
+std::string bound_text(const sonda_param_spec& p, double v) {
+  char buf[64];
+  if (v >= 0 && v == std::floor(v) && v < 9.2e18) {
+    const auto n = static_cast<uint64_t>(v);
+    if (p.type == SONDA_PARAM_DURATION) {
+      static const std::pair<uint64_t, const char*> kUnits[] = {
+          {3'600'000'000'000ULL, "h"}, {60'000'000'000ULL, "m"}, {1'000'000'000ULL, "s"},
+          {1'000'000ULL, "ms"},        {1'000ULL, "us"},          {1ULL, "ns"}};
+      for (const auto& [scale, unit] : kUnits) {
+        if (n != 0 && n % scale == 0) {
+          std::snprintf(buf, sizeof buf, "%llu%s", static_cast<unsigned long long>(n / scale), unit);
+          return buf;
+        }
+      }
+      return "0s";
+    }
+    if (p.type == SONDA_PARAM_SIZE) {
+      static const std::pair<uint64_t, const char*> kUnits[] = {
+          {1ULL << 30, "GiB"}, {1ULL << 20, "MiB"}, {1ULL << 10, "KiB"}, {1ULL, "B"}};
+      for (const auto& [scale, unit] : kUnits) {
+        if (n != 0 && n % scale == 0) {
+          std::snprintf(buf, sizeof buf, "%llu%s", static_cast<unsigned long long>(n / scale), unit);
+          return buf;
+        }
+      }
+      return "0B";
+    }
+    if (p.type == SONDA_PARAM_INT || p.type == SONDA_PARAM_INT_LIST) {
+      std::snprintf(buf, sizeof buf, "%llu", static_cast<unsigned long long>(n));
+      return buf;
+    }
+  }
+  return number_text(v);
+}
+
 /// What values are allowed: choices, or the inclusive range, or "".
 std::string allowed_text(const sonda_param_spec& p) {
   if (p.choices != nullptr) {
     return std::string("one of ") + p.choices;
   }
   if (p.min < p.max) {
-    return number_text(p.min) + " .. " + number_text(p.max);
+    return bound_text(p, p.min) + " .. " + bound_text(p, p.max);
   }
   return "";
 }
@@ -39,7 +80,8 @@ Row row_of(const sonda_param_spec& p) {
           p.required != 0 ? "yes" : "",
           str_or(p.default_value, ""),
           allowed_text(p),
-          str_or(p.unit, ""),
+          // Durations and sizes carry their units in the values ("10ms .. 1h").
+          p.type == SONDA_PARAM_DURATION || p.type == SONDA_PARAM_SIZE ? "" : str_or(p.unit, ""),
           str_or(p.doc, "")};
 }
 

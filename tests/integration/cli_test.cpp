@@ -56,7 +56,12 @@ TEST(Cli, DescribePrintsActionsAndMarkdownTable) {
   EXPECT_NE(md.out.find("| parameter | type | required | default | allowed | unit | description |"),
             std::string::npos)
       << md.out;
-  EXPECT_NE(md.out.find("| duration | duration |  | 100ms |  | ns | How long to sleep |"), std::string::npos);
+  EXPECT_NE(md.out.find("| duration | duration |  | 100ms |  |  | How long to sleep |"), std::string::npos) << md.out;
+  // Ranges as a scenario writes them, not raw nanoseconds and floats.
+  const auto udp = run_sonda({"plugins", "describe", "udp_transport", "--markdown"});
+  EXPECT_NE(udp.out.find("| interval | duration |  | 1s | 10ms .. 1h |  |"), std::string::npos) << udp.out;
+  EXPECT_NE(udp.out.find("| size | size |  | 1400B | 24B .. 65507B |  |"), std::string::npos) << udp.out;
+  EXPECT_NE(udp.out.find("| count | int |  | 0 | 0 .. 1000000000000000 |  |"), std::string::npos) << udp.out;
 }
 
 TEST(Cli, DescribeRefusedPluginExplainsAndExits3) {
