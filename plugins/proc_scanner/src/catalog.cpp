@@ -99,8 +99,23 @@ void Catalog::load_text(const std::string& text, const std::string& origin) {
     throw std::runtime_error("catalog " + origin + ": " + e.what());
   }
   const YAML::Node apps = root["applications"];
+  const YAML::Node kthreads = root["kernel_threads"];
+  if ((!apps || !apps.IsSequence()) && (!kthreads || !kthreads.IsSequence())) {
+    throw std::runtime_error("catalog " + origin +
+                             ": expected a top-level 'applications:' or 'kernel_threads:' list");
+  }
+  if (kthreads && kthreads.IsSequence()) {
+    for (const auto& k : kthreads) {
+      const std::string where = origin + ":" + std::to_string(k.Mark().line + 1);
+      try {
+        kernel_threads_.push_back({k["name"].as<std::string>(), k["what"].as<std::string>(), origin});
+      } catch (const YAML::Exception& ex) {
+        throw std::runtime_error(where + ": " + ex.what() + " (each kernel thread needs name and what)");
+      }
+    }
+  }
   if (!apps || !apps.IsSequence()) {
-    throw std::runtime_error("catalog " + origin + ": expected a top-level 'applications:' list");
+    return;
   }
   for (const auto& app : apps) {
     const std::string where = origin + ":" + std::to_string(app.Mark().line + 1);
@@ -126,6 +141,25 @@ void Catalog::load_text(const std::string& text, const std::string& origin) {
       throw std::runtime_error(where + ": " + ex.what() + " (each application needs id and name)");
     }
   }
+}
+
+const KernelThreadEntry* Catalog::explain_kernel_thread(const std::string& group) const {
+  // An exact name first, else the longest matching prefix; later entries
+  // (user catalogs) win ties.
+  const KernelThreadEntry* best = nullptr;
+  size_t best_len = 0;
+  for (auto it = kernel_threads_.rbegin(); it != kernel_threads_.rend(); ++it) {
+    const std::string& p = it->pattern;
+    if (p == group) {
+      return &*it;
+    }
+    const bool prefix = !p.empty() && p.back() == '*';
+    if (prefix && p.size() - 1 > best_len && group.compare(0, p.size() - 1, p, 0, p.size() - 1) == 0) {
+      best = &*it;
+      best_len = p.size() - 1;
+    }
+  }
+  return best;
 }
 
 Identification Catalog::identify(const ServiceFacts& facts) const {

@@ -41,6 +41,15 @@ struct Identification {
   std::string confidence;               ///< high | medium | low | none
 };
 
+/// What a kernel thread (or a family of them) does. `pattern` is a thread
+/// group name as the scan shows it ("kworker", "rcu_gp") or a prefix ending
+/// in '*' ("kworker/R-*").
+struct KernelThreadEntry {
+  std::string pattern;
+  std::string what;
+  std::string source;
+};
+
 /// A loaded catalog: entries of later files (user catalogs) take precedence
 /// over the shipped one when both match equally well.
 class Catalog {
@@ -51,6 +60,9 @@ class Catalog {
   /// Loads YAML text; `origin` names it in errors.
   void load_text(const std::string& text, const std::string& origin);
   const std::vector<CatalogEntry>& entries() const { return entries_; }
+  /// What a kernel thread group does; nullptr when no entry says. Later
+  /// files (user catalogs) win.
+  const KernelThreadEntry* explain_kernel_thread(const std::string& group) const;
   const std::vector<std::string>& files() const { return files_; }
 
   /// Matches a listener: process/exe (+cmdline when the entry asks for it),
@@ -59,6 +71,7 @@ class Catalog {
 
  private:
   std::vector<CatalogEntry> entries_;
+  std::vector<KernelThreadEntry> kernel_threads_;
   std::vector<std::string> files_;
 };
 

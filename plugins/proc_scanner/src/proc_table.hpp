@@ -69,6 +69,8 @@ struct OwnerIndex {
   SkipCounts skipped;
   uint32_t processes_seen = 0;
   uint32_t kernel_threads = 0;
+  /// Their pids, named after the walk (kernel_threads.hpp).
+  std::vector<int> kernel_thread_pids;
   uint32_t socket_fds = 0;
   /// "bpf_iter" or "procfs": where the fd -> socket links came from.
   std::string source = "procfs";

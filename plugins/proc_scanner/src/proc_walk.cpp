@@ -119,6 +119,7 @@ void walk_one(int proc_fd, const char* pid_name, const WalkOptions& options, Own
   ++index.processes_seen;
   if ((flags & kPfKthread) != 0) {
     ++index.kernel_threads;
+    index.kernel_thread_pids.push_back(info.pid);
     return;  // kernel threads hold no file descriptors
   }
   if (options.record_all_netns) {
@@ -194,6 +195,7 @@ bool walk_bpf(const WalkOptions& options, OwnerIndex& index, std::string& reason
     leader_start.emplace_back(task.tgid, task.start_boottime_ns);
     if ((task.flags & kPfKthread) != 0) {
       ++index.kernel_threads;
+      index.kernel_thread_pids.push_back(static_cast<int>(task.tgid));
     } else if (options.record_all_netns) {
       common::Fd pid_fd(::openat(proc_fd.get(), name_of(task.tgid), O_PATH | O_DIRECTORY | O_CLOEXEC));
       if (pid_fd) {

@@ -12,6 +12,7 @@
 #include <thread>
 #include <map>
 
+#include "kernel_threads.hpp"
 #include "scan.hpp"
 #include "services.hpp"
 
@@ -468,6 +469,10 @@ json render_without_sockets(const ScanResult& result, const ScanOptions& options
                       {"socket_fds", result.owners.socket_fds}};
   if (options.unix_sockets) {
     record["counts"]["unix"] = result.unix_sockets.size();
+  }
+  if (!result.owners.kernel_thread_pids.empty()) {
+    record["kernel_threads"] = kernel_thread_table(result.owners.kernel_thread_pids, options.proc_root,
+                                                   result.catalog ? &*result.catalog : nullptr);
   }
   record["skipped"] = {{"pids_vanished", skipped.pids_vanished},
                        {"pids_reused", skipped.pids_reused},
