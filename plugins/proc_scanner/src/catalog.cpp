@@ -206,10 +206,36 @@ Identification Catalog::identify(const ServiceFacts& facts) const {
     }
   }
   const std::string where = std::to_string(facts.port) + "/" + facts.protocol;
+  // An HTTP reply whose status line is all it says (no Server: header) still
+  // proves an HTTP server: medium evidence when no program matched.
+  const bool bare_http = facts.banner_http && facts.banner.rfind("HTTP/", 0) == 0;
+  if (bare_http && best_score < 10) {
+    static const CatalogEntry kHttpServer = [] {
+      CatalogEntry e;
+      e.id = "http-server";
+      e.name = "HTTP server (it sends no Server: header)";
+      e.source = "the HTTP reply";
+      return e;
+    }();
+    best.entry = &kHttpServer;
+    best.tags.push_back("http");
+    best.evidence.push_back("answered HTTP HEAD with '" + facts.banner + "' and no Server: header");
+    if (!best.port_name.empty()) {
+      best.tags.push_back("services");
+      best.evidence.push_back("/etc/services names " + where + " '" + best.port_name + "'");
+    }
+    best.confidence = "medium";
+    return best;
+  }
   if (best.entry != nullptr && best_score >= 10) {
     best.tags.push_back("catalog");
-    best.evidence.push_back("process '" + facts.comm + "' (" + exe_base + ") matches catalog entry '" +
-                            best.entry->id + "' from " + best.entry->source);
+    // comm is the name the process was started under; its executable may be
+    // another file (Debian's redis-server is a link to redis-check-rdb).
+    const std::string who =
+        exe_base.empty() || exe_base == facts.comm
+            ? "process '" + facts.comm + "'"
+            : "process '" + facts.comm + "' (started under that name; its executable file is " + exe_base + ")";
+    best.evidence.push_back(who + " matches catalog entry '" + best.entry->id + "' from " + best.entry->source);
     if (best_cmdline) {
       best.tags.push_back("cmdline");
       best.evidence.push_back("command line contains a pattern of '" + best.entry->id + "'");

@@ -30,6 +30,9 @@ struct ServiceFacts {
   std::string exe;
   std::string cmdline;
   std::string banner;
+  /// The banner came from an HTTP reply (its Server: value, or the status
+  /// line when there is none).
+  bool banner_http = false;
 };
 
 /// The best guess for one listener.

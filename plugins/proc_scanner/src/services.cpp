@@ -110,6 +110,7 @@ json identify_services(const ScanResult& result, const ScanOptions& options,
       const BannerResult b =
           read_banner(*group.sockets.front(), options.banner_http, options.banner_timeout_ns);
       facts.banner = b.text;
+      facts.banner_http = b.http;
       banner_json = b.error.empty() ? json{{"text", b.text}, {"http", b.http}}
                                     : json{{"error", b.error}};
     }

@@ -38,7 +38,7 @@ TEST(Catalog, ShippedCatalogHasAtLeastFortyDaemons) {
 TEST(Catalog, ProcessAndDefaultPortGiveHighConfidence) {
   Catalog catalog;
   catalog.load_file(default_catalog_path());
-  ServiceFacts sshd{22, "tcp", "sshd", "/usr/sbin/sshd", "sshd: /usr/sbin/sshd -D", ""};
+  ServiceFacts sshd{22, "tcp", "sshd", "/usr/sbin/sshd", "sshd: /usr/sbin/sshd -D", "", false};
   Identification id = catalog.identify(sshd);
   ASSERT_NE(id.entry, nullptr);
   EXPECT_EQ(id.entry->id, "sshd");
@@ -50,7 +50,7 @@ TEST(Catalog, ProcessAndDefaultPortGiveHighConfidence) {
   EXPECT_EQ(catalog.identify(sshd).confidence, "medium");
 
   // Port only: someone else's program on 5432.
-  const ServiceFacts stranger{5432, "tcp", "mystery", "/opt/mystery", "mystery", ""};
+  const ServiceFacts stranger{5432, "tcp", "mystery", "/opt/mystery", "mystery", "", false};
   id = catalog.identify(stranger);
   ASSERT_NE(id.entry, nullptr);
   EXPECT_EQ(id.entry->id, "postgres");
@@ -127,6 +127,47 @@ TEST_F(PythonHttpServer, IsIdentifiedAsHttpServerPython3) {
             "1 sockets (sock_diag), 1 listening services: " + std::to_string(port_) +
                 "/tcp python3 (pid " + std::to_string(server_->pid()) +
                 ") -> HTTP server (python3) [catalog+cmdline, high]");
+}
+
+TEST_F(PythonHttpServer, EvidenceSaysWhenTheExecutableIsAnotherFile) {
+  const json record =
+      run_scan(ScanOptions::from_json({{"port", port_}, {"listening", true}, {"protocol", "tcp"}}));
+  ASSERT_EQ(record["services"].size(), 1u);
+  // python3 runs /usr/bin/python3.11 (python3 is a link): the comm and the
+  // executable differ, and the evidence says why instead of looking wrong.
+  const std::string first = record["services"][0]["evidence"][0];
+  EXPECT_NE(first.find("process 'python3' (started under that name; its executable file is python3."),
+            std::string::npos)
+      << first;
+}
+
+TEST(HttpEvidence, AStatusLineWithoutServerHeaderIsMediumEvidenceOfAnHttpServer) {
+  // A server that says nothing about itself, like busybox httpd: a status
+  // line and no Server: header. Its process (python3) matches no catalog entry
+  // for this command line, so the HTTP reply is the evidence.
+  const uint16_t port = testing::free_tcp_port();
+  testing::ChildProcess server({testing::python3(), "-c",
+                                "import socket\n"
+                                "s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+                                "s.bind(('127.0.0.1', " + std::to_string(port) + ")); s.listen()\n"
+                                "while True:\n"
+                                "  c,_=s.accept(); c.recv(4096); c.sendall(b'HTTP/1.0 200 OK\\r\\n\\r\\n'); c.close()\n"});
+  json record;
+  for (int i = 0; i < 200; ++i) {
+    record = run_scan(ScanOptions::from_json({{"port", port}, {"listening", true}, {"protocol", "tcp"},
+                                              {"banner_ports", {port}}, {"banner_http", true},
+                                              {"banner_timeout", 500000000}}));
+    if (!record["services"].empty()) {
+      break;
+    }
+    ::usleep(20000);
+  }
+  ASSERT_EQ(record["services"].size(), 1u) << record.dump(2);
+  const json& service = record["services"][0];
+  EXPECT_EQ(service["application"], "HTTP server (it sends no Server: header)") << service.dump(2);
+  EXPECT_EQ(service["confidence"], "medium");
+  EXPECT_EQ(service["evidence"][0], "answered HTTP HEAD with 'HTTP/1.0 200 OK' and no Server: header");
+  EXPECT_EQ(service["banner"]["http"], true);
 }
 
 TEST_F(PythonHttpServer, BannerNeedsHttpOptInAndReadsServerHeader) {
