@@ -28,7 +28,8 @@ json scan_action(const json& params, sonda::Context& ctx) {
 
 json owner_action(const json& params, sonda::Context& /*ctx*/) {
   return sonda::proc_scanner::find_port_owner(params.at("port").get<int>(),
-                                              params.value("protocol", std::string("tcp")));
+                                              params.value("protocol", std::string("tcp")),
+                                              params.value("all_netns", false));
 }
 
 json wait_for_action(const json& params, sonda::Context& ctx) {
@@ -83,6 +84,8 @@ const sonda_param_spec kOwnerParams[] = {
      .doc = "local port to look up"},
     {.name = "protocol", .type = SONDA_PARAM_STRING, .default_value = "tcp", .choices = "tcp|udp",
      .doc = "transport of the port"},
+    {.name = "all_netns", .type = SONDA_PARAM_BOOL, .default_value = "false",
+     .doc = "also list holders in every other network namespace (a port free here is looked up there anyway)"},
 };
 
 const sonda_param_spec kWaitParams[] = {

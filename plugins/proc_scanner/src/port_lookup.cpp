@@ -4,11 +4,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
 #include <cstdio>
 #include <sonda/plugin.hpp>
 #include <thread>
 
 #include "proc_table.hpp"
+#include "scan.hpp"
 #include "socket_table.hpp"
 #include "sonda_common/net.hpp"
 
@@ -57,6 +59,67 @@ void check_spec(int port, const std::string& protocol, const char* action) {
   }
 }
 
+/// The port's holders in the other network namespaces this host has (named
+/// ones under /run/netns, Docker's, and those of running processes), from an
+/// all-namespace scan: [{netns, netns_name?, local, state, owners}].
+json held_elsewhere(int port, const std::string& protocol) {
+  json record;
+  try {
+    record = run_scan(ScanOptions::from_json(
+        {{"port", port}, {"protocol", protocol}, {"all_netns", true}, {"identify", false}}));
+  } catch (const std::exception&) {
+    return json::array();  // a best-effort hint: the answer for this namespace stands
+  }
+  std::map<uint64_t, json> names;
+  for (const json& ns : record.value("namespaces", json::array())) {
+    names[ns.value("inode", uint64_t{0})] = ns;
+  }
+  uint64_t own = 0;
+  for (const auto& [inode, ns] : names) {
+    if (ns.value("own", false)) {
+      own = inode;
+    }
+  }
+  json out = json::array();
+  for (const json& sock : record.value("sockets", json::array())) {
+    const uint64_t netns = sock.value("netns", uint64_t{0});
+    const json local = sock.value("local", json::object());
+    const std::string state = sock.value("state", std::string());
+    const bool holds = local.value("port", 0) == port &&
+                       (protocol == "udp" || state == "LISTEN" || state == "CLOSE");
+    if (!holds || netns == own) {
+      continue;
+    }
+    json entry = {{"netns", netns},
+                  {"local", local},
+                  {"state", state},
+                  {"owners", sock.value("owners", json::array())}};
+    const json& ns = names[netns];
+    if (ns.contains("name")) {
+      entry["netns_name"] = ns["name"];
+    }
+    out.push_back(std::move(entry));
+  }
+  return out;
+}
+
+/// "in network namespace blue by python3 (pid 7)" for the summary.
+std::string elsewhere_text(const json& elsewhere) {
+  std::string text;
+  for (const json& e : elsewhere) {
+    std::string who;
+    for (const json& o : e["owners"]) {
+      who += (who.empty() ? "" : ", ") + o.value("process", std::string("?")) + " (pid " +
+             std::to_string(o.value("pid", 0)) + ")";
+    }
+    text += (text.empty() ? "" : "; ") + std::string("in network namespace ") +
+            (e.contains("netns_name") ? e["netns_name"].get<std::string>() + " (" : "") +
+            std::to_string(e["netns"].get<uint64_t>()) + (e.contains("netns_name") ? ")" : "") +
+            (who.empty() ? "" : " by " + who);
+  }
+  return text;
+}
+
 }  // namespace
 
 std::string format_duration_ns(int64_t ns) {
@@ -73,7 +136,7 @@ std::string format_duration_ns(int64_t ns) {
   return buf;
 }
 
-json find_port_owner(int port, const std::string& protocol) {
+json find_port_owner(int port, const std::string& protocol, bool all_netns) {
   check_spec(port, protocol, "owner");
   const SocketList hits = sockets_on_port(port, protocol == "tcp", false);
   json record = {{"port", port}, {"protocol", protocol}, {"found", !hits.empty()}};
@@ -101,9 +164,12 @@ json find_port_owner(int port, const std::string& protocol) {
       }
     }
   }
+  // Free here is not free everywhere: a container's or a namespace's
+  // listener holds "the same" port in its own stack.
+  json elsewhere = (all_netns || hits.empty()) ? held_elsewhere(port, protocol) : json::array();
   std::string summary = "port " + std::to_string(port) + "/" + protocol;
   if (hits.empty()) {
-    summary += " is free";
+    summary += elsewhere.empty() ? " is free" : " is free in this network namespace, but held " + elsewhere_text(elsewhere);
   } else if (names.empty()) {
     summary += ::geteuid() == 0 ? " is in use, but no process holds it in this pid namespace"
                                 : " is in use (owner not visible without root)";
@@ -113,7 +179,13 @@ json find_port_owner(int port, const std::string& protocol) {
       summary += (i == 0 ? "" : ", ") + names[i];
     }
   }
+  if (!hits.empty() && !elsewhere.empty()) {
+    summary += "; also held " + elsewhere_text(elsewhere);
+  }
   record["owners"] = std::move(owners);
+  if (all_netns || !elsewhere.empty()) {
+    record["elsewhere"] = std::move(elsewhere);
+  }
   record["summary"] = summary;
   return record;
 }
@@ -157,9 +229,14 @@ json wait_for_port(const WaitSpec& spec, const std::function<bool()>& should_sto
     const json details = {{"port", spec.port}, {"protocol", spec.protocol},
                           {"waited_ns", waited_ns}};
     if (waited_ns >= spec.timeout_ns) {
-      throw StepError("nothing listening on " + what + " after " +
-                          format_duration_ns(spec.timeout_ns),
-                      "timeout", details);
+      const json elsewhere = held_elsewhere(spec.port, spec.protocol);
+      json d = details;
+      if (!elsewhere.empty()) {
+        d["elsewhere"] = elsewhere;
+      }
+      throw StepError("nothing listening on " + what + " after " + format_duration_ns(spec.timeout_ns) +
+                          (elsewhere.empty() ? "" : " (the port is held " + elsewhere_text(elsewhere) + ")"),
+                      "timeout", d);
     }
     if (should_stop()) {
       throw StepError("stopped waiting for " + what + " after " + format_duration_ns(waited_ns),

@@ -12,7 +12,7 @@ namespace sonda::proc_scanner {
 /// Who holds a port: listening or bound sockets on that local port in this
 /// network namespace. Record: {port, protocol, found, owners[], summary}.
 /// Not an error when nothing holds it (found=false).
-nlohmann::json find_port_owner(int port, const std::string& protocol);
+nlohmann::json find_port_owner(int port, const std::string& protocol, bool all_netns = false);
 
 /// What wait_for waits for.
 struct WaitSpec {

@@ -12,6 +12,9 @@
 
 #include "cgroup.hpp"
 #include "proc_table.hpp"
+#include <sonda/plugin.hpp>
+
+#include "port_lookup.hpp"
 #include "scan.hpp"
 #include "test_support.hpp"
 
@@ -143,7 +146,7 @@ class TestNetns : public ::testing::Test {
     testing::run_command("ip netns add " + name_ + " 2>&1", &status);
     if (status != 0) {
       name_.clear();
-      GTEST_SKIP() << "ip netns add failed (need root / CAP_SYS_ADMIN)";
+      FAIL() << "ip netns add failed (these tests need root / CAP_SYS_ADMIN)";
     }
     testing::run_command("ip -n " + name_ + " link set lo up", &status);
     ASSERT_EQ(status, 0);
@@ -159,6 +162,36 @@ class TestNetns : public ::testing::Test {
   std::string name_;
   std::unique_ptr<testing::ChildProcess> child_;
 };
+
+TEST_F(TestNetns, OwnerSaysAPortFreeHereIsHeldInAnotherNamespaceAndByWhom) {
+  const uint16_t port = testing::free_tcp_port();
+  child_ = std::make_unique<testing::ChildProcess>(std::vector<std::string>{
+      "ip", "netns", "exec", name_, testing::python3(), "-c",
+      "import socket,sys,time\n"
+      "s=socket.socket(); s.bind(('127.0.0.1'," + std::to_string(port) + ")); s.listen()\n"
+      "print('ready', flush=True); time.sleep(60)"});
+  ASSERT_EQ(child_->read_line(), "ready");
+  const json record = find_port_owner(port, "tcp");
+  EXPECT_EQ(record["found"], false);
+  EXPECT_NE(record["summary"].get<std::string>().find(" is free in this network namespace, but held in network "
+                                                      "namespace " + name_ + " ("),
+            std::string::npos)
+      << record.dump(2);
+  ASSERT_EQ(record["elsewhere"].size(), 1u) << record.dump(2);
+  EXPECT_EQ(record["elsewhere"][0]["netns_name"], name_);
+  EXPECT_EQ(record["elsewhere"][0]["owners"][0]["pid"], child_->pid());
+  // wait_for gives up, and says where the port is.
+  WaitSpec spec;
+  spec.port = port;
+  spec.timeout_ns = 100'000'000;
+  try {
+    wait_for_port(spec, [] { return false; });
+    FAIL() << "wait_for found a listener in another namespace";
+  } catch (const sonda::StepError& e) {
+    EXPECT_NE(std::string(e.what()).find("(the port is held in network namespace " + name_), std::string::npos)
+        << e.what();
+  }
+}
 
 TEST_F(TestNetns, AllNetnsScanFindsTheListenerInsideWithItsNamespace) {
   const int here = testing::bound_socket(AF_INET, SOCK_STREAM, "127.0.0.1", 0, 16);
