@@ -115,7 +115,7 @@ steps:
 
 TEST_F(SpawnCli, ReadyWhenListeningThenPidFlowsToLaterSteps) {
   if (!have_proc_scanner()) {
-    GTEST_SKIP() << "proc_scanner.so not built yet (needed for spawn readiness)";
+    FAIL() << "cannot run: " << "proc_scanner.so not built yet (needed for spawn readiness)";
   }
   const int port = free_port();
   dir_.write("listener.py", kPyListener);
@@ -141,7 +141,7 @@ steps:
 
 TEST_F(SpawnCli, ChildExitingBeforeReadyFailsWithStatusAndStderr) {
   if (!have_proc_scanner()) {
-    GTEST_SKIP() << "proc_scanner.so not built yet (needed for spawn readiness)";
+    FAIL() << "cannot run: " << "proc_scanner.so not built yet (needed for spawn readiness)";
   }
   auto r = run_sonda({"run", write(R"y(name: early
 steps:
@@ -158,7 +158,7 @@ steps:
 
 TEST_F(SpawnCli, AddrInUseNamesTheProcessHoldingThePort) {
   if (!have_proc_scanner()) {
-    GTEST_SKIP() << "proc_scanner.so not built yet (needed for the owner lookup)";
+    FAIL() << "cannot run: " << "proc_scanner.so not built yet (needed for the owner lookup)";
   }
   OwnListener mine;
   ASSERT_GT(mine.port, 0);

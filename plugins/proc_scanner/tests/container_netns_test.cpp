@@ -99,14 +99,14 @@ class DockerLikeCgroup : public ::testing::Test {
 TEST_F(DockerLikeCgroup, ListenerInsideIsAttributedToTheContainerId) {
   const std::string mount = cgroup2_mount();
   if (mount.empty()) {
-    GTEST_SKIP() << "no cgroup2 mount in /proc/self/mountinfo";
+    FAIL() << "cannot run: " << "no cgroup2 mount in /proc/self/mountinfo";
   }
   const std::string id = random_hex64();
   slice_ = mount + "/sonda-proc-" + std::to_string(::getpid()) + ".slice";
   if (::mkdir(slice_.c_str(), 0755) != 0) {
     const std::string reason = std::strerror(errno);
     slice_.clear();
-    GTEST_SKIP() << "cannot create a cgroup under " << mount << ": " << reason;
+    FAIL() << "cannot run: " << "cannot create a cgroup under " << mount << ": " << reason;
   }
   scope_ = slice_ + "/docker-" + id + ".scope";
   ASSERT_EQ(::mkdir(scope_.c_str(), 0755), 0) << std::strerror(errno);
@@ -122,7 +122,7 @@ TEST_F(DockerLikeCgroup, ListenerInsideIsAttributedToTheContainerId) {
     procs << child_->pid() << "\n";
     procs.flush();
     if (!procs) {
-      GTEST_SKIP() << "cannot move a process into " << scope_;
+      FAIL() << "cannot run: " << "cannot move a process into " << scope_;
     }
   }
   const json record = run_scan(ScanOptions::from_json(

@@ -54,7 +54,7 @@ TEST(Render, BoundDeviceIsNamedInTheLocalEndpoint) {
   };
   const int udp = bound_to_lo(SOCK_DGRAM);
   if (udp < 0) {
-    GTEST_SKIP() << "SO_BINDTODEVICE needs CAP_NET_RAW";
+    FAIL() << "cannot run: " << "SO_BINDTODEVICE needs CAP_NET_RAW";
   }
   const int tcp = bound_to_lo(SOCK_STREAM);
   const int plain = testing::bound_socket(AF_INET, SOCK_DGRAM, "127.0.0.1", 0);

@@ -140,7 +140,7 @@ TEST(ProcRead, KernelThreadsAreRecognised) {
     }
   }
   if (kthread == 0) {
-    GTEST_SKIP() << "no kernel thread visible in this pid namespace";
+    FAIL() << "cannot run: " << "no kernel thread visible in this pid namespace";
   }
   const json record = run_scan(ScanOptions::from_json({{"pid", kthread}}));
   EXPECT_TRUE(record["sockets"].empty());
@@ -151,7 +151,7 @@ TEST(ProcRead, KernelThreadsAreRecognised) {
 
 TEST(NonRoot, ScanIsPartialAndSaysWhy) {
   if (::geteuid() != 0) {
-    GTEST_SKIP() << "needs root to drop to nobody";
+    FAIL() << "cannot run: " << "needs root to drop to nobody";
   }
   // A root-owned socket the unprivileged scan can see but not attribute.
   const int listener = testing::bound_socket(AF_INET, SOCK_STREAM, "127.0.0.1", 0, 8);

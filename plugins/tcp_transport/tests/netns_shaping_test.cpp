@@ -106,7 +106,7 @@ class NetnsShapingTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (::geteuid() != 0) {
-      GTEST_SKIP() << "needs root to create network namespaces";
+      FAIL() << "cannot run: " << "needs root to create network namespaces";
     }
     veth_ = std::make_unique<VethPair>();
   }
