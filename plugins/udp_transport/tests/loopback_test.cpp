@@ -155,15 +155,22 @@ TEST(UdpLoopback, UnreachableTargetRateIsReportedAsNotHeld) {
 TEST(UdpLoopback, StreamWithoutSondaReceiverSaysFiguresAreSenderOnly) {
   // Our own plain socket as the target: it swallows datagrams and has no
   // TCP control port, so the stream must not invent receiver figures.
-  common::Fd sink = open_udp(AF_INET);
-  bind_or_throw(sink.get(), common::resolve("127.0.0.1", 0, SOCK_DGRAM), "udp");
-  const common::SockAddr addr = local_address(sink.get());
   // Hold the same TCP port number without listening, so the control connect
-  // is refused by a socket of ours rather than reaching someone else's.
-  common::Fd tcp_holder(::socket(AF_INET, SOCK_STREAM, 0));
-  if (::bind(tcp_holder.get(), addr.get(), addr.len) != 0) {
-    GTEST_SKIP() << "TCP port " << addr.port() << " is taken by another socket";
+  // is refused by a socket of ours rather than reaching someone else's (a
+  // UDP port whose TCP twin is taken is traded for another).
+  common::Fd sink;
+  common::Fd tcp_holder;
+  common::SockAddr addr;
+  for (int attempt = 0; attempt < 50 && !tcp_holder; ++attempt) {
+    sink = open_udp(AF_INET);
+    bind_or_throw(sink.get(), common::resolve("127.0.0.1", 0, SOCK_DGRAM), "udp");
+    addr = local_address(sink.get());
+    common::Fd tcp(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (::bind(tcp.get(), addr.get(), addr.len) == 0) {
+      tcp_holder = std::move(tcp);
+    }
   }
+  ASSERT_TRUE(tcp_holder) << "no UDP port with a free TCP twin in 50 tries";
   const std::string target = addr.to_string();
   const json rec = run_stream({{"target", target}, {"size", 64}, {"rate", test::packets_per_sec(1000)},
                                {"count", 50}, {"duration", 0}});

@@ -18,11 +18,11 @@ class UdpNetnsTruth : public ::testing::Test {
  protected:
   void SetUp() override {
     if (::geteuid() != 0) {
-      GTEST_SKIP() << "needs root for network namespaces";
+      FAIL() << "cannot run: " << "needs root for network namespaces";
     }
     link_ = std::make_unique<test::VethPair>("su");
     if (!link_->error.empty()) {
-      GTEST_SKIP() << "cannot build namespaces: " << link_->error;
+      FAIL() << "cannot run: " << "cannot build namespaces: " << link_->error;
     }
   }
   // Namespaces (and with them the veth, qdisc and nft table) go even when an
