@@ -53,8 +53,22 @@ int cli_main(int argc, char** argv) {
   describe->add_option("name", describe_name, "Plugin name")->required();
   describe->add_flag("--markdown", markdown, "Print the Markdown tables used in plugin READMEs");
 
+  ReportCommand report_cmd;
+  auto* report = app.add_subcommand(
+      "report", "Write one self-contained HTML page (charts, tables, figures) from a finished run");
+  report->add_option("run", report_cmd.run,
+                     "Run directory, its run.json, or results/<scenario>/latest (also a results dir with one scenario)")
+      ->required()
+      ->type_name("RUN_DIR");
+  report->add_option("--base", report_cmd.base, "A second run: its series overlaid, its figures compared")
+      ->type_name("RUN_DIR");
+  report->add_option("-o,--out", report_cmd.out, "HTML file to write (default RUN_DIR/report.html)")
+      ->type_name("FILE");
+  report->footer("Charts are drawn by Chart.js from Debian's libjs-chart.js, inlined so the page opens offline\n"
+                 "(SONDA_CHART_JS=FILE: use that copy instead). Exit code 2 when a run cannot be read.");
+
   // Options may also follow the subcommand ("sonda run x.yaml -v").
-  for (auto* sub : {run, validate, plugins, describe, agent}) {
+  for (auto* sub : {run, validate, plugins, describe, agent, report}) {
     sub->fallthrough();
   }
   try {
@@ -79,6 +93,10 @@ int cli_main(int argc, char** argv) {
   }
   if (*describe) {
     return describe_command(plugin_opts, describe_name, markdown);
+  }
+  if (*report) {
+    report_cmd.plugins = plugin_opts;
+    return report_command(report_cmd);
   }
   return plugins_command(plugin_opts);
 }
