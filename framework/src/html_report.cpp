@@ -108,10 +108,6 @@ bool small_json(const json& j, size_t& budget) {
   return true;
 }
 
-std::string status_badge(const std::string& status) {
-  return "<span class=\"status st-" + escape(status) + "\">" + escape(status) + "</span>";
-}
-
 /// One step's section: summary, figures, charts, discovery tables, record.
 void step_section(std::string& out, const json& step, const json* base, const FigureCatalog& catalog,
                   std::vector<json>& charts, std::vector<html::FigureRow>& all_figures) {
@@ -121,7 +117,7 @@ void step_section(std::string& out, const json& step, const json* base, const Fi
   const json* base_step = base != nullptr ? html::find_step(*base, id) : nullptr;
   out += "<section class=\"step\" id=\"step-" + escape(id) + "\"><h3>" + escape(id) + "<span class=\"what\">" +
          escape(plugin.empty() ? step.value("kind", "") : plugin + "." + action) + "</span>" +
-         status_badge(step.value("status", "")) + "</h3>\n";
+         html::status_badge(step.value("status", "")) + "</h3>\n";
   if (const std::string reason = step.value("reason", ""); !reason.empty()) {
     out += "<p class=\"reason\">" + escape(reason) + "</p>\n";
   }
@@ -260,7 +256,7 @@ HtmlReport render_html_report(const HtmlReportInput& input) {
   out += "</style>\n<script>\n";
   out += html::kErrorsScript;
   out += "</script>\n</head>\n<body data-charts-expected=\"" + std::to_string(charts.size()) + "\">\n";
-  out += "<header class=\"top\"><h1>" + escape(name) + " " + status_badge(status) + "</h1>\n";
+  out += "<header class=\"top\"><h1>" + escape(name) + " " + html::status_badge(status) + "</h1>\n";
   if (const std::string d = html::scalar_text(member(member(run, "scenario"), "description")); !d.empty()) {
     out += "<p>" + escape(d) + "</p>\n";
   }

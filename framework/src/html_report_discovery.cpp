@@ -13,12 +13,6 @@ namespace sonda::html {
 
 namespace {
 
-void cell(std::string& out, std::string_view text, const char* cls = nullptr) {
-  out += cls != nullptr ? std::string("<td class=\"") + cls + "\">" : std::string("<td>");
-  escape_into(out, text);
-  out += "</td>";
-}
-
 /// Cell with one escaped line per entry.
 void lines_cell(std::string& out, const std::vector<std::string>& lines, const char* cls = nullptr) {
   out += cls != nullptr ? std::string("<td class=\"") + cls + "\">" : std::string("<td>");

@@ -25,6 +25,11 @@ std::string escape(std::string_view text);
 /// A value for people in a figure's unit ("bit/s", "ns", "ratio", "1/s",
 /// "packets/s", "count", or report.hpp's unit names); "n/a" for non-numbers.
 std::string format_in_unit(const json& value, const std::string& unit);
+/// Appends <td class="cls">text</td>, text escaped.
+void cell(std::string& out, std::string_view text, const char* cls = nullptr);
+/// <span class="status st-ok">ok</span>
+std::string status_badge(const std::string& status);
+
 /// "1.23 s", "450 ms": a step duration.
 std::string format_duration(int64_t ns);
 /// Any JSON scalar as cell text (strings unquoted, null as "").

@@ -57,6 +57,16 @@ std::string scalar_text(const json& value) {
   return value.dump();
 }
 
+void cell(std::string& out, std::string_view text, const char* cls) {
+  out += cls != nullptr ? std::string("<td class=\"") + cls + "\">" : std::string("<td>");
+  escape_into(out, text);
+  out += "</td>";
+}
+
+std::string status_badge(const std::string& status) {
+  return "<span class=\"status st-" + escape(status) + "\">" + escape(status) + "</span>";
+}
+
 const json& member(const json& obj, std::string_view key) {
   static const json kNull;
   if (!obj.is_object()) {
@@ -89,15 +99,7 @@ std::string text_at(const json& doc, std::initializer_list<const char*> keys) {
   return scalar_text(*at);
 }
 
-void cell(std::string& out, std::string_view text, const char* cls = nullptr) {
-  out += cls != nullptr ? std::string("<td class=\"") + cls + "\">" : std::string("<td>");
-  escape_into(out, text);
-  out += "</td>";
-}
-
-void status_cell(std::string& out, const std::string& status) {
-  out += "<td><span class=\"status st-" + escape(status) + "\">" + escape(status) + "</span></td>";
-}
+void status_cell(std::string& out, const std::string& status) { out += "<td>" + status_badge(status) + "</td>"; }
 
 /// One line of the context table: label, this run's value, the base's.
 void context_row(std::string& out, const char* label, const std::string& value, const std::string* base) {
