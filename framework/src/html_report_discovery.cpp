@@ -212,8 +212,42 @@ void namespaces_table(std::string& out, const json& record) {
   out += "</tbody></table>\n";
 }
 
-/// A list of objects (kernel threads, should a record carry them) as a
-/// table of their scalar fields, the first kSocketRowsShown rows.
+/// proc_scanner's kernel-thread table: {count, groups: [{name, count, what,
+/// sockets, queues?: [{queue, what}]}], init: {pid, process, what}}.
+void kernel_thread_groups(std::string& out, const json& threads) {
+  const json& groups = member(threads, "groups");
+  out += "<h4>Kernel threads (" + scalar_text(member(threads, "count")) + ")</h4>\n<table class=\"threads\">";
+  header(out, {"family", "threads", "what it does"});
+  std::string sockets;
+  for (const json& g : groups) {
+    out += "<tr>";
+    cell(out, scalar_text(member(g, "name")), "code");
+    cell(out, scalar_text(member(g, "count")), "num");
+    std::vector<std::string> what = {member(g, "what").is_string() ? scalar_text(member(g, "what"))
+                                                                   : "(not in the catalog)"};
+    for (const json& q : member(g, "queues")) {
+      what.push_back(scalar_text(member(q, "queue")) + ": " +
+                     (member(q, "what").is_string() ? scalar_text(member(q, "what")) : "(not in the catalog)"));
+    }
+    lines_cell(out, what, "reason");
+    out += "</tr>\n";
+    if (sockets.empty()) sockets = scalar_text(member(g, "sockets"));
+  }
+  out += "</tbody></table>\n";
+  const json& init = member(threads, "init");
+  if (init.is_object() || !sockets.empty()) {
+    out += "<p class=\"muted\">";
+    if (!sockets.empty()) out += "Sockets: " + escape(sockets) + ". ";
+    if (init.is_object()) {
+      out += "pid " + escape(scalar_text(member(init, "pid"))) + ": " + escape(scalar_text(member(init, "process"))) +
+             " &mdash; " + escape(scalar_text(member(init, "what")));
+    }
+    out += "</p>\n";
+  }
+}
+
+/// A list of objects (kernel threads in another shape) as a table of their
+/// scalar fields, the first kSocketRowsShown rows.
 void generic_rows(std::string& out, const char* title, const json& rows) {
   if (!rows.is_array() || rows.empty()) {
     return;
@@ -369,7 +403,11 @@ void proc_scan_tables(std::string& out, const json& record) {
   summary_list(out, record);
   services_table(out, record, owners_by_pid(sockets));
   namespaces_table(out, record);
-  generic_rows(out, "Kernel threads", member(record, "kernel_threads"));
+  if (const json& threads = member(record, "kernel_threads"); member(threads, "groups").is_array()) {
+    kernel_thread_groups(out, threads);
+  } else {
+    generic_rows(out, "Kernel threads", threads);
+  }
   out += "<h4>Sockets by protocol and state, and by owner</h4>\n";
   socket_summary(out, sockets, "protocol");
   socket_rows(out, sockets);

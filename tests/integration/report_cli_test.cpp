@@ -273,6 +273,60 @@ TEST(ReportCli, ShowsTheFiguresRunJsonCarriesWithTheirChange) {
             std::string::npos);
 }
 
+TEST(ReportCli, ListsServicesIdentifiedFirstAndKernelThreadFamilies) {
+  // A proc_scanner.scan record as the plugin writes it, kernel-thread table included.
+  ScratchDir dir;
+  const nlohmann::json record = {
+      {"sockets",
+       {{{"protocol", "tcp"}, {"family", "ipv4"}, {"state", "LISTEN"},
+         {"local", {{"address", "0.0.0.0"}, {"port", 8000}}}, {"remote", {{"address", "0.0.0.0"}, {"port", 0}}},
+         {"recv_q", 0}, {"send_q", 5}, {"netns", 1},
+         {"owners", {{{"pid", 42}, {"process", "python3"}, {"user", "www"},
+                      {"container", {{"runtime", "docker"}, {"id", "3f2a9c1b7e04aaaabbbb"}}}}}}},
+        {{"protocol", "udp"}, {"family", "ipv6"}, {"state", "UNCONN"},
+         {"local", {{"address", "::1"}, {"port", 5353}}}, {"remote", {{"address", "::"}, {"port", 0}}},
+         {"recv_q", 0}, {"send_q", 0}, {"netns", 1}, {"owners", nlohmann::json::array()}}}},
+      {"services",
+       {{{"port", 5353}, {"protocol", "udp"}, {"addresses", {"[::1]:5353"}}, {"pids", nlohmann::json::array()},
+         {"process", nullptr}, {"application", nullptr}, {"confidence", "none"}, {"evidence", nlohmann::json::array()}},
+        {{"port", 8000}, {"protocol", "tcp"}, {"addresses", {"0.0.0.0:8000"}}, {"pids", {42}},
+         {"process", "python3"}, {"application", "HTTP server (python3)"}, {"confidence", "high"},
+         {"evidence", {"process 'python3' matches catalog entry 'python-http-server'"}}}}},
+      {"counts", {{"sockets", 2}, {"tcp", 1}, {"udp", 1}, {"kernel_threads", 3}}},
+      {"kernel_threads",
+       {{"count", 3},
+        {"groups",
+         {{{"name", "kworker"}, {"count", 2}, {"what", "workqueue workers"}, {"sockets", "none: no fds"}},
+          {{"name", "kworker/R-*"}, {"count", 1}, {"what", nullptr}, {"sockets", "none: no fds"},
+           {"queues", {{{"queue", "netns"}, {"what", "network namespace cleanup"}}}}}}},
+        {"init", {{"pid", 1}, {"process", "systemd"}, {"what", "the init process"}}}}},
+      {"summary", "2 sockets"}};
+  dir.write("run.json", nlohmann::json{{"status", "ok"},
+                                       {"steps",
+                                        {{{"id", "scan"}, {"kind", "action"}, {"plugin", "proc_scanner"},
+                                          {"action", "scan"}, {"status", "ok"}, {"record", record}}}}}
+                            .dump());
+  const auto r = run_sonda({"report", dir.path()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string html = read_text(dir.path() + "/report.html");
+  // The identified HTTP server comes before the unknown 5353/udp; its user and container from the socket's owner.
+  const size_t http = html.find("<td class=\"num\">8000/tcp</td>");
+  const size_t mdns = html.find("<td class=\"num\">5353/udp</td>");
+  ASSERT_NE(http, std::string::npos);
+  ASSERT_NE(mdns, std::string::npos);
+  EXPECT_LT(http, mdns);
+  EXPECT_NE(html.find("<td class=\"nowrap\">python3 (pid 42)</td><td>www</td><td>docker 3f2a9c1b7e04</td>"),
+            std::string::npos);
+  EXPECT_NE(html.find("Kernel threads (3)"), std::string::npos);
+  EXPECT_NE(html.find("<td class=\"code\">kworker/R-*</td><td class=\"num\">1</td><td class=\"reason\">(not in "
+                      "the catalog)<br>netns: network namespace cleanup</td>"),
+            std::string::npos);
+  EXPECT_NE(html.find("pid 1: systemd &mdash; the init process"), std::string::npos);
+  // The socket table: both rows, by protocol and state.
+  EXPECT_NE(html.find("<td class=\"code\">[::1]:5353</td>"), std::string::npos);
+  EXPECT_NE(html.find("Sockets: the first 2 of 2"), std::string::npos);
+}
+
 TEST(ReportCli, RejectsWhatIsNotARunWithAClearError) {
   ScratchDir dir;
   const auto missing = run_sonda({"report", dir.path() + "/nope"});
