@@ -216,7 +216,9 @@ void namespaces_table(std::string& out, const json& record) {
 /// sockets, queues?: [{queue, what}]}], init: {pid, process, what}}.
 void kernel_thread_groups(std::string& out, const json& threads) {
   const json& groups = member(threads, "groups");
-  out += "<h4>Kernel threads (" + scalar_text(member(threads, "count")) + ")</h4>\n<table class=\"threads\">";
+  // Reference material more than a finding: folded, like a long services list.
+  out += "<details><summary>Kernel threads: " + scalar_text(member(threads, "count")) + " in " +
+         std::to_string(groups.size()) + " families, what each does</summary>\n<table class=\"threads\">";
   header(out, {"family", "threads", "what it does"});
   std::string sockets;
   for (const json& g : groups) {
@@ -244,6 +246,7 @@ void kernel_thread_groups(std::string& out, const json& threads) {
     }
     out += "</p>\n";
   }
+  out += "</details>\n";
 }
 
 /// A list of objects (kernel threads in another shape) as a table of their

@@ -317,7 +317,7 @@ TEST(ReportCli, ListsServicesIdentifiedFirstAndKernelThreadFamilies) {
   EXPECT_LT(http, mdns);
   EXPECT_NE(html.find("<td class=\"nowrap\">python3 (pid 42)</td><td>www</td><td>docker 3f2a9c1b7e04</td>"),
             std::string::npos);
-  EXPECT_NE(html.find("Kernel threads (3)"), std::string::npos);
+  EXPECT_NE(html.find("Kernel threads: 3 in 2 families"), std::string::npos);
   EXPECT_NE(html.find("<td class=\"code\">kworker/R-*</td><td class=\"num\">1</td><td class=\"reason\">(not in "
                       "the catalog)<br>netns: network namespace cleanup</td>"),
             std::string::npos);
