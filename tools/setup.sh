@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One-stop set-up for a fresh Debian 12 machine (run as root, or with sudo).
 #
-#   tools/setup.sh run    install what is missing, build, run the lab scenario
+#   tools/setup.sh run    install what is missing, build, run the lab scenario, write
+#                         its HTML report next to its run.json and print the report's path
 #   tools/setup.sh test   install what is missing, build, run the whole test suite
 #   tools/setup.sh build  install what is missing, build
 #   tools/setup.sh fuzz [SECONDS]  install, build the libFuzzer targets with clang
@@ -26,6 +27,7 @@ packages=(
   python3 iproute2 nftables iperf3 sockperf net-tools lsof procps kmod
   openssh-server openssh-client docker.io busybox-static libxml2-utils
   clang libclang-rt-14-dev
+  libjs-chart.js chromium
 )
 
 missing=()
@@ -112,7 +114,18 @@ cmake --build "$build" -j "$jobs"
 case "$mode" in
   build) ;;
   run)
-    exec "$build/bin/sonda" run "$root/scenarios/practica1.yaml" -o "$root/results" "$@" ;;
+    # The lab writes results/practica1/<UTC time>/ and points results/practica1/latest
+    # at it; the report goes into that directory. Exit status: the run's.
+    rc=0
+    "$build/bin/sonda" run "$root/scenarios/practica1.yaml" -o "$root/results" "$@" || rc=$?
+    if ((rc != 2 && rc != 3)) && [[ -e $root/results/practica1/latest/run.json ]]; then
+      if report=$("$build/bin/sonda" -q report "$root/results/practica1/latest"); then
+        echo "report: $report"
+      else
+        echo "setup: the HTML report could not be written (above)" >&2
+      fi
+    fi
+    exit "$rc" ;;
   test)
     cd "$build"
     exec ctest --output-on-failure --timeout 300 -j 1 "$@" ;;

@@ -76,8 +76,22 @@ int cli_main(int argc, char** argv) {
   compare->add_option("--markdown", compare_cmd.markdown_file, "Also write it as Markdown (a PR comment)")
       ->type_name("FILE");
 
+  ReportCommand report_cmd;
+  auto* report = app.add_subcommand(
+      "report", "Write one self-contained HTML page (charts, tables, figures) from a finished run");
+  report->add_option("run", report_cmd.run,
+                     "Run directory, its run.json, or results/<scenario>/latest (also a results dir with one scenario)")
+      ->required()
+      ->type_name("RUN_DIR");
+  report->add_option("--base", report_cmd.base, "A second run: its series overlaid, its figures compared")
+      ->type_name("RUN_DIR");
+  report->add_option("-o,--out", report_cmd.out, "HTML file to write (default RUN_DIR/report.html)")
+      ->type_name("FILE");
+  report->footer("Charts are drawn by Chart.js from Debian's libjs-chart.js, inlined so the page opens offline\n"
+                 "(SONDA_CHART_JS=FILE: use that copy instead). Exit code 2 when a run cannot be read.");
+
   // Options may also follow the subcommand ("sonda run x.yaml -v").
-  for (auto* sub : {run, validate, plugins, describe, agent, compare}) {
+  for (auto* sub : {run, validate, plugins, describe, agent, compare, report}) {
     sub->fallthrough();
   }
   try {
@@ -108,6 +122,10 @@ int cli_main(int argc, char** argv) {
   }
   if (*describe) {
     return describe_command(plugin_opts, describe_name, markdown);
+  }
+  if (*report) {
+    report_cmd.plugins = plugin_opts;
+    return report_command(report_cmd);
   }
   return plugins_command(plugin_opts);
 }

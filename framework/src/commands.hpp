@@ -61,4 +61,16 @@ int describe_command(const PluginOptions& opts, const std::string& name, bool ma
 /// The text for `sonda --help`'s footer: exit codes and environment.
 std::string exit_code_help();
 
+/// `sonda report`: one self-contained HTML page from a run directory.
+struct ReportCommand {
+  std::string run;   ///< run directory, its run.json/events.jsonl, or results/<scenario>/latest
+  std::string base;  ///< --base: a run to overlay and compare with ("" = none)
+  std::string out;   ///< -o: the HTML file ("" = <run dir>/report.html)
+  PluginOptions plugins;  ///< where to find the plugins that declare headline figures
+};
+
+/// Writes the report and prints its path; 2 when a run cannot be read, Chart.js
+/// (Debian's libjs-chart.js) is missing or the file cannot be written.
+int report_command(const ReportCommand& cmd);
+
 }  // namespace sonda
