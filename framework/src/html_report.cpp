@@ -5,9 +5,12 @@
 
 #include <strings.h>
 
+#include <cstdio>
+
 #include <cstdlib>
 #include <filesystem>
 
+#include "compare.hpp"
 #include "html_report_assets.hpp"
 #include "html_report_internal.hpp"
 #include "scenario/record_path.hpp"
@@ -292,6 +295,40 @@ HtmlReport render_html_report(const HtmlReportInput& input) {
     out += "<p class=\"muted\">No step declares headline figures (or their plugins were not found).</p>\n";
   } else {
     html::figures_table(out, figures, base != nullptr, true);
+  }
+  if (base != nullptr) {
+    // The same verdicts `sonda compare` gives (Mann-Whitney U with repeat:,
+    // threshold, n=1), so a page and a CI gate never disagree.
+    const Comparison cmp = compare_runs(*base, run, {});
+    out += "<h3 id=\"compare\">sonda compare: " +
+           std::string(cmp.regressed() ? "<strong class=\"bad\">regressed</strong>" : "no regression") + "</h3>\n";
+    for (const std::string& w : cmp.warnings) {
+      out += "<p class=\"muted\">warning: " + escape(w) + "</p>\n";
+    }
+    out += "<table class=\"compare\"><thead><tr><th>step</th><th>figure</th><th>base (median)</th>"
+           "<th>new (median)</th><th>change</th><th>p</th><th>verdict</th></tr></thead><tbody>\n";
+    const nlohmann::json rows = cmp.to_json()["figures"];
+    for (const nlohmann::json& f : rows) {
+      auto num = [](const nlohmann::json& v, double scale, const char* fmt) {
+        if (!v.is_number()) {
+          return std::string("-");
+        }
+        char buf[48];
+        std::snprintf(buf, sizeof buf, fmt, v.get<double>() * scale);
+        return std::string(buf);
+      };
+      const std::string verdict = f.value("verdict", std::string());
+      const bool bad = verdict == "regressed" || verdict == "failed in new";
+      out += "<tr><td>" + escape(f.value("step", std::string())) + "</td><td><code>" +
+             escape(f.value("path", std::string())) + "</code></td><td>" + num(f["base_median"], 1, "%.4g") +
+             " <span class=\"muted\">n=" + std::to_string(f["base"].size()) + "</span></td><td>" +
+             num(f["new_median"], 1, "%.4g") + " <span class=\"muted\">n=" + std::to_string(f["new"].size()) +
+             "</span></td><td>" + num(f["change"], 100, "%+.1f %%") + "</td><td>" + num(f["p"], 1, "%.3g") +
+             "</td><td>" + (bad ? "<strong class=\"bad\">" + escape(verdict) + "</strong>" : escape(verdict)) +
+             (f.value("note", std::string()).empty() ? "" : " <span class=\"muted\">(" + escape(f.value("note", std::string())) + ")</span>") +
+             "</td></tr>\n";
+    }
+    out += "</tbody></table>\n";
   }
   out += "</section>\n<section id=\"expectations\"><h2>Expectations</h2>\n";
   html::expectations_table(out, run, base);

@@ -300,6 +300,7 @@ StepResult Runner::begin_step(const Step& step, bool& skip) {
     std::lock_guard lock(mu_);
     r = results_[step.id];
   }
+  r.reason.clear();  // "not reached" was for a step that never starts
   skip = false;
   if (interrupted_) {
     r.reason = "run interrupted before this step";

@@ -332,6 +332,8 @@ TEST_F(ThreeHostsCli, SpawnOnAHostReferencesToHostAddressesAndOneWayDelayOnWhich
   EXPECT_EQ(read_text(echo_rec["stdout"].get<std::string>()), "echo listening\n");
   EXPECT_EQ(read_text(echo_rec["stderr"].get<std::string>()), "echo stderr\n");
   EXPECT_EQ(echo_rec["exit_signal"], SIGTERM) << echo_rec.dump();
+  EXPECT_EQ(step_of(j, "echo")["status"], "ok");
+  EXPECT_EQ(step_of(j, "echo")["reason"], "") << "an ok step has nothing to explain";
   EXPECT_GT(step_of(j, "rr")["record"]["transactions"].get<double>(), 0) << step_of(j, "rr").dump();
   EXPECT_EQ(step_of(j, "rr")["params"]["target"], subnet_ + ".3:7100");
   const json sockets = step_of(j, "who")["record"]["sockets"];

@@ -227,6 +227,9 @@ TEST(ReportCli, OverlaysTheBaseRunAndComparesItsFigures) {
   const std::string html = read_text(page_file);
   EXPECT_NE(html.find("compared with the base run " + base_dir), std::string::npos);
   EXPECT_NE(html.find("<th>base run</th><th>change</th>"), std::string::npos);
+  // The compare table: the same verdicts as `sonda compare`.
+  EXPECT_NE(html.find("<h3 id=\"compare\">sonda compare: "), std::string::npos);
+  EXPECT_NE(html.find("<th>p</th><th>verdict</th>"), std::string::npos);
   // Every chart of a measured step carries both runs, the base dashed.
   const auto specs = chart_specs(html);
   ASSERT_TRUE(specs.is_array());
