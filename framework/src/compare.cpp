@@ -135,7 +135,8 @@ std::string machine_of(const nlohmann::json& run) {
   return ctx.value("host", std::string("?")) + ", kernel " +
          (kernel.is_object() ? kernel.value("release", std::string("?")) : "?") + ", " +
          std::to_string(cpu.is_object() ? cpu.value("count", 0) : 0) + " x " +
-         (cpu.is_object() && cpu["model"].is_string() ? cpu["model"].get<std::string>() : "?") +
+         (cpu.is_object() && cpu.contains("model") && cpu["model"].is_string() ? cpu["model"].get<std::string>()
+                                                                               : "?") +
          (hosts.empty() ? "" : "; hosts:" + hosts);
 }
 
@@ -372,11 +373,13 @@ Comparison compare_runs(const nlohmann::json& base, const nlohmann::json& now, C
     cmp.warnings.push_back("another machine or context: base ran on " + base_machine + "; new on " + new_machine);
   }
   std::map<std::string, const nlohmann::json*> base_steps;
-  for (const nlohmann::json& s : base["steps"]) {
+  const nlohmann::json base_list = base.value("steps", nlohmann::json::array());
+  const nlohmann::json new_list = now.value("steps", nlohmann::json::array());
+  for (const nlohmann::json& s : base_list) {
     base_steps[s.value("id", std::string())] = &s;
   }
   std::set<std::string> seen;
-  for (const nlohmann::json& s : now["steps"]) {
+  for (const nlohmann::json& s : new_list) {
     const std::string id = s.value("id", std::string());
     seen.insert(id);
     const nlohmann::json new_figs = s.value("figures", nlohmann::json::array());
