@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <mutex>
 
 #include "commands.hpp"
 #include "describe.hpp"
@@ -164,16 +165,37 @@ int run_command(const RunCommand& cmd) {
   report.run_start(header);
   spdlog::info("running {} -> {}", scenario->name, writer->dir());
 
-  Runner runner(*scenario, registry, report, writer->dir(), isolation);
+  // The watcher starts before the runner: the runner's executor starts a
+  // spare agent (and its reader thread) at once, and every thread must
+  // inherit the mask that leaves SIGINT/SIGTERM to the watcher (signals.hpp).
+  // A signal before the runner exists is kept and interrupts it at start.
+  std::mutex runner_mu;
+  Runner* active = nullptr;
+  bool early_signal = false;
   RunOutcome outcome;
   {
-    SignalWatcher signals([&runner](int count) {
+    SignalWatcher signals([&](int count) {
       if (count >= 2) {
         SpawnedProcess::kill_all_now();
       }
-      runner.interrupt();
+      std::lock_guard lock(runner_mu);
+      if (active != nullptr) {
+        active->interrupt();
+      } else {
+        early_signal = true;
+      }
     });
+    Runner runner(*scenario, registry, report, writer->dir(), isolation);
+    {
+      std::lock_guard lock(runner_mu);
+      active = &runner;
+      if (early_signal) {
+        runner.interrupt();
+      }
+    }
     outcome = runner.run();
+    std::lock_guard lock(runner_mu);
+    active = nullptr;
   }
   if (!outcome.host_error.empty()) {
     std::cerr << "error: " << outcome.host_error << '\n';

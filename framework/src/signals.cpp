@@ -1,6 +1,7 @@
 #include "signals.hpp"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -20,6 +21,15 @@ std::atomic<int> g_count{0};
 std::thread g_watcher;
 struct sigaction g_old_int {};
 struct sigaction g_old_term {};
+sigset_t g_old_mask;
+
+sigset_t stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  return set;
+}
 
 /// Async-signal-safe: one write(2), errno preserved.
 void on_signal_raw(int sig) {
@@ -37,7 +47,17 @@ SignalWatcher::SignalWatcher(std::function<void(int count)> on_signal) {
     throw std::runtime_error(std::string("pipe2: ") + std::strerror(errno));
   }
   g_count = 0;
-  g_watcher = std::thread([cb = std::move(on_signal)] {
+  // Only the watcher thread takes SIGINT/SIGTERM: this thread blocks them
+  // before starting it, and every thread the runner starts later inherits
+  // the mask. The kernel then delivers to the watcher, which sits in read(2).
+  // Otherwise the signal may land on any thread; a sanitizer (TSan) defers a
+  // handler until that thread leaves a call it does not count as blocking,
+  // which for a thread parked in a 60 s step meant a Ctrl-C seen only at the
+  // end of the run. Spawned programs and agents get an empty mask (spawn.cpp).
+  const sigset_t set = stop_signals();
+  pthread_sigmask(SIG_BLOCK, &set, &g_old_mask);
+  g_watcher = std::thread([cb = std::move(on_signal), set] {
+    pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
     char byte = 0;
     for (;;) {
       const ssize_t n = read(g_pipe[0], &byte, 1);
@@ -60,6 +80,9 @@ SignalWatcher::SignalWatcher(std::function<void(int count)> on_signal) {
 }
 
 SignalWatcher::~SignalWatcher() {
+  // Unblock first, while our handler is still installed: a signal that came
+  // in meanwhile still goes through the pipe.
+  pthread_sigmask(SIG_SETMASK, &g_old_mask, nullptr);
   sigaction(SIGINT, &g_old_int, nullptr);
   sigaction(SIGTERM, &g_old_term, nullptr);
   const char stop = 0;

@@ -9,7 +9,9 @@
 namespace sonda {
 
 /// Installs the handlers and starts the watcher while alive (RAII). One at a
-/// time per process. `on_signal(count)` runs on the watcher thread with the
+/// time per process. The constructing thread blocks SIGINT/SIGTERM until
+/// destruction, so create it before any other thread that should not take
+/// them: threads inherit the mask, and only the watcher unblocks them. `on_signal(count)` runs on the watcher thread with the
 /// number of signals received so far (1 = first Ctrl-C).
 class SignalWatcher {
  public:
