@@ -1,7 +1,7 @@
-// SIGINT/SIGTERM without doing work in a signal handler: the handler only
-// writes the signal number to a self-pipe; a watcher thread reads it and
-// calls the runner (stop every step) and, on the second signal, kills the
-// spawned children at once.
+// SIGINT/SIGTERM without doing work in a signal handler: the signals are
+// blocked in every thread and a watcher thread takes them from a signalfd,
+// then calls the runner (stop every step) and, on the second signal, kills
+// the spawned children at once.
 #pragma once
 
 #include <functional>
@@ -10,8 +10,9 @@ namespace sonda {
 
 /// Installs the handlers and starts the watcher while alive (RAII). One at a
 /// time per process. The constructing thread blocks SIGINT/SIGTERM until
-/// destruction, so create it before any other thread that should not take
-/// them: threads inherit the mask, and only the watcher unblocks them. `on_signal(count)` runs on the watcher thread with the
+/// destruction, so create it before the threads of the run: they inherit the
+/// mask. (A thread started earlier still reaches the watcher, through a
+/// self-pipe handler.) `on_signal(count)` runs on the watcher thread with the
 /// number of signals received so far (1 = first Ctrl-C).
 class SignalWatcher {
  public:
