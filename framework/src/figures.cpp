@@ -49,7 +49,13 @@ nlohmann::json figure_values(const std::vector<sonda_figure_spec>& declared, con
     node->whole = true;
   }
   keep.keys["repeat"].whole = true;
-  const nlohmann::json tree = record.tree(keep);
+  // The figures are usually in the record's skeleton, kept when its text was
+  // validated: no second parse of a 9 MB scan (49 ms of a 19 000-socket run).
+  bool in_skeleton = record.is_text();
+  for (const sonda_figure_spec& f : declared) {
+    in_skeleton = in_skeleton && number_at(record.top(), f.path).has_value();
+  }
+  const nlohmann::json tree = in_skeleton ? record.top() : record.tree(keep);
   const nlohmann::json* runs = nullptr;
   if (tree.contains("repeat") && tree["repeat"].is_object() && tree["repeat"].contains("runs")) {
     runs = &tree["repeat"]["runs"];

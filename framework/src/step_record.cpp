@@ -8,10 +8,14 @@ namespace sonda {
 
 namespace {
 
-/// Validates a document without building it, keeping the top-level scalar
-/// members of an object root. nlohmann's lexer reuses one token buffer, so
-/// this allocates only for what it keeps.
-class TopLevelScanner {
+/// Validates a document without building it, keeping the record's skeleton:
+/// every member of an object root except arrays (objects are kept with their
+/// members, arrays and all they hold are left out). That is a few hundred
+/// bytes of a 9 MB scan (its sockets and services are arrays), and it holds
+/// the scalars `summary` and the headline figures (`latency.p50_ns`,
+/// `timing_ns.proc_walk`) read without parsing the text again. nlohmann's
+/// lexer reuses one token buffer, so this allocates only for what it keeps.
+class SkeletonScanner {
  public:
   using json = nlohmann::json;
 
@@ -23,45 +27,66 @@ class TopLevelScanner {
   bool number_integer(json::number_integer_t v) { return scalar(v); }
   bool number_unsigned(json::number_unsigned_t v) { return scalar(v); }
   bool number_float(json::number_float_t v, const json::string_t&) { return scalar(v); }
-  bool string(json::string_t& v) { return depth_ == 1 && root_is_object_ ? scalar(std::move(v)) : true; }
+  bool string(json::string_t& v) { return keeping() ? scalar(std::move(v)) : true; }
   bool binary(json::binary_t&) { return true; }
-  bool start_object(std::size_t) { return open(true); }
-  bool end_object() { return close(); }
-  bool start_array(std::size_t) { return open(false); }
-  bool end_array() { return close(); }
+  bool start_object(std::size_t) {
+    if (depth_ == 0) {
+      root_is_object_ = true;
+      stack_.push_back(&top_);
+    } else if (keeping()) {
+      json& slot = (*stack_.back())[key_];
+      slot = json::object();  // a later member replaces an earlier one, as in a parse
+      stack_.push_back(&slot);
+    }
+    ++depth_;
+    return true;
+  }
+  bool end_object() {
+    --depth_;
+    if (skip_from_ == 0 && !stack_.empty()) {
+      stack_.pop_back();
+    }
+    return true;
+  }
+  bool start_array(std::size_t) {
+    if (keeping()) {
+      stack_.back()->erase(key_);  // an array replaces an earlier member too
+      skip_from_ = depth_ + 1;
+    }
+    ++depth_;
+    return true;
+  }
+  bool end_array() {
+    if (skip_from_ == depth_) {
+      skip_from_ = 0;
+    }
+    --depth_;
+    return true;
+  }
   bool key(json::string_t& k) {
-    if (depth_ == 1) {
-      key_ = k;
+    if (keeping()) {
+      key_ = std::move(k);
     }
     return true;
   }
   bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) { return false; }
 
  private:
+  /// Inside the object root and not inside an array.
+  bool keeping() const { return root_is_object_ && skip_from_ == 0 && depth_ >= 1; }
   template <typename T>
   bool scalar(T&& v) {
-    if (depth_ == 1 && root_is_object_) {
-      top_[key_] = std::forward<T>(v);  // duplicate keys: the last wins, as in a parse
+    if (keeping()) {
+      (*stack_.back())[key_] = std::forward<T>(v);  // duplicate keys: the last wins
     }
-    return true;
-  }
-  bool open(bool object) {
-    if (depth_ == 0) {
-      root_is_object_ = object;
-    } else if (depth_ == 1 && root_is_object_) {
-      top_.erase(key_);  // a later container replaces an earlier scalar
-    }
-    ++depth_;
-    return true;
-  }
-  bool close() {
-    --depth_;
     return true;
   }
 
   json top_ = json::object();
+  std::vector<json*> stack_;
   std::string key_;
   int depth_ = 0;
+  int skip_from_ = 0;  ///< depth of the array being skipped (0: none)
   bool root_is_object_ = false;
 };
 
@@ -273,7 +298,7 @@ StepRecord StepRecord::from_text(std::string&& text, std::string& problem) {
       c = ' ';
     }
   }
-  TopLevelScanner scanner;
+  SkeletonScanner scanner;
   if (!nlohmann::json::sax_parse(*kept, &scanner)) {
     problem = "not JSON";
     return StepRecord(nlohmann::json{{"invalid_json", kept->substr(0, 4096)}});

@@ -49,8 +49,9 @@ class StepRecord {
 
   /// True while the record is the plugin's text, unparsed.
   bool is_text() const { return text_ != nullptr; }
-  /// The top-level members without arrays or objects in text form (enough
-  /// for `summary`), every member in tree form.
+  /// Text form: the record's skeleton, every member except arrays (objects
+  /// with their members; enough for `summary` and headline figures). Tree
+  /// form: every member.
   const nlohmann::json& top() const { return top_; }
   /// The whole record as a tree: parsed from the text (each call parses
   /// again: keep the result), or a copy of the tree.

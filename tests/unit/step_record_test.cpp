@@ -36,7 +36,7 @@ std::string read_file(const std::string& path) {
   return s.str();
 }
 
-TEST(StepRecord, KeepsValidObjectTextAndOnlyTopLevelScalarsAsATree) {
+TEST(StepRecord, KeepsValidObjectTextAndItsScalarsAsATree) {
   const nlohmann::json value = socket_record(3);
   const StepRecord r = StepRecord::from_text(value.dump(4));  // pretty: has newlines
   ASSERT_TRUE(r.is_text());
@@ -47,6 +47,19 @@ TEST(StepRecord, KeepsValidObjectTextAndOnlyTopLevelScalarsAsATree) {
   r.write_json(out, -1, 0);
   EXPECT_EQ(written.find('\n'), std::string::npos) << "must fit on one events.jsonl line";
   EXPECT_EQ(nlohmann::json::parse(written), value);
+}
+
+TEST(StepRecord, SkeletonKeepsObjectsAtAnyDepthAndLeavesEveryArrayOut) {
+  // Headline figures live in objects (`latency.p50_ns`, `timing_ns.proc_walk`)
+  // and are read from the skeleton without a second parse of the text.
+  const std::string text = R"({"summary": "s", "timing_ns": {"dump": 5, "inner": {"walk": 7, "list": [1, {"x": 1}]}},
+    "sockets": [{"local": {"port": 1}}, [2, [3]]], "after": {"n": null}, "dup": {"a": 1}, "dup": [1],
+    "dup2": [1], "dup2": {"b": 2}, "empty": {}})";
+  const StepRecord r = StepRecord::from_text(text);
+  ASSERT_TRUE(r.is_text());
+  EXPECT_EQ(r.top(), nlohmann::json::parse(R"({"summary": "s", "timing_ns": {"dump": 5, "inner": {"walk": 7}},
+    "after": {"n": null}, "dup2": {"b": 2}, "empty": {}})"));
+  EXPECT_EQ(r.tree(), nlohmann::json::parse(text));
 }
 
 TEST(StepRecord, PrettyTextRecordIsLaidOutExactlyLikeItsTree) {
