@@ -184,5 +184,36 @@ void BM_Peer_LargeRecordRunAndWrite(benchmark::State& state) {
 }
 BENCHMARK(BM_Peer_LargeRecordRunAndWrite)->Arg(20000)->Unit(benchmark::kMillisecond)->UseRealTime();
 
+/// The runner's check of a plugin's record text (validate, keep the
+/// skeleton), against the nlohmann SAX pass it replaced (accept(): validate
+/// only, building nothing).
+std::string big_record_text(int64_t count) {
+  const std::string params = nlohmann::json{{"count", count}}.dump();
+  return ActionTask::run_sync(testkit(), "big_record", nlohmann::json::parse(params), 0, nullptr)
+      .record.tree()
+      .dump();
+}
+
+void BM_RecordFromText(benchmark::State& state) {
+  const std::string text = big_record_text(state.range(0));
+  std::string problem;
+  for (auto _ : state) {
+    std::string copy = text;
+    benchmark::DoNotOptimize(StepRecord::from_text(std::move(copy), problem));
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * text.size()));
+}
+BENCHMARK(BM_RecordFromText)->Arg(20000)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+void BM_Peer_NlohmannAccept(benchmark::State& state) {
+  const std::string text = big_record_text(state.range(0));
+  for (auto _ : state) {
+    std::string copy = text;
+    benchmark::DoNotOptimize(nlohmann::json::accept(copy));
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * text.size()));
+}
+BENCHMARK(BM_Peer_NlohmannAccept)->Arg(20000)->Unit(benchmark::kMillisecond)->UseRealTime();
+
 }  // namespace
 }  // namespace sonda
