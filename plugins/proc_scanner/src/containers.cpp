@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <tuple>
 
 namespace sonda::proc_scanner {
 
@@ -116,6 +117,22 @@ std::shared_ptr<ContainerInfo> parse_docker_config(std::string_view text) {
   if (j.contains("NetworkSettings") && j["NetworkSettings"].is_object()) {
     const json& ns = j["NetworkSettings"];
     c->sandbox_key = string_at(ns, "SandboxKey");
+    // "Ports": {"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": "8080"}], "81/tcp": null}
+    if (ns.contains("Ports") && ns["Ports"].is_object()) {
+      for (const auto& [spec, bindings] : ns["Ports"].items()) {
+        const size_t slash = spec.find('/');
+        for (const json& b : bindings.is_array() ? bindings : json::array()) {
+          PublishedPort port;
+          port.container_port = std::atoi(spec.c_str());
+          port.protocol = slash == std::string::npos ? "tcp" : spec.substr(slash + 1);
+          port.host_address = string_at(b, "HostIp");
+          port.host_port = std::atoi(string_at(b, "HostPort").c_str());
+          if (port.host_port > 0 && port.container_port > 0) {
+            c->published.push_back(std::move(port));
+          }
+        }
+      }
+    }
     if (ns.contains("Networks") && ns["Networks"].is_object()) {
       for (const auto& [network, settings] : ns["Networks"].items()) {
         if (c->network_mode.empty()) {
@@ -236,6 +253,38 @@ std::vector<std::shared_ptr<const ContainerInfo>> ContainerDirectory::in_netns(
     }
   }
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a->name < b->name; });
+  return out;
+}
+
+std::vector<std::shared_ptr<const ContainerInfo>> ContainerDirectory::all() const {
+  std::vector<std::shared_ptr<const ContainerInfo>> out;
+  for (const auto& [id, c] : by_id_) {
+    out.push_back(c);
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    return std::tie(a->name, a->id) < std::tie(b->name, b->id);
+  });
+  return out;
+}
+
+json published_json(const ContainerDirectory& directory) {
+  json out = json::array();
+  for (const auto& c : directory.all()) {
+    if (c->pid == 0) {
+      continue;  // a stopped container's ports are not forwarded
+    }
+    for (const PublishedPort& p : c->published) {
+      out.push_back({{"host", p.host_address.empty() ? "0.0.0.0" : p.host_address},
+                     {"host_port", p.host_port},
+                     {"protocol", p.protocol},
+                     {"container", {{"id", c->id}, {"name", c->name}}},
+                     {"address", c->addresses.empty() ? json(nullptr) : json(c->addresses.front())},
+                     {"port", p.container_port}});
+    }
+  }
+  std::stable_sort(out.begin(), out.end(), [](const json& a, const json& b) {
+    return a["host_port"].get<int>() < b["host_port"].get<int>();
+  });
   return out;
 }
 

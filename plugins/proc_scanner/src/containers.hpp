@@ -16,6 +16,14 @@
 
 namespace sonda::proc_scanner {
 
+/// A port the runtime publishes on the host for a container (docker run -p).
+struct PublishedPort {
+  std::string host_address;  ///< "" = every address
+  int host_port = 0;
+  int container_port = 0;
+  std::string protocol;  ///< tcp, udp, sctp
+};
+
 /// One container as its runtime's state describes it.
 struct ContainerInfo {
   std::string runtime;  ///< docker, podman
@@ -32,6 +40,7 @@ struct ContainerInfo {
   std::string sandbox_key;  ///< its netns file (<exec-root>/netns/<12 hex>); "" for host/none
   uint64_t netns_inode = 0;  ///< inode of sandbox_key's nsfs file; 0 when not held
   int pid = 0;               ///< its init process (State.Pid), 0 when not running
+  std::vector<PublishedPort> published;  ///< NetworkSettings.Ports with a host binding
 };
 
 /// Docker's two directories, from a running dockerd's command line or the defaults.
@@ -69,6 +78,8 @@ class ContainerDirectory {
   const std::vector<std::string>& netns_dirs() const { return netns_dirs_; }
   const std::vector<std::string>& notes() const { return notes_; }
   size_t size() const { return by_id_.size(); }
+  /// Every container, ordered by name.
+  std::vector<std::shared_ptr<const ContainerInfo>> all() const;
 
  private:
   std::unordered_map<std::string, std::shared_ptr<const ContainerInfo>> by_id_;
@@ -106,6 +117,12 @@ std::optional<PortForward> docker_proxy_forward(const ProcessInfo& p,
 
 /// {container: {...}?, address, port, protocol, via} for records.
 nlohmann::json forward_json(const PortForward& f);
+
+/// The running containers' published ports: [{host, host_port, protocol, container: {...},
+/// address, port}], ordered by host port. Each is reached either through a docker-proxy
+/// listener (its service's forwards_to) or through the NAT rules Docker writes
+/// (--userland-proxy=false: there is no listener); [] when there are none.
+nlohmann::json published_json(const ContainerDirectory& directory);
 
 /// "web1 (busybox:lab, compose x/y)" for summaries.
 std::string container_label(const ContainerInfo& c);

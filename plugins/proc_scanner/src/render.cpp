@@ -436,6 +436,10 @@ json render_without_sockets(const ScanResult& result, const ScanOptions& options
     record["catalog_files"] = std::move(services.catalog_files);
   }
 
+  if (result.containers.size() != 0) {
+    record["published"] = published_json(result.containers);
+  }
+
   json namespaces = json::array();
   namespaces.push_back({{"inode", result.own_netns}, {"own", true}});
   for (const NetnsDump& d : result.namespaces) {

@@ -28,6 +28,10 @@ json docker_config(const std::string& id, const std::string& name, int pid) {
               {"io.kubernetes.container.name", "cart"}}}}},
           {"NetworkSettings",
            {{"SandboxKey", "/var/run/docker/netns/0123456789ab"},
+            {"Ports",
+             {{"80/tcp", {{{"HostIp", "127.0.0.1"}, {"HostPort", "8080"}}}},
+              {"53/udp", {{{"HostIp", ""}, {"HostPort", "5353"}}}},
+              {"9000/tcp", nullptr}}},
             {"Networks",
              {{"bridge", {{"IPAddress", "172.17.0.9"}, {"GlobalIPv6Address", "fd00::9"}}}}}}}};
 }
@@ -44,6 +48,12 @@ TEST(DockerConfig, ReadsNameImageLabelsAndAddresses) {
   EXPECT_EQ(c->network_mode, "bridge");
   EXPECT_EQ(c->addresses, (std::vector<std::string>{"172.17.0.9", "fd00::9"}));
   EXPECT_EQ(c->pid, 42);
+  ASSERT_EQ(c->published.size(), 2u);  // 9000/tcp is exposed, not published
+  EXPECT_EQ(c->published[0].protocol, "udp");
+  EXPECT_EQ(c->published[0].host_port, 5353);
+  EXPECT_EQ(c->published[0].container_port, 53);
+  EXPECT_EQ(c->published[1].host_address, "127.0.0.1");
+  EXPECT_EQ(c->published[1].host_port, 8080);
   EXPECT_EQ(container_label(*c), "cart (registry.local/app:1.2, pod prod/shop-7d9)");
   const json j = container_json(*c);
   EXPECT_EQ(j["kubernetes"], json({{"pod", "shop-7d9"}, {"namespace", "prod"}, {"container", "cart"}}));
@@ -94,6 +104,15 @@ TEST(ContainerDirectory, LoadsDockerAndPodmanStateAndFindsByIdPrefixAndAddress) 
   EXPECT_EQ(db->runtime, "podman");
   EXPECT_EQ(db->name, "db");
   EXPECT_EQ(db->image, "docker.io/library/postgres:16");
+  const json published = published_json(d);
+  ASSERT_EQ(published.size(), 2u);
+  EXPECT_EQ(published[0], json({{"host", "0.0.0.0"},
+                                {"host_port", 5353},
+                                {"protocol", "udp"},
+                                {"container", {{"id", kId}, {"name", "cart"}}},
+                                {"address", "172.17.0.9"},
+                                {"port", 53}}));
+  EXPECT_EQ(published[1]["host"], "127.0.0.1");
   // Its SandboxKey does not exist here: no namespace is claimed for it.
   EXPECT_EQ(d.find(kId)->netns_inode, 0u);
 }

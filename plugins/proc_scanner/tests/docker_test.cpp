@@ -328,6 +328,15 @@ TEST(DockerLab, ScanNamesContainersNamespacesAndPublishedPorts) {
   }
   EXPECT_TRUE(said) << (*proxy)["evidence"].dump(2);
 
+  // The published port as Docker's state has it, listener or not.
+  bool listed = false;
+  for (const json& p : record["published"]) {
+    listed = listed || (p["host_port"] == published_port && p["host"] == "127.0.0.1" &&
+                        p["container"]["name"] == pub && p["address"] == pub_ip &&
+                        p["port"] == published_port && p["protocol"] == "tcp");
+  }
+  EXPECT_TRUE(listed) << record["published"].dump(2);
+
   // owner: the bridged port is free here, held in the namespace named web1.
   const json answer = find_port_owner(bridged_port, "tcp");
   EXPECT_EQ(answer["found"], false);
