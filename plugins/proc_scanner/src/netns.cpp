@@ -12,6 +12,7 @@
 #include <thread>
 #include <unordered_set>
 
+#include "containers.hpp"
 #include "sonda_common/net.hpp"
 
 namespace sonda::proc_scanner {
@@ -57,6 +58,42 @@ std::vector<NetnsTarget> list_netns(const std::vector<std::pair<uint64_t, int>>&
     targets.push_back(std::move(t));
   }
   return targets;
+}
+
+void name_netns_targets(std::vector<NetnsTarget>& targets, const ContainerDirectory& directory) {
+  for (const std::string& dir_path : directory.netns_dirs()) {
+    DIR* dir = ::opendir(dir_path.c_str());
+    if (dir == nullptr) {
+      continue;
+    }
+    while (const dirent* e = ::readdir(dir)) {
+      if (e->d_name[0] == '.') {
+        continue;
+      }
+      const std::string path = dir_path + "/" + e->d_name;
+      struct stat st {};
+      if (::stat(path.c_str(), &st) != 0) {
+        continue;
+      }
+      for (NetnsTarget& t : targets) {
+        if (t.inode == st.st_ino) {
+          t.docker_path = path;
+        }
+      }
+    }
+    ::closedir(dir);
+  }
+  for (NetnsTarget& t : targets) {
+    std::string joined;
+    for (const auto& c : directory.in_netns(t.inode)) {
+      t.containers.push_back(container_label(*c));
+      t.container_ids.push_back(c->id);
+      joined += (joined.empty() ? "" : "+") + (c->name.empty() ? c->id.substr(0, 12) : c->name);
+    }
+    if (t.name.empty() && !joined.empty()) {
+      t.name = joined;
+    }
+  }
 }
 
 std::vector<NetnsDump> dump_other_netns(const std::vector<NetnsTarget>& targets, bool want_tcp,

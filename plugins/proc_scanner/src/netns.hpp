@@ -16,6 +16,9 @@ struct NetnsTarget {
   std::string path;  ///< /run/netns/<name> or /proc/<pid>/ns/net
   std::string name;  ///< the ip-netns name, "" when only a process is in it
   int pid = 0;       ///< a process inside it (0 for named-only ones)
+  std::string docker_path;  ///< Docker's file for it (<exec-root>/netns/<hex>), if any
+  std::vector<std::string> containers;  ///< labels of the containers that hold it
+  std::vector<std::string> container_ids;
 };
 
 /// What one namespace's dump gave.
@@ -31,6 +34,12 @@ struct NetnsDump {
 /// duplicates (a named namespace keeps its name).
 std::vector<NetnsTarget> list_netns(const std::vector<std::pair<uint64_t, int>>& netns_pids,
                                     uint64_t own_inode, const std::string& run_netns_dir = "/run/netns");
+
+/// Names the targets from Docker's netns files (matched by the inode of the
+/// nsfs file) and from the containers that hold them: a namespace without an
+/// ip-netns name is called after its container ("web1"), several joined by
+/// "+". `directory` is a ContainerDirectory.
+void name_netns_targets(std::vector<NetnsTarget>& targets, const class ContainerDirectory& directory);
 
 /// Dumps the sockets of every target in one dedicated thread that setns()es
 /// into each in turn (setns changes only the calling thread, and that

@@ -37,6 +37,7 @@ json wait_for_action(const json& params, sonda::Context& ctx) {
   spec.port = params.at("port").get<int>();
   spec.protocol = params.value("protocol", std::string("tcp"));
   spec.pid = params.value("pid", 0);
+  spec.all_netns = params.value("all_netns", false);
   spec.timeout_ns = params.value("timeout", spec.timeout_ns);
   spec.interval_ns = std::max<int64_t>(1'000'000, params.value("interval", spec.interval_ns));
   return sonda::proc_scanner::wait_for_port(spec, [&ctx] { return ctx.should_stop(); });
@@ -95,6 +96,8 @@ const sonda_param_spec kWaitParams[] = {
      .doc = "transport of the port"},
     {.name = "pid", .type = SONDA_PARAM_INT, .min = 1, .max = 4194304,
      .doc = "the listener must belong to this process or one of its descendants"},
+    {.name = "all_netns", .type = SONDA_PARAM_BOOL, .default_value = "false",
+     .doc = "a listener in another network namespace (a container's, an ip netns one) counts too"},
     {.name = "timeout", .type = SONDA_PARAM_DURATION, .default_value = "10s", .min = 1e6,
      .max = 3.6e12, .unit = "ns", .doc = "give up (kind timeout) after this long"},
     {.name = "interval", .type = SONDA_PARAM_DURATION, .default_value = "50ms", .min = 1e6,

@@ -103,6 +103,56 @@ json held_elsewhere(int port, const std::string& protocol) {
   return out;
 }
 
+/// A listener on the port in another namespace, for wait_for with
+/// all_netns (owned by one of `tree` when it is not empty); null when none.
+json listening_elsewhere(const WaitSpec& spec, const std::vector<int>& tree) {
+  const json record = run_scan(ScanOptions::from_json({{"port", spec.port},
+                                                       {"protocol", spec.protocol},
+                                                       {"all_netns", true},
+                                                       {"listening", true},
+                                                       {"identify", false}}));
+  std::map<uint64_t, json> names;
+  uint64_t own = 0;
+  for (const json& ns : record.value("namespaces", json::array())) {
+    names[ns.value("inode", uint64_t{0})] = ns;
+    if (ns.value("own", false)) {
+      own = ns.value("inode", uint64_t{0});
+    }
+  }
+  for (const json& sock : record.value("sockets", json::array())) {
+    const uint64_t netns = sock.value("netns", uint64_t{0});
+    if (netns == own || sock["local"].value("port", 0) != spec.port) {
+      continue;
+    }
+    const json owners = sock.value("owners", json::array());
+    const json* owner = nullptr;
+    for (const json& o : owners) {
+      if (tree.empty() || std::find(tree.begin(), tree.end(), o.value("pid", 0)) != tree.end()) {
+        owner = &o;
+        break;
+      }
+    }
+    if (!tree.empty() && owner == nullptr) {
+      continue;
+    }
+    json found = {{"port", spec.port},
+                  {"protocol", spec.protocol},
+                  {"pid", owner != nullptr ? (*owner)["pid"] : json(nullptr)},
+                  {"process", owner != nullptr ? (*owner)["process"] : json(nullptr)},
+                  {"local", sock["local"]["address"].get<std::string>() + ":" +
+                                std::to_string(spec.port)},
+                  {"netns", netns}};
+    if (names[netns].contains("name")) {
+      found["netns_name"] = names[netns]["name"];
+    }
+    if (owner != nullptr && owner->contains("container")) {
+      found["container"] = (*owner)["container"];
+    }
+    return found;
+  }
+  return nullptr;
+}
+
 /// "in network namespace blue by python3 (pid 7)" for the summary.
 std::string elsewhere_text(const json& elsewhere) {
   std::string text;
@@ -111,6 +161,9 @@ std::string elsewhere_text(const json& elsewhere) {
     for (const json& o : e["owners"]) {
       who += (who.empty() ? "" : ", ") + o.value("process", std::string("?")) + " (pid " +
              std::to_string(o.value("pid", 0)) + ")";
+      if (o.contains("container") && o["container"].contains("name")) {
+        who += " in container " + o["container"]["name"].get<std::string>();
+      }
     }
     text += (text.empty() ? "" : "; ") + std::string("in network namespace ") +
             (e.contains("netns_name") ? e["netns_name"].get<std::string>() + " (" : "") +
@@ -143,7 +196,16 @@ json find_port_owner(int port, const std::string& protocol, bool all_netns) {
   json owners = json::array();
   std::vector<std::string> names;
   if (!hits.empty()) {
-    const OwnerIndex index = walk_proc(WalkOptions{});
+    OwnerIndex index = walk_proc(WalkOptions{});
+    const bool containerised =
+        std::any_of(index.processes.begin(), index.processes.end(),
+                    [](const ProcessInfo& p) {
+                      return !p.cgroup.container_runtime.empty() || p.comm == "docker-proxy";
+                    });
+    const ContainerDirectory containers =
+        containerised ? ContainerDirectory::load(docker_roots_of(index.processes))
+                      : ContainerDirectory{};
+    attach_containers(containers, index.processes);
     for (const SocketEntry& s : hits) {
       const auto [first, last] = index.owners_of(s.inode);
       for (size_t i = first; s.inode != 0 && i < last; ++i) {
@@ -157,7 +219,18 @@ json find_port_owner(int port, const std::string& protocol, bool all_netns) {
                           {"state", state_name(s.protocol, s.state)},
                           {"local", format_endpoint(s.family, s.local_addr, s.local_port)},
                           {"netns", p.netns}});
-        const std::string who = p.comm + " (pid " + std::to_string(p.pid) + ")";
+        std::string who = p.comm + " (pid " + std::to_string(p.pid) + ")";
+        if (!p.cgroup.container_runtime.empty()) {
+          owners.back()["container"] = container_json(p);
+          who += " in container " + (p.container != nullptr ? container_label(*p.container)
+                                                            : p.cgroup.container_id.substr(0, 12));
+        }
+        if (const auto f = docker_proxy_forward(p, containers)) {
+          owners.back()["forwards_to"] = forward_json(*f);
+          who += " forwarding to " +
+                 (f->container != nullptr ? "container " + f->container->name + " " : "") +
+                 f->address + ":" + std::to_string(f->port);
+        }
         if (std::find(names.begin(), names.end(), who) == names.end()) {
           names.push_back(who);
         }
@@ -223,6 +296,14 @@ json wait_for_port(const WaitSpec& spec, const std::function<bool()>& should_sto
           record["process"] = p.comm;
         }
         return record;
+      }
+    }
+    if (spec.all_netns) {
+      json found = listening_elsewhere(spec, spec.pid != 0 ? process_tree(spec.pid)
+                                                           : std::vector<int>{});
+      if (!found.is_null()) {
+        found["waited_ns"] = common::monotonic_ns() - start_ns;
+        return found;
       }
     }
     const int64_t waited_ns = common::monotonic_ns() - start_ns;

@@ -21,11 +21,15 @@ struct WaitSpec {
   int pid = 0;  ///< 0: any owner; else that pid or one of its descendants
   int64_t timeout_ns = 10'000'000'000;
   int64_t interval_ns = 50'000'000;
+  /// Also accept a listener in another network namespace (a container's, an
+  /// ip netns one): each look is then an all-namespace scan of that port.
+  bool all_netns = false;
 };
 
 /// Polls the socket table every interval until something listens on the
 /// port (owned by spec.pid or its descendants when given). Record: {port,
-/// protocol, pid, process, local, waited_ns}. Throws sonda::StepError kind
+/// protocol, pid, process, local, waited_ns}, plus {netns, netns_name?,
+/// container?} when spec.all_netns found it in another namespace. Throws sonda::StepError kind
 /// "timeout" ("nothing listening on 10000/tcp after 10s"), or kind
 /// "cancelled" when should_stop() turns true first.
 nlohmann::json wait_for_port(const WaitSpec& spec, const std::function<bool()>& should_stop);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -12,6 +13,8 @@
 #include "sonda_common/huge_page_allocator.hpp"
 
 namespace sonda::proc_scanner {
+
+struct ContainerInfo;  // containers.hpp
 
 /// A process that holds at least one socket (or that was asked about).
 struct ProcessInfo {
@@ -27,6 +30,9 @@ struct ProcessInfo {
   std::string user;               ///< name of uid, or the number when unknown
   uint64_t netns = 0;             ///< inode of /proc/<pid>/ns/net
   CgroupIdentity cgroup;
+  /// Its container's name, image and labels from the runtime's state (null when
+  /// not containerised or the runtime's state is unreadable); set after the walk.
+  std::shared_ptr<const ContainerInfo> container;
 };
 
 /// What the walk could not read. Never fatal: processes exit and fds close

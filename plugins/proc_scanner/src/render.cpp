@@ -436,6 +436,10 @@ json render_without_sockets(const ScanResult& result, const ScanOptions& options
     record["catalog_files"] = std::move(services.catalog_files);
   }
 
+  if (result.containers.size() != 0) {
+    record["published"] = published_json(result.containers);
+  }
+
   json namespaces = json::array();
   namespaces.push_back({{"inode", result.own_netns}, {"own", true}});
   for (const NetnsDump& d : result.namespaces) {
@@ -443,6 +447,16 @@ json render_without_sockets(const ScanResult& result, const ScanOptions& options
                {"source", source_name(d.source)}};
     if (!d.target.name.empty()) {
       ns["name"] = d.target.name;
+    }
+    if (!d.target.docker_path.empty()) {
+      ns["docker_path"] = d.target.docker_path;
+    }
+    if (!d.target.containers.empty()) {
+      json held = json::array();
+      for (size_t i = 0; i < d.target.containers.size(); ++i) {
+        held.push_back({{"id", d.target.container_ids[i]}, {"label", d.target.containers[i]}});
+      }
+      ns["containers"] = std::move(held);
     }
     if (d.target.pid != 0) {
       ns["pid"] = d.target.pid;
@@ -480,7 +494,8 @@ json render_without_sockets(const ScanResult& result, const ScanOptions& options
                        {"fd_dirs_denied", skipped.fd_dirs_denied}};
   record["timing_ns"] = {{"socket_dump", result.socket_dump_ns},
                          {"proc_walk", result.proc_walk_ns},
-                         {"bpf_setup", result.owners.bpf_setup_ns}};
+                         {"bpf_setup", result.owners.bpf_setup_ns},
+                         {"containers", result.containers_ns}};
   if (options.owners) {
     record["owner_source"] = result.owners.source;
     if (result.owners.source == "bpf_iter") {

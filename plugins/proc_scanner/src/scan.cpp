@@ -182,6 +182,27 @@ uint64_t leading_key(const SocketEntry& s) {
          s.local_port;
 }
 
+/// Reads the runtimes' state only when something in this scan can use it:
+/// a host without containers pays one look at the process list.
+void load_containers(const ScanOptions& options, ScanResult& result) {
+  const auto& processes = result.owners.processes;
+  const bool wanted =
+      options.all_netns || std::any_of(processes.begin(), processes.end(), [](const ProcessInfo& p) {
+        return !p.cgroup.container_runtime.empty() || p.comm == "docker-proxy" ||
+               p.comm == "dockerd";
+      });
+  if (!wanted) {
+    return;
+  }
+  const int64_t start_ns = common::monotonic_ns();
+  result.containers = ContainerDirectory::load(docker_roots_of(processes));
+  attach_containers(result.containers, result.owners.processes);
+  result.containers_ns = common::monotonic_ns() - start_ns;
+  for (const std::string& note : result.containers.notes()) {
+    result.notes.push_back(note);
+  }
+}
+
 }  // namespace
 
 void sort_sockets(SocketList& sockets) {
@@ -260,6 +281,7 @@ ScanResult collect_scan(const ScanOptions& options) {
           walk.process_name = options.process;
         }
         result.owners = walk_proc(walk);
+        load_containers(options, result);
         if (!options.owners) {
           result.owners.drop_owners();
         }
@@ -359,7 +381,8 @@ ScanResult collect_scan(const ScanOptions& options) {
   }
   if (options.all_netns) {
     const int64_t others_start_ns = common::monotonic_ns();
-    const auto targets = list_netns(result.owners.netns_pids, result.own_netns);
+    auto targets = list_netns(result.owners.netns_pids, result.own_netns);
+    name_netns_targets(targets, result.containers);
     result.namespaces =
         dump_other_netns(targets, options.tcp, options.udp, options.force_procfs, result.sockets,
                          options.unix_sockets ? &result.unix_sockets : nullptr,
@@ -384,7 +407,7 @@ json owner_json(const ProcessInfo& p) {
   json o = {{"pid", p.pid},         {"process", p.comm}, {"exe", p.exe},
             {"cmdline", p.cmdline}, {"user", p.user},    {"uid", p.uid}};
   if (!p.cgroup.container_runtime.empty()) {
-    o["container"] = {{"runtime", p.cgroup.container_runtime}, {"id", p.cgroup.container_id}};
+    o["container"] = container_json(p);
   }
   if (!p.cgroup.unit.empty()) {
     o["unit"] = p.cgroup.unit;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "catalog.hpp"
+#include "containers.hpp"
 #include "netns.hpp"
 #include "proc_table.hpp"
 #include "socket_table.hpp"
@@ -58,11 +59,15 @@ struct ScanResult {
   size_t sockets_dumped = 0;          ///< before filters
   int64_t socket_dump_ns = 0;
   int64_t proc_walk_ns = 0;
+  int64_t containers_ns = 0;  ///< reading the runtimes' state (0 when not needed)
   std::vector<std::string> notes;
   /// The application catalog, loaded during the scan when identify is on
   /// (off the critical path: the owner thread loads it while the socket
   /// dump runs).
   std::optional<Catalog> catalog;
+  /// The runtimes' containers, read when a process is containerised, a
+  /// docker-proxy or dockerd holds sockets, or all_netns is on.
+  ContainerDirectory containers;
 };
 
 /// Dumps, walks, joins and filters. Throws sonda::StepError when neither

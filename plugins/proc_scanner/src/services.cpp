@@ -135,9 +135,26 @@ json identify_services(const ScanResult& result, const ScanOptions& options,
       service["unit"] = main->cgroup.unit;
       service["evidence"].push_back("systemd unit " + main->cgroup.unit);
     }
+    std::string where;  // " in container web1 (busybox:lab)" for the summary
     if (main != nullptr && !main->cgroup.container_runtime.empty()) {
-      service["container"] = {{"runtime", main->cgroup.container_runtime},
-                              {"id", main->cgroup.container_id}};
+      service["container"] = container_json(*main);
+      const std::string label = main->container != nullptr
+                                    ? container_label(*main->container)
+                                    : main->cgroup.container_id.substr(0, 12);
+      where = " in container " + label;
+      service["evidence"].push_back("runs in " + main->cgroup.container_runtime + " container " +
+                                    label);
+    }
+    if (main != nullptr) {
+      if (const auto f = docker_proxy_forward(*main, result.containers)) {
+        service["forwards_to"] = forward_json(*f);
+        const std::string to = (f->container != nullptr ? "container " +
+                                                              container_label(*f->container) + " "
+                                                        : std::string("an address no container has: ")) +
+                               f->address + ":" + std::to_string(f->port) + "/" + f->protocol;
+        service["evidence"].push_back("docker-proxy publishes this port for " + to);
+        where += " -> " + to + " (docker-proxy)";
+      }
     }
     if (!banner_json.is_null()) {
       service["banner"] = banner_json;
@@ -166,7 +183,7 @@ json identify_services(const ScanResult& result, const ScanOptions& options,
     }
     summary_lines.push_back(std::to_string(key.port) + "/" + protocol + " " + who + " -> " + what +
                             " [" + (shown_tags.empty() ? "no evidence" : join(shown_tags, "+")) +
-                            ", " + id.confidence + "]");
+                            ", " + id.confidence + "]" + where);
     services.push_back(std::move(service));
   }
   return services;

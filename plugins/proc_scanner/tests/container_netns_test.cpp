@@ -193,6 +193,35 @@ TEST_F(TestNetns, OwnerSaysAPortFreeHereIsHeldInAnotherNamespaceAndByWhom) {
   }
 }
 
+TEST_F(TestNetns, WaitForWithAllNetnsAcceptsAListenerInAnotherNamespace) {
+  const uint16_t port = testing::free_tcp_port();
+  // Listens after 0.3 s, so wait_for has to poll the other namespace.
+  child_ = std::make_unique<testing::ChildProcess>(std::vector<std::string>{
+      "ip", "netns", "exec", name_, testing::python3(), "-c",
+      "import socket,sys,time\n"
+      "time.sleep(0.3)\n"
+      "s=socket.socket(); s.bind(('127.0.0.1'," + std::to_string(port) + ")); s.listen()\n"
+      "print('ready', flush=True); time.sleep(60)"});
+  WaitSpec spec;
+  spec.port = port;
+  spec.timeout_ns = 10'000'000'000;
+  spec.all_netns = true;
+  spec.pid = child_->pid();  // ip netns exec execs python3: the same pid
+  const json record = wait_for_port(spec, [] { return false; });
+  EXPECT_EQ(record["pid"], child_->pid()) << record.dump(2);
+  EXPECT_EQ(record["process"], "python3");
+  EXPECT_EQ(record["local"], "127.0.0.1:" + std::to_string(port));
+  EXPECT_EQ(record["netns_name"], name_);
+  struct stat st {};
+  ASSERT_EQ(::stat(("/run/netns/" + name_).c_str(), &st), 0);
+  EXPECT_EQ(record["netns"], st.st_ino);
+  EXPECT_GT(record["waited_ns"].get<int64_t>(), 200'000'000);
+  // Without all_netns the same wait times out: the port is not listening here.
+  spec.all_netns = false;
+  spec.timeout_ns = 100'000'000;
+  EXPECT_THROW(wait_for_port(spec, [] { return false; }), sonda::StepError);
+}
+
 TEST_F(TestNetns, AllNetnsScanFindsTheListenerInsideWithItsNamespace) {
   const int here = testing::bound_socket(AF_INET, SOCK_STREAM, "127.0.0.1", 0, 16);
   const uint16_t port = testing::local_port(here);
