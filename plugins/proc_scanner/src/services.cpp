@@ -181,9 +181,11 @@ json identify_services(const ScanResult& result, const ScanOptions& options,
         shown_tags.push_back(t);
       }
     }
-    summary_lines.push_back(std::to_string(key.port) + "/" + protocol + " " + who + " -> " + what +
-                            " [" + (shown_tags.empty() ? "no evidence" : join(shown_tags, "+")) +
-                            ", " + id.confidence + "]" + where);
+    std::string line = std::to_string(key.port) + "/" + protocol + " " + who + " -> " + what + " [" +
+                       (shown_tags.empty() ? "no evidence" : join(shown_tags, "+")) + ", " +
+                       id.confidence + "]" + where;
+    service["summary"] = line;  // the scan's summary shows the first few only
+    summary_lines.push_back(std::move(line));
     services.push_back(std::move(service));
   }
   return services;
