@@ -119,6 +119,19 @@ TEST(Cli, ValidateRefusesRenamedParametersOfTheRealTransportsNamingTheNewName) {
   }
 }
 
+TEST(Cli, DescribeOneActionPrintsItsParameterBlockWithRenames) {
+  auto r = run_sonda({"plugins", "describe", "--markdown", "tcp_transport.rr"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("| parameter | type |", 0), 0u) << r.out;
+  EXPECT_NE(r.out.find("| size | size |  | 64B |"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("`payload` → `size`"), std::string::npos) << r.out;
+  auto bad = run_sonda({"plugins", "describe", "tcp_transport.rrr"});
+  EXPECT_EQ(bad.exit_code, 3);
+  EXPECT_NE(bad.err.find("plugin tcp_transport has no action 'rrr'; it has: server stream rr crr"),
+            std::string::npos)
+      << bad.err;
+}
+
 TEST(Cli, ScenarioNeedingARefusedPluginExits3WithTheReason) {
   ScratchDir dir;
   const auto file = dir.write("abi.yaml", "name: abi\nsteps:\n  - { id: a, use: abi999.no_result }\n");
