@@ -31,7 +31,7 @@ steps:
   - { id: techo, use: tcp_transport.server, with: { listen: "127.0.0.1:19592", mode: echo } }
   - { id: uecho, use: udp_transport.server, with: { listen: "127.0.0.1:19593", mode: echo } }
   - { id: tstream, use: tcp_transport.stream, with: { target: "127.0.0.1:19591" } }
-  - { id: trr, use: tcp_transport.rr, with: { target: "127.0.0.1:19592", payload: 64B } }
+  - { id: trr, use: tcp_transport.rr, with: { target: "127.0.0.1:19592", size: 64B } }
   - { id: urr, use: udp_transport.rr, with: { target: "127.0.0.1:19593", size: 64B } }
   - { id: ustream, use: udp_transport.stream, with: { target: "127.0.0.1:19593", rate: unlimited } }
 """

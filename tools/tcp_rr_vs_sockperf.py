@@ -71,7 +71,7 @@ def sonda(driver, action, duration, payload):
                            stdout=subprocess.PIPE, text=True)
     try:
         ready = json.loads(srv.stdout.readline())
-        params = {"target": ready["listen"], "duration": int(duration * 1e9), "payload": payload,
+        params = {"target": ready["listen"], "duration": int(duration * 1e9), "size": payload,
                   "warmup": 400_000_000}
         out = subprocess.run([driver, action, json.dumps(params)], capture_output=True, text=True,
                              check=True).stdout

@@ -56,7 +56,9 @@ int cli_main(int argc, char** argv) {
   std::string describe_name;
   bool markdown = false;
   auto* describe = plugins->add_subcommand("describe", "Actions and parameters of one plugin");
-  describe->add_option("name", describe_name, "Plugin name")->required();
+  describe->add_option("name", describe_name,
+                       "Plugin name, or plugin.action for that action's parameter block only")
+      ->required();
   describe->add_flag("--markdown", markdown, "Print the Markdown tables used in plugin READMEs");
 
   CompareCommand compare_cmd;

@@ -5,9 +5,11 @@
 #include <cstdio>
 #include <cstdint>
 #include <sstream>
+#include <utility>
 #include <vector>
 
 #include "scenario/params.hpp"
+#include "scenario/suggest.hpp"
 
 namespace sonda {
 
@@ -146,7 +148,67 @@ void render_table(std::ostringstream& out, const std::vector<Row>& rows, bool ma
   }
 }
 
+/// The renames that apply to `action`: {old name, new name}.
+std::vector<std::pair<std::string, std::string>> action_renames(const sonda_plugin& d,
+                                                                const sonda_action_spec& action) {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (d.struct_size < sizeof(sonda_plugin)) {
+    return out;
+  }
+  for (size_t i = 0; i < d.rename_count; ++i) {
+    const sonda_rename_spec& r = d.renames[i];
+    const bool for_this_action = r.action == nullptr || std::string(r.action) == action.name;
+    if (auto now = scenario::renamed_to(d, action, r.old_name); for_this_action && now && *now == r.new_name) {
+      out.emplace_back(r.old_name, r.new_name);
+    }
+  }
+  return out;
+}
+
+/// "renamed: payload -> size, connections -> parallel" for `action`, or "".
+std::string renames_text(const LoadedPlugin& plugin, const sonda_action_spec& action, bool markdown) {
+  std::string list;
+  for (const auto& [old_name, new_name] : action_renames(*plugin.descriptor, action)) {
+    list += std::string(list.empty() ? "" : ", ") + (markdown ? "`" : "") + old_name +
+            (markdown ? "` → `" : " -> ") + new_name + (markdown ? "`" : "");
+  }
+  if (list.empty()) {
+    return "";
+  }
+  return markdown ? "Renamed (old names are refused, naming the new one): " + list + ".\n"
+                  : "   renamed (old names are refused): " + list + "\n";
+}
+
+/// One action's parameter table, then its renames: what a plugin README
+/// embeds between <!-- sonda:params plugin.action --> markers.
+std::string params_block(const LoadedPlugin& plugin, const sonda_action_spec& a, bool markdown) {
+  std::ostringstream out;
+  std::vector<Row> rows;
+  for (size_t p = 0; p < a.param_count; ++p) {
+    rows.push_back(row_of(a.params[p]));
+  }
+  if (rows.empty()) {
+    out << (markdown ? "No parameters.\n" : "   (no parameters)\n");
+  } else {
+    render_table(out, rows, markdown);
+  }
+  const std::string renamed = renames_text(plugin, a, markdown);
+  if (!renamed.empty()) {
+    out << (markdown ? "\n" : "") << renamed;
+  }
+  return out.str();
+}
+
 }  // namespace
+
+std::optional<std::string> describe_action_params(const LoadedPlugin& plugin, const std::string& action,
+                                                  bool markdown) {
+  const sonda_action_spec* a = plugin.find_action(action);
+  if (a == nullptr) {
+    return std::nullopt;
+  }
+  return params_block(plugin, *a, markdown);
+}
 
 std::string describe_plugin(const LoadedPlugin& plugin, bool markdown) {
   const sonda_plugin& d = *plugin.descriptor;
@@ -160,10 +222,6 @@ std::string describe_plugin(const LoadedPlugin& plugin, bool markdown) {
   for (size_t i = 0; i < d.action_count; ++i) {
     const sonda_action_spec& a = d.actions[i];
     const bool background = (a.flags & SONDA_ACTION_BACKGROUND) != 0;
-    std::vector<Row> rows;
-    for (size_t p = 0; p < a.param_count; ++p) {
-      rows.push_back(row_of(a.params[p]));
-    }
     if (markdown) {
       out << "### `" << d.name << '.' << a.name << "`" << (background ? " (background)" : "")
           << "\n\n" << str_or(a.doc, "") << "\n\n";
@@ -171,12 +229,7 @@ std::string describe_plugin(const LoadedPlugin& plugin, bool markdown) {
       out << d.name << '.' << a.name << (background ? "  [background]" : "") << "\n  "
           << str_or(a.doc, "") << '\n';
     }
-    if (rows.empty()) {
-      out << (markdown ? "No parameters.\n\n" : "   (no parameters)\n\n");
-    } else {
-      render_table(out, rows, markdown);
-      out << '\n';
-    }
+    out << params_block(plugin, a, markdown) << '\n';
     const std::vector<sonda_figure_spec> figures = plugin.figures(a.name);
     if (!figures.empty()) {
       std::vector<Row> frows;
@@ -248,11 +301,16 @@ nlohmann::json plugin_schema_json(const LoadedPlugin& plugin) {
     for (const sonda_figure_spec& f : plugin.figures(a.name)) {
       figures.push_back(figure_json(f));
     }
+    nlohmann::json renames = nlohmann::json::array();
+    for (const auto& [old_name, new_name] : action_renames(d, a)) {
+      renames.push_back({{"old", old_name}, {"new", new_name}});
+    }
     actions.push_back({{"name", str_or(a.name, "")},
                        {"doc", str_or(a.doc, "")},
                        {"background", (a.flags & SONDA_ACTION_BACKGROUND) != 0},
                        {"params", std::move(params)},
-                       {"figures", std::move(figures)}});
+                       {"figures", std::move(figures)},
+                       {"renames", std::move(renames)}});
   }
   return {{"name", plugin.name()},
           {"version", plugin.version()},

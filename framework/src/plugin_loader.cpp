@@ -30,6 +30,54 @@ bool looks_like_elf(const std::string& path) {
   return in.gcount() == 4 && std::memcmp(magic, "\x7f" "ELF", 4) == 0;
 }
 
+/// Where the figures end: a descriptor built before renames existed is this
+/// long, and whole.
+constexpr size_t kFiguresEnd = offsetof(sonda_plugin, renames);
+
+/// True when `action` has a parameter called `name`.
+bool has_param(const sonda_action_spec& action, const char* name) {
+  for (size_t p = 0; p < action.param_count; ++p) {
+    if (std::strcmp(action.params[p].name, name) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/// The reason a rename table cannot be used: a rename must lead to a
+/// parameter that exists, from one that does not (else a scenario could not
+/// say what it means).
+std::string check_renames(const sonda_plugin* d) {
+  if (d->rename_count > 0 && d->renames == nullptr) {
+    return "descriptor declares " + std::to_string(d->rename_count) + " renames but no table";
+  }
+  for (size_t i = 0; i < d->rename_count; ++i) {
+    const sonda_rename_spec& r = d->renames[i];
+    const std::string where = "rename #" + std::to_string(i);
+    if (r.old_name == nullptr || r.new_name == nullptr || r.old_name[0] == '\0' || r.new_name[0] == '\0') {
+      return where + " has no old or new name";
+    }
+    bool leads_somewhere = false;
+    for (size_t a = 0; a < d->action_count; ++a) {
+      const sonda_action_spec& action = d->actions[a];
+      if (r.action != nullptr && std::strcmp(r.action, action.name) != 0) {
+        continue;
+      }
+      if (has_param(action, r.old_name)) {
+        return where + " ('" + r.old_name + "' -> '" + r.new_name + "'): action '" + action.name +
+               "' still has a parameter '" + r.old_name + "'";
+      }
+      leads_somewhere = leads_somewhere || has_param(action, r.new_name);
+    }
+    if (!leads_somewhere) {
+      return where + " ('" + r.old_name + "' -> '" + r.new_name + "'): no action" +
+             (r.action != nullptr ? " '" + std::string(r.action) + "'" : std::string()) +
+             " has a parameter '" + r.new_name + "'";
+    }
+  }
+  return {};
+}
+
 /// The reason a descriptor cannot be used, empty when it is sound.
 std::string check_descriptor(const sonda_plugin* d) {
   if (d == nullptr) {
@@ -70,7 +118,7 @@ std::string check_descriptor(const sonda_plugin* d) {
       }
     }
   }
-  if (d->struct_size >= sizeof(sonda_plugin)) {
+  if (d->struct_size >= kFiguresEnd) {
     if (d->figure_count > 0 && d->figures == nullptr) {
       return "descriptor declares " + std::to_string(d->figure_count) + " figures but no table";
     }
@@ -92,6 +140,9 @@ std::string check_descriptor(const sonda_plugin* d) {
       }
     }
   }
+  if (d->struct_size >= sizeof(sonda_plugin)) {
+    return check_renames(d);
+  }
   return {};
 }
 
@@ -99,7 +150,7 @@ std::string check_descriptor(const sonda_plugin* d) {
 
 std::vector<sonda_figure_spec> LoadedPlugin::figures(const std::string& action) const {
   std::vector<sonda_figure_spec> out;
-  if (descriptor->struct_size < sizeof(sonda_plugin)) {
+  if (descriptor->struct_size < kFiguresEnd) {
     return out;
   }
   for (size_t i = 0; i < descriptor->figure_count; ++i) {

@@ -210,11 +210,27 @@ int plugins_command(const PluginOptions& opts) {
   return kExitOk;
 }
 
-int describe_command(const PluginOptions& opts, const std::string& name, bool markdown) {
+int describe_command(const PluginOptions& opts, const std::string& what, bool markdown) {
   Registry registry = load_registry(opts);
+  // "plugin.action": only that action's parameter block (a README's region).
+  const size_t dot = what.find('.');
+  const std::string name = what.substr(0, dot);
   if (auto plugin = registry.get(name)) {
-    std::cout << describe_plugin(*plugin, markdown);
-    return kExitOk;
+    if (dot == std::string::npos) {
+      std::cout << describe_plugin(*plugin, markdown);
+      return kExitOk;
+    }
+    const std::string action = what.substr(dot + 1);
+    if (auto block = describe_action_params(*plugin, action, markdown)) {
+      std::cout << *block;
+      return kExitOk;
+    }
+    std::cerr << "error: plugin " << name << " has no action '" << action << "'; it has:";
+    for (size_t i = 0; i < plugin->descriptor->action_count; ++i) {
+      std::cerr << ' ' << plugin->descriptor->actions[i].name;
+    }
+    std::cerr << '\n';
+    return kExitPluginError;
   }
   if (const RefusedPlugin* r = registry.refusal_for(name)) {
     std::cerr << "error: " << r->reason << '\n';

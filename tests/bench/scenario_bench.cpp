@@ -24,8 +24,8 @@ std::string make_scenario(int steps) {
             port + "\", mode: echo }\n";
     text += "  - parallel:\n";
     text += "      - id: load" + n + "\n        use: tcp_transport.rr\n        with:\n"
-            "          target: \"127.0.0.1:" + port + "\"\n          payload: 1KiB\n"
-            "          rate: 100Mbit\n          connections: 4\n";
+            "          target: \"127.0.0.1:" + port + "\"\n          size: 1KiB\n"
+            "          rate: 100Mbit\n          parallel: 4\n";
     text += "        timeout: 30s\n";
     text += "      - id: who" + n + "\n        use: proc_scanner.scan\n"
             "        with: { port: \"${srv" + n + ".port}\", during: load" + n + " }\n";

@@ -92,6 +92,46 @@ TEST(Cli, InvalidScenarioExits2WithFileLineColumn) {
   EXPECT_FALSE(std::filesystem::exists(dir.path() + "/out")) << "nothing runs before validation passes";
 }
 
+TEST(Cli, ValidateRefusesRenamedParametersOfTheRealTransportsNamingTheNewName) {
+  ScratchDir dir;
+  const auto file = dir.write("old.yaml",
+                              "name: old\n"
+                              "defaults: { send_buffer: 1MiB }\n"
+                              "steps:\n"
+                              "  - id: rr\n"
+                              "    use: tcp_transport.rr\n"
+                              "    with: { target: 127.0.0.1:1, payload: 64B, connections: 2 }\n"
+                              "  - id: stream\n"
+                              "    use: tcp_transport.stream\n"
+                              "    with: { target: 127.0.0.1:1, message_size: 64KiB }\n"
+                              "  - id: udp\n"
+                              "    use: udp_transport.stream\n"
+                              "    with: { flows: 2 }\n");
+  auto r = run_sonda({"validate", file});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  for (const std::string& want :
+       {file + ":2:13: default 'send_buffer' was renamed to 'sndbuf' (tcp_transport.rr)",
+        file + ":6:34: 'payload' was renamed to 'size' (tcp_transport.rr)",
+        file + ":6:48: 'connections' was renamed to 'parallel' (tcp_transport.rr)",
+        file + ":9:34: 'message_size' was renamed to 'size' (tcp_transport.stream)",
+        file + ":12:13: 'flows' was renamed to 'parallel' (udp_transport.stream)"}) {
+    EXPECT_NE(r.err.find(want), std::string::npos) << "missing: " << want << "\n" << r.err;
+  }
+}
+
+TEST(Cli, DescribeOneActionPrintsItsParameterBlockWithRenames) {
+  auto r = run_sonda({"plugins", "describe", "--markdown", "tcp_transport.rr"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("| parameter | type |", 0), 0u) << r.out;
+  EXPECT_NE(r.out.find("| size | size |  | 64B |"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("`payload` → `size`"), std::string::npos) << r.out;
+  auto bad = run_sonda({"plugins", "describe", "tcp_transport.rrr"});
+  EXPECT_EQ(bad.exit_code, 3);
+  EXPECT_NE(bad.err.find("plugin tcp_transport has no action 'rrr'; it has: server stream rr crr"),
+            std::string::npos)
+      << bad.err;
+}
+
 TEST(Cli, ScenarioNeedingARefusedPluginExits3WithTheReason) {
   ScratchDir dir;
   const auto file = dir.write("abi.yaml", "name: abi\nsteps:\n  - { id: a, use: abi999.no_result }\n");

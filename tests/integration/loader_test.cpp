@@ -59,6 +59,15 @@ TEST(PluginLoader, AcceptsADescriptorFromBeforeFiguresWithNoFigures) {
   EXPECT_TRUE(std::get<std::shared_ptr<const LoadedPlugin>>(out)->figures().empty());
 }
 
+TEST(PluginLoader, AcceptsADescriptorFromBeforeRenames) {
+  EXPECT_EQ(refusal("before_renames.so"), "(accepted)");
+}
+
+TEST(PluginLoader, RefusesARenameToAParameterNoActionHas) {
+  EXPECT_EQ(refusal("bad_rename.so"),
+            "plugin bad_rename.so: rename #0 ('payload' -> 'size'): no action 'no_result' has a parameter 'size'");
+}
+
 TEST(PluginLoader, RefusesAFigureWithoutABetterDirection) {
   EXPECT_EQ(refusal("bad_figure.so"),
             "plugin bad_figure.so: figure #0 (no_result rate) must say better: \"higher\" or \"lower\"");
@@ -89,9 +98,9 @@ TEST(Registry, LoadsDirectoryKeepingGoodAndListingEveryRefusal) {
   EXPECT_NE(registry.get("testkit"), nullptr);
   EXPECT_NE(registry.get("misbehave"), nullptr);
   EXPECT_EQ(registry.get("abi999"), nullptr);
-  EXPECT_EQ(registry.refused().size(), 7u);  // text, no symbols, abi, small, null run, dup, bad figure
+  EXPECT_EQ(registry.refused().size(), 8u);  // text, no symbols, abi, small, null run, dup, bad figure, bad rename
   EXPECT_EQ(registry.find_plugin("testkit"), registry.get("testkit")->descriptor);
-  EXPECT_EQ(registry.plugin_names(), (std::vector<std::string>{"chaos", "dup", "misbehave", "old_header", "testkit"}));
+  EXPECT_EQ(registry.plugin_names(), (std::vector<std::string>{"before_renames", "chaos", "dup", "misbehave", "old_header", "testkit"}));
   const std::string listing = list_plugins(registry);
   const size_t row = listing.find("\ntestkit ");
   ASSERT_NE(row, std::string::npos) << listing;

@@ -156,7 +156,7 @@ steps:
   - { id: tcp_srv, use: tcp_transport.server, with: { listen: "127.0.0.1:0", mode: echo } }
   - { id: udp_srv, use: udp_transport.server, with: { listen: "127.0.0.1:0", mode: sink, interval: 100ms } }
   - { id: tcp_stream, use: tcp_transport.stream, with: { target: "127.0.0.1:${tcp_srv.port}", interval: 100ms } }
-  - { id: tcp_rr, use: tcp_transport.rr, with: { target: "127.0.0.1:${tcp_srv.port}", payload: 64B, interval: 100ms } }
+  - { id: tcp_rr, use: tcp_transport.rr, with: { target: "127.0.0.1:${tcp_srv.port}", size: 64B, interval: 100ms } }
   - { id: udp_stream, use: udp_transport.stream,
       with: { target: "127.0.0.1:${udp_srv.port}", size: 1400B, rate: 200Mbit, interval: 100ms } }
   - { id: ifaces, use: iface_scanner.scan }

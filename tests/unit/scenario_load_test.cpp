@@ -25,7 +25,7 @@ steps:
     use: tcp_transport.server
     with: { listen: "127.0.0.1:10001", mode: echo }
   - parallel:
-      - { id: load, use: tcp_transport.rr, with: { target: "127.0.0.1:10001", payload: 64B } }
+      - { id: load, use: tcp_transport.rr, with: { target: "127.0.0.1:10001", size: 64B } }
       - { id: who, use: proc_scanner.scan, with: { port: 10001 } }
 expect:
   - load.latency.p99_ns < 2ms
@@ -60,10 +60,10 @@ TEST(LoadScenario, NormalisesParametersAndFillsDefaults) {
   Scenario s = load_text(kExample);
   const json& load = s.root.nodes[2].group->nodes[0].step.params;
   EXPECT_EQ(load["target"], "127.0.0.1:10001");
-  EXPECT_EQ(load["payload"], 64);
+  EXPECT_EQ(load["size"], 64);
   EXPECT_EQ(load["duration"], 2'000'000'000) << "scenario defaults: beat the plugin default";
   EXPECT_EQ(load["rate"], (json{{"unlimited", true}}));
-  EXPECT_EQ(load["connections"], 1);
+  EXPECT_EQ(load["parallel"], 1);
   EXPECT_EQ(load["verify_echo"], true);
   EXPECT_DOUBLE_EQ(load["warmup_ratio"].get<double>(), 0.1);
   const json& who = s.root.nodes[2].group->nodes[1].step.params;
@@ -115,32 +115,54 @@ TEST(LoadScenario, RejectsUnknownPluginWithSuggestion) {
 
 TEST(LoadScenario, RejectsUnknownParameterAtItsKey) {
   EXPECT_EQ(load_errors("name: x\nsteps:\n  - use: tcp_transport.rr\n    with:\n"
-                        "      target: 127.0.0.1:1\n      paylod: 64B\n"),
-            "s.yaml:6:7: unknown parameter 'paylod' for tcp_transport.rr; did you mean "
-            "'payload'?");
+                        "      target: 127.0.0.1:1\n      szie: 64B\n"),
+            "s.yaml:6:7: unknown parameter 'szie' for tcp_transport.rr; did you mean "
+            "'size'?");
+}
+
+TEST(LoadScenario, RefusesARenamedParameterNamingItsNewName) {
+  EXPECT_EQ(load_errors("name: x\nsteps:\n  - use: tcp_transport.rr\n    with:\n"
+                        "      target: 127.0.0.1:1\n      connections: 2\n"),
+            "s.yaml:6:7: 'connections' was renamed to 'parallel' (tcp_transport.rr)");
+}
+
+TEST(LoadScenario, AppliesAPluginWideRenameOnlyWhereTheNewNameExists) {
+  EXPECT_EQ(load_errors("name: x\nsteps:\n  - use: tcp_transport.rr\n    with:\n"
+                        "      target: 127.0.0.1:1\n      message_size: 1KiB\n"),
+            "s.yaml:6:7: 'message_size' was renamed to 'size' (tcp_transport.rr)");
+  // The server has no size: there 'message_size' is only unknown.
+  EXPECT_EQ(load_errors("name: x\nsteps:\n  - use: tcp_transport.server\n    with:\n"
+                        "      listen: 127.0.0.1:1\n      message_size: 1KiB\n"),
+            "s.yaml:6:7: unknown parameter 'message_size' for tcp_transport.server; expected one of: listen, mode");
+}
+
+TEST(LoadScenario, RefusesARenamedParameterInDefaults) {
+  EXPECT_EQ(load_errors("name: x\ndefaults: { connections: 2 }\nsteps:\n  - use: tcp_transport.rr\n"
+                        "    with: { target: 127.0.0.1:1 }\n"),
+            "s.yaml:2:13: default 'connections' was renamed to 'parallel' (tcp_transport.rr)");
 }
 
 TEST(LoadScenario, RejectsWrongTypes) {
   std::string errors = load_errors(R"(name: x
 steps:
   - use: tcp_transport.rr
-    with: { target: 127.0.0.1:1, connections: many, verify_echo: maybe, payload: [1] }
+    with: { target: 127.0.0.1:1, parallel: many, verify_echo: maybe, size: [1] }
 )");
-  EXPECT_NE(errors.find("s.yaml:4:34: parameter 'connections': expected an integer, got 'many'"),
+  EXPECT_NE(errors.find("s.yaml:4:34: parameter 'parallel': expected an integer, got 'many'"),
             std::string::npos)
       << errors;
-  EXPECT_NE(errors.find("s.yaml:4:53: parameter 'verify_echo': expected true or false, got "
+  EXPECT_NE(errors.find("s.yaml:4:50: parameter 'verify_echo': expected true or false, got "
                         "'maybe'"),
             std::string::npos)
       << errors;
-  EXPECT_NE(errors.find("parameter 'payload': expected a size, got a list"), std::string::npos)
+  EXPECT_NE(errors.find("parameter 'size': expected a size, got a list"), std::string::npos)
       << errors;
 }
 
 TEST(LoadScenario, RejectsOutOfRangeShowingTheUsersUnitAndLimits) {
   EXPECT_EQ(load_errors("name: x\nsteps:\n  - use: tcp_transport.rr\n"
-                        "    with: { target: 'h:1', payload: 128KiB }\n"),
-            "s.yaml:4:28: parameter 'payload': 128KiB is out of range; expected 1B to 64KiB "
+                        "    with: { target: 'h:1', size: 128KiB }\n"),
+            "s.yaml:4:28: parameter 'size': 128KiB is out of range; expected 1B to 64KiB "
             "(tcp_transport.rr)");
   EXPECT_EQ(load_errors("name: x\nsteps:\n  - use: tcp_transport.rr\n"
                         "    with: { target: 'h:1', duration: 2h }\n"),
@@ -229,14 +251,14 @@ TEST(LoadScenario, ReportsAllErrorsAtOnce) {
   std::string errors = load_errors(R"(name: x
 steps:
   - use: tcp_transport.rr
-    with: { target: 'h:1', payload: 64 bytes }
+    with: { target: 'h:1', size: 64 bytes }
   - use: nope.scan
   - use: iface_scanner.scna
 expect:
   - load.x <
 )");
   EXPECT_EQ(errors,
-            "s.yaml:4:28: parameter 'payload': bad size '64 bytes': expected a number followed "
+            "s.yaml:4:28: parameter 'size': bad size '64 bytes': expected a number followed "
             "by B, kB, MB, GB, TB, KiB, MiB, GiB or TiB (a bare number is bytes) "
             "(tcp_transport.rr)\n"
             "s.yaml:5:5: unknown plugin 'nope'; expected one of: tcp_transport, iface_scanner, "
@@ -251,10 +273,10 @@ steps:
   - use: tcp_transport.rr
     with:
       target: 'h:1'
-      payload: 64B
-      payload: 128B
+      size: 64B
+      size: 128B
 )"),
-            "s.yaml:7:7: duplicate key 'payload' (first defined at s.yaml:6:7)");
+            "s.yaml:7:7: duplicate key 'size' (first defined at s.yaml:6:7)");
   EXPECT_EQ(load_errors("name: x\nname: y\nsteps: [{use: iface_scanner.scan}]\n"),
             "s.yaml:2:1: duplicate key 'name' (first defined at s.yaml:1:1)");
 }

@@ -22,18 +22,18 @@ const Step& load_step(const Scenario& s) { return s.root.nodes[1].group->nodes[0
 
 TEST(ScenarioOverrides, SetsDefaultsNameAndNestedStepParameters) {
   Scenario s = load_text(kScenario, {"defaults.duration=1s", "name=quick",
-                                     "steps.load.with.payload=128B", "steps.load.repeat=2"});
+                                     "steps.load.with.size=128B", "steps.load.repeat=2"});
   EXPECT_EQ(s.name, "quick");
   EXPECT_EQ(load_step(s).params["duration"], 1'000'000'000);
-  EXPECT_EQ(load_step(s).params["payload"], 128);
+  EXPECT_EQ(load_step(s).params["size"], 128);
   EXPECT_EQ(load_step(s).repeat, 2);
-  EXPECT_EQ(s.as_run["steps"][1]["parallel"][0]["with"]["payload"], "128B");
+  EXPECT_EQ(s.as_run["steps"][1]["parallel"][0]["with"]["size"], "128B");
   EXPECT_EQ(s.as_run["name"], "quick");
 }
 
 TEST(ScenarioOverrides, AddsNewDefaultsAndParameters) {
-  Scenario s = load_text(kScenario, {"defaults.connections=4", "steps.srv.with.mode=discard"});
-  EXPECT_EQ(load_step(s).params["connections"], 4);
+  Scenario s = load_text(kScenario, {"defaults.parallel=4", "steps.srv.with.mode=discard"});
+  EXPECT_EQ(load_step(s).params["parallel"], 4);
   EXPECT_EQ(s.root.nodes[0].step.params["mode"], "discard");
 }
 
@@ -54,8 +54,8 @@ TEST(ScenarioOverrides, AddressesListIndicesAndSpawnKeys) {
 }
 
 TEST(ScenarioOverrides, RejectsPathsThatDoNotExist) {
-  EXPECT_EQ(load_errors(kScenario, {"steps.lod.with.payload=1B"}),
-            "--set:0:1: override 'steps.lod.with.payload=1B': no step with id 'lod'; did you "
+  EXPECT_EQ(load_errors(kScenario, {"steps.lod.with.size=1B"}),
+            "--set:0:1: override 'steps.lod.with.size=1B': no step with id 'lod'; did you "
             "mean 'load'?");
   EXPECT_EQ(load_errors(kScenario, {"name=x", "nmae=y"}),
             "--set:0:2: override 'nmae=y': no key 'nmae' at 'nmae'; did you mean 'name'?");
@@ -64,12 +64,12 @@ TEST(ScenarioOverrides, RejectsPathsThatDoNotExist) {
 }
 
 TEST(ScenarioOverrides, ReportsBadOverriddenValuesAtTheOverride) {
-  EXPECT_EQ(load_errors(kScenario, {"steps.load.with.payload=huge"}),
-            "--set:0:1: parameter 'payload': bad size 'huge': expected a number followed by B, "
+  EXPECT_EQ(load_errors(kScenario, {"steps.load.with.size=huge"}),
+            "--set:0:1: parameter 'size': bad size 'huge': expected a number followed by B, "
             "kB, MB, GB, TB, KiB, MiB, GiB or TiB (a bare number is bytes) (tcp_transport.rr)");
-  EXPECT_EQ(load_errors(kScenario, {"steps.load.with.paylaod=1B"}),
-            "--set:0:1: unknown parameter 'paylaod' for tcp_transport.rr; did you mean "
-            "'payload'?");
+  EXPECT_EQ(load_errors(kScenario, {"steps.load.with.szie=1B"}),
+            "--set:0:1: unknown parameter 'szie' for tcp_transport.rr; did you mean "
+            "'size'?");
 }
 
 }  // namespace

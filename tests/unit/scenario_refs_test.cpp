@@ -21,7 +21,7 @@ steps:
     use: tcp_transport.rr
     with:
       target: "127.0.0.1:${echo.port}"
-      payload: "${echo.sizes[1]}"
+      size: "${echo.sizes[1]}"
       duration: 1s
 )";
 
@@ -111,7 +111,7 @@ TEST_F(ScenarioRefs, EmbeddedReferencesAreStringifiedThenNormalised) {
   json records = {{"echo", {{"port", 10000}, {"sizes", {"1KiB", "2KiB"}}}}};
   json params = resolve_params(s.root.nodes[2].step, records, schemas_);
   EXPECT_EQ(params["target"], "127.0.0.1:10000");
-  EXPECT_EQ(params["payload"], 2048);
+  EXPECT_EQ(params["size"], 2048);
   EXPECT_EQ(params["duration"], 1'000'000'000);
 }
 

@@ -14,12 +14,12 @@ namespace sonda::testing {
 
 inline constexpr sonda_param_spec kRrParams[] = {
     {.name = "target", .type = SONDA_PARAM_ENDPOINT, .required = 1, .doc = "server host:port"},
-    {.name = "payload", .type = SONDA_PARAM_SIZE, .default_value = "64B", .min = 1, .max = 65536,
+    {.name = "size", .type = SONDA_PARAM_SIZE, .default_value = "64B", .min = 1, .max = 65536,
      .unit = "bytes"},
     {.name = "duration", .type = SONDA_PARAM_DURATION, .default_value = "5s", .min = 1e6,
      .max = 3.6e12, .unit = "ns"},
     {.name = "rate", .type = SONDA_PARAM_RATE, .default_value = "unlimited"},
-    {.name = "connections", .type = SONDA_PARAM_INT, .default_value = "1", .min = 1, .max = 1024},
+    {.name = "parallel", .type = SONDA_PARAM_INT, .default_value = "1", .min = 1, .max = 1024},
     {.name = "verify_echo", .type = SONDA_PARAM_BOOL, .default_value = "true"},
     {.name = "warmup_ratio", .type = SONDA_PARAM_FLOAT, .default_value = "0.1", .min = 0,
      .max = 0.5},
@@ -65,15 +65,22 @@ inline constexpr sonda_action_spec kProcActions[] = {
     {.name = "owner", .params = kOwnerParams, .param_count = std::size(kOwnerParams)},
 };
 
+/// Renames as a plugin declares them: one for an action, one for every
+/// action that has the new name.
+inline constexpr sonda_rename_spec kTcpRenames[] = {
+    {.action = "rr", .old_name = "connections", .new_name = "parallel"},
+    {.action = nullptr, .old_name = "message_size", .new_name = "size"},
+};
+
 inline int fake_run(const char*, const char*, const sonda_host*) { return 1; }
 
 inline const sonda_plugin kFakePlugins[] = {
     {SONDA_ABI_VERSION, sizeof(sonda_plugin), "tcp_transport", "1.0", "tcp", SONDA_CAP_TRANSPORT,
-     kTcpActions, std::size(kTcpActions), fake_run, nullptr, 0},
+     kTcpActions, std::size(kTcpActions), fake_run, nullptr, 0, kTcpRenames, std::size(kTcpRenames)},
     {SONDA_ABI_VERSION, sizeof(sonda_plugin), "iface_scanner", "1.0", "ifaces",
-     SONDA_CAP_DISCOVERY, kIfaceActions, std::size(kIfaceActions), fake_run, nullptr, 0},
+     SONDA_CAP_DISCOVERY, kIfaceActions, std::size(kIfaceActions), fake_run, nullptr, 0, nullptr, 0},
     {SONDA_ABI_VERSION, sizeof(sonda_plugin), "proc_scanner", "1.0", "procs", SONDA_CAP_DISCOVERY,
-     kProcActions, std::size(kProcActions), fake_run, nullptr, 0},
+     kProcActions, std::size(kProcActions), fake_run, nullptr, 0, nullptr, 0},
 };
 
 /// SchemaSource over kFakePlugins.

@@ -127,6 +127,16 @@ typedef struct sonda_figure_spec {
   const char* doc SONDA_DEFAULT(NULL);     /* one line: what it is */
 } sonda_figure_spec;
 
+/// A parameter that was renamed: a scenario that still writes `old_name` is
+/// refused with "'old_name' was renamed to 'new_name' (plugin.action)"
+/// instead of a bare "unknown parameter". The plugin declares these, so the
+/// host knows no plugin's history.
+typedef struct sonda_rename_spec {
+  const char* action SONDA_DEFAULT(NULL);    /* the action; NULL: every action that has new_name */
+  const char* old_name SONDA_DEFAULT(NULL);  /* what scenarios used to write */
+  const char* new_name SONDA_DEFAULT(NULL);  /* the parameter it is now */
+} sonda_rename_spec;
+
 /// Plugin capabilities.
 #define SONDA_CAP_DISCOVERY 1u  /* reads host state */
 #define SONDA_CAP_TRANSPORT 2u  /* generates traffic */
@@ -148,6 +158,10 @@ typedef struct sonda_plugin {
   /// no figures). The actions' headline figures.
   const sonda_figure_spec* figures;
   size_t figure_count;
+  /// Added in ABI 1 after the figures, the same way: read only when
+  /// struct_size covers them. Renamed parameters (see sonda_rename_spec).
+  const sonda_rename_spec* renames;
+  size_t rename_count;
 } sonda_plugin;
 
 typedef const sonda_plugin* (*sonda_plugin_entry_fn)(void);

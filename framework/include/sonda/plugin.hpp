@@ -47,6 +47,14 @@ class StepError : public std::runtime_error {
   json details_;
 };
 
+/// Fails the step because parameter `name` is unusable: kind "invalid_param"
+/// (the one kind every plugin uses for this, docs/PARAMETERS.md), message
+/// "parameter 'name': why", and the record's error.parameter names it.
+[[noreturn]] inline void invalid_param(const std::string& name, const std::string& why) {
+  throw StepError("parameter '" + name + "': " + why, "invalid_param",
+                  json{{"error", {{"parameter", name}}}});
+}
+
 /// The running action's view of the host. Not copyable; lives for one run().
 class Context {
  public:
@@ -167,6 +175,16 @@ constexpr const sonda_figure_spec* figures_of(const sonda_figure_spec (&f)[N]) {
 template <size_t N>
 constexpr size_t figure_count(const sonda_figure_spec (&)[N]) { return N; }
 
+/// No renames: plugins whose parameters never changed name.
+struct NoRenames {};
+inline constexpr NoRenames kNoRenames{};
+constexpr const sonda_rename_spec* renames_of(NoRenames) { return nullptr; }
+constexpr size_t rename_count(NoRenames) { return 0; }
+template <size_t N>
+constexpr const sonda_rename_spec* renames_of(const sonda_rename_spec (&r)[N]) { return r; }
+template <size_t N>
+constexpr size_t rename_count(const sonda_rename_spec (&)[N]) { return N; }
+
 }  // namespace detail
 }  // namespace sonda
 
@@ -177,7 +195,13 @@ constexpr size_t figure_count(const sonda_figure_spec (&)[N]) { return N; }
 
 /// The same, with the actions' headline figures: an array of
 /// sonda_figure_spec ({action, path, unit, "higher"|"lower", doc}).
-#define SONDA_PLUGIN_WITH_FIGURES(NAME, VERSION, DESCRIPTION, CAPS, ACTIONS, FIGURES)          \
+#define SONDA_PLUGIN_WITH_FIGURES(NAME, VERSION, DESCRIPTION, CAPS, ACTIONS, FIGURES) \
+  SONDA_PLUGIN_FULL(NAME, VERSION, DESCRIPTION, CAPS, ACTIONS, FIGURES, ::sonda::detail::kNoRenames)
+
+/// The same, with renamed parameters: an array of sonda_rename_spec
+/// ({action or nullptr for every action, old name, new name}); scenarios
+/// that still write an old name are refused naming the new one.
+#define SONDA_PLUGIN_FULL(NAME, VERSION, DESCRIPTION, CAPS, ACTIONS, FIGURES, RENAMES)         \
   namespace sonda_plugin_export {                                                              \
   static int run(const char* action, const char* params, const sonda_host* host) {             \
     return ::sonda::detail::dispatch(ACTIONS, action, params, host);                           \
@@ -186,7 +210,8 @@ constexpr size_t figure_count(const sonda_figure_spec (&)[N]) { return N; }
   static const sonda_plugin kDescriptor = {                                                    \
       SONDA_ABI_VERSION, sizeof(sonda_plugin), NAME, VERSION, DESCRIPTION, CAPS, kSpecs.specs, \
       sizeof(kSpecs.specs) / sizeof(kSpecs.specs[0]), &run,                                    \
-      ::sonda::detail::figures_of(FIGURES), ::sonda::detail::figure_count(FIGURES)};           \
+      ::sonda::detail::figures_of(FIGURES), ::sonda::detail::figure_count(FIGURES),            \
+      ::sonda::detail::renames_of(RENAMES), ::sonda::detail::rename_count(RENAMES)};           \
   extern "C" const sonda_plugin* sonda_entry() { return &kDescriptor; }                        \
   extern "C" const uint32_t sonda_abi = SONDA_ABI_VERSION;                                     \
   }                                                                                            \

@@ -196,7 +196,10 @@ void check_defaults(LoadContext& ctx) {
   }
   std::vector<std::string> known(ctx.param_names.begin(), ctx.param_names.end());
   for (const auto& entry : ctx.defaults->entries) {
-    if (ctx.param_names.count(entry.key.scalar) == 0) {
+    const auto renamed = ctx.renamed_params.find(entry.key.scalar);
+    if (ctx.param_names.count(entry.key.scalar) == 0 && renamed != ctx.renamed_params.end()) {
+      ctx.error(entry.key.mark, "default " + renamed->second);
+    } else if (ctx.param_names.count(entry.key.scalar) == 0) {
       ctx.error(entry.key.mark, "default '" + entry.key.scalar +
                                     "' is not a parameter of any step in this scenario" +
                                     scenario::did_you_mean(entry.key.scalar, known));
@@ -280,7 +283,7 @@ Scenario load_scenario_text(const std::string& text, const std::string& file,
                             const std::vector<std::string>& overrides,
                             const SchemaSource& schemas) {
   YamlNode root = scenario::parse_yaml(text, file);
-  LoadContext ctx{schemas, file, {}, nullptr, {}, {}, {}, {}, {}, {}, 0, {}};
+  LoadContext ctx{schemas, file, {}, nullptr, {}, {}, {}, {}, {}, {}, {}, 0, {}};
   scenario::check_duplicate_keys(root, ctx.diags);
   scenario::apply_overrides(root, overrides, ctx.diags);
 

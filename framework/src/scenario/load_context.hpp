@@ -49,6 +49,9 @@ struct LoadContext {
   std::vector<PendingReference> refs;
   std::set<std::string> param_names;       ///< every parameter of every used action
   std::set<std::string> reported_defaults; ///< defaults keys already reported bad
+  /// Old parameter names of the used actions -> "'old' was renamed to
+  /// 'new' (plugin.action)", for `defaults:` keys that still use them.
+  std::map<std::string, std::string> renamed_params;
   int group_serial = 0;
   std::vector<std::string> host_names;     ///< `hosts:` keys, for `on:` checks
 

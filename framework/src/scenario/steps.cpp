@@ -91,6 +91,12 @@ const sonda_param_spec* find_param(const sonda_action_spec& action, std::string_
 
 /// Normalises a YAML value for `spec`; reports at `key_mark`. Values with
 /// references are kept raw and listed as deferred.
+/// "'payload' was renamed to 'size' (tcp_transport.rr)".
+std::string renamed_message(const std::string& old_name, const std::string& new_name,
+                            const std::string& action_text) {
+  return "'" + old_name + "' was renamed to '" + new_name + "' (" + action_text + ")";
+}
+
 void set_param(Step& step, const sonda_param_spec& spec, const YamlNode& value,
                const SourceMark& key_mark, const StepPlace& place, LoadContext& ctx) {
   nlohmann::json json = to_json(value);
@@ -215,6 +221,14 @@ void parse_action(const YamlNode& item, Step& step, StepPlace& place, LoadContex
     param_names.emplace_back(action->params[i].name);
     ctx.param_names.insert(action->params[i].name);
   }
+  if (plugin->struct_size >= sizeof(sonda_plugin)) {
+    for (size_t i = 0; i < plugin->rename_count; ++i) {
+      const char* old_name = plugin->renames[i].old_name;
+      if (auto now = renamed_to(*plugin, *action, old_name)) {
+        ctx.renamed_params.emplace(old_name, renamed_message(old_name, *now, text));
+      }
+    }
+  }
   const YamlEntry* with = item.find("with");
   if (with != nullptr && !with->value.is_map() && !with->value.is_null()) {
     ctx.error(with->key.mark, "with must be a map of parameters, got " + kind_name(with->value));
@@ -225,8 +239,10 @@ void parse_action(const YamlNode& item, Step& step, StepPlace& place, LoadContex
       const std::string name = entry.key.is_scalar() ? entry.key.scalar : "";
       const sonda_param_spec* spec = find_param(*action, name);
       if (spec == nullptr) {
-        ctx.error(entry.key.mark, "unknown parameter '" + name + "' for " + text +
-                                      did_you_mean(name, param_names));
+        const auto now = renamed_to(*plugin, *action, name);
+        ctx.error(entry.key.mark, now ? renamed_message(name, *now, text)
+                                      : "unknown parameter '" + name + "' for " + text +
+                                            did_you_mean(name, param_names));
       } else if (!step.params.contains(name)) {
         set_param(step, *spec, entry.value, entry.key.mark, place, ctx);
       }

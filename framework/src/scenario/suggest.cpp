@@ -1,6 +1,7 @@
 #include "suggest.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 namespace sonda::scenario {
 
@@ -55,6 +56,26 @@ std::string did_you_mean(std::string_view word, const std::vector<std::string>& 
     out += (i == 0 ? "" : ", ") + candidates[i];
   }
   return out;
+}
+
+std::optional<std::string> renamed_to(const sonda_plugin& plugin, const sonda_action_spec& action,
+                                      std::string_view old_name) {
+  if (plugin.struct_size < sizeof(sonda_plugin)) {
+    return std::nullopt;
+  }
+  for (size_t i = 0; i < plugin.rename_count; ++i) {
+    const sonda_rename_spec& r = plugin.renames[i];
+    if (old_name != r.old_name || (r.action != nullptr && std::strcmp(r.action, action.name) != 0)) {
+      continue;
+    }
+    // A plugin-wide rename applies where the new name exists.
+    for (size_t p = 0; p < action.param_count; ++p) {
+      if (std::strcmp(action.params[p].name, r.new_name) == 0) {
+        return r.new_name;
+      }
+    }
+  }
+  return std::nullopt;
 }
 
 }  // namespace sonda::scenario

@@ -53,7 +53,7 @@ const sonda_param_spec kScanParams[] = {
     {.name = "port", .type = SONDA_PARAM_INT, .min = 1, .max = 65535,
      .doc = "only sockets with this local or remote port"},
     {.name = "pid", .type = SONDA_PARAM_INT, .min = 1, .max = 4194304,
-     .doc = "only sockets this process holds"},
+     .doc = "only sockets this process holds (a kernel thread gets a note)"},
     {.name = "process", .type = SONDA_PARAM_STRING,
      .doc = "only sockets held by processes of this name (comm, as ps shows it)"},
     {.name = "all_netns", .type = SONDA_PARAM_BOOL, .default_value = "false",
@@ -74,10 +74,10 @@ const sonda_param_spec kScanParams[] = {
      .choices = "auto|sock_diag|procfs",
      .doc = "socket table source; auto = sock_diag, /proc/net only if that fails"},
     {.name = "unix", .type = SONDA_PARAM_BOOL, .default_value = "false",
-     .doc = "also list UNIX domain sockets (unix_sockets: path, type, peer, owners)"},
+     .doc = "also list UNIX domain sockets (unix_sockets: path, type, peer, owners); filters apply, except port"},
     {.name = "owner_source", .type = SONDA_PARAM_STRING, .default_value = "auto",
      .choices = "auto|bpf|procfs",
-     .doc = "owner lookup; auto = BPF task iterators (root), else one readlink per /proc/*/fd"},
+     .doc = "owner lookup; auto = BPF task iterators (root), else one readlink per /proc/*/fd; bpf fails the step without BPF"},
 };
 
 const sonda_param_spec kOwnerParams[] = {

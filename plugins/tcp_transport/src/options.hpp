@@ -23,7 +23,7 @@ inline constexpr int64_t kDefaultMessageBytes = 1024 * 1024;
 /// Socket buffers requested by default: 0 keeps kernel autotuning, which
 /// measured 1.5-2.5x faster on loopback than a fixed 4 MiB (SO_*BUF locks the
 /// buffer and the receive window; tcp_rmem may autotune to 32 MiB) with far
-/// fewer retransmissions. Set send_buffer/recv_buffer to fix them.
+/// fewer retransmissions. Set sndbuf/rcvbuf to fix them.
 inline constexpr int64_t kDefaultSocketBufferBytes = 0;
 
 /// Socket tuning shared by every action.
@@ -78,7 +78,7 @@ struct RrOptions {
 };
 
 /// Parsers: apply defaults, check ranges, throw sonda::StepError(kind
-/// "bad_param") naming the parameter and the allowed range.
+/// "invalid_param") naming the parameter and the allowed range.
 ServerOptions parse_server_options(const json& params);
 StreamOptions parse_stream_options(const json& params);
 RrOptions parse_rr_options(const json& params, bool is_crr);

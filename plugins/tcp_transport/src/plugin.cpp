@@ -15,10 +15,10 @@ using sonda::tcp::run_stream;
 constexpr double kDay = 86400e9;
 
 #define TUNING_PARAMS(BUFFER_DEFAULT, NODELAY_DEFAULT)                                                      \
-  {.name = "send_buffer", .type = SONDA_PARAM_SIZE, .default_value = BUFFER_DEFAULT, .min = 0,              \
-   .max = 1073741824, .unit = "bytes", .doc = "SO_SNDBUF request (0: kernel autotuning)"},                  \
-      {.name = "recv_buffer", .type = SONDA_PARAM_SIZE, .default_value = BUFFER_DEFAULT, .min = 0,          \
-       .max = 1073741824, .unit = "bytes", .doc = "SO_RCVBUF request (0: kernel autotuning)"},              \
+  {.name = "sndbuf", .type = SONDA_PARAM_SIZE, .default_value = BUFFER_DEFAULT, .min = 0,              \
+   .max = 1073741824, .unit = "bytes", .doc = "SO_SNDBUF request (0: kernel autotuning; a server sets it on the listener)"},                  \
+      {.name = "rcvbuf", .type = SONDA_PARAM_SIZE, .default_value = BUFFER_DEFAULT, .min = 0,          \
+       .max = 1073741824, .unit = "bytes", .doc = "SO_RCVBUF request (0: kernel autotuning; a server sets it on the listener)"},              \
       {.name = "nodelay", .type = SONDA_PARAM_BOOL, .default_value = NODELAY_DEFAULT,                       \
        .doc = "TCP_NODELAY: send small segments at once"},                                                  \
       {.name = "congestion", .type = SONDA_PARAM_STRING,                                                   \
@@ -31,7 +31,7 @@ const sonda_param_spec kServerParams[] = {
      .doc = "address to listen on, host:port or [v6]:port; port 0 picks a free one (reported)"},
     {.name = "mode", .type = SONDA_PARAM_STRING, .default_value = "echo", .choices = "sink|source|echo",
      .doc = "what to do with a client that does not speak the sonda hello"},
-    {.name = "message_size", .type = SONDA_PARAM_SIZE, .default_value = "1MiB", .min = 1, .max = 67108864,
+    {.name = "size", .type = SONDA_PARAM_SIZE, .default_value = "1MiB", .min = 1, .max = 67108864,
      .unit = "bytes", .doc = "read/write size"},
     {.name = "recv_trunc", .type = SONDA_PARAM_BOOL, .default_value = "false",
      .doc = "sink: recv with MSG_TRUNC (no copy to user space; reported as such)"},
@@ -51,7 +51,7 @@ const sonda_param_spec kStreamParams[] = {
     {.name = "reverse", .type = SONDA_PARAM_BOOL, .default_value = "false", .doc = "server sends, client receives"},
     {.name = "bidir", .type = SONDA_PARAM_BOOL, .default_value = "false",
      .doc = "both directions at once (parallel connections each way)"},
-    {.name = "message_size", .type = SONDA_PARAM_SIZE, .default_value = "1MiB", .min = 1, .max = 67108864,
+    {.name = "size", .type = SONDA_PARAM_SIZE, .default_value = "1MiB", .min = 1, .max = 67108864,
      .unit = "bytes", .doc = "bytes per send()/recv() call"},
     {.name = "interval", .type = SONDA_PARAM_DURATION, .default_value = "1s", .min = 1e7, .max = kDay,
      .unit = "ns", .doc = "interval between samples"},
@@ -68,14 +68,14 @@ const sonda_param_spec kStreamParams[] = {
   {.name = "target", .type = SONDA_PARAM_ENDPOINT, .required = 1, .doc = "server host:port (any echo server)"}, \
       {.name = "duration", .type = SONDA_PARAM_DURATION, .default_value = "5s", .min = 1e6, .max = kDay,     \
        .unit = "ns", .doc = "how long to run, warm-up included"},                                            \
-      {.name = "payload", .type = SONDA_PARAM_SIZE, .default_value = "64B", .min = 1, .max = 67108864,       \
+      {.name = "size", .type = SONDA_PARAM_SIZE, .default_value = "64B", .min = 1, .max = 67108864,       \
        .unit = "bytes", .doc = "request size"},                                                              \
       {.name = "response_size", .type = SONDA_PARAM_SIZE, .default_value = "0", .min = 0, .max = 67108864,   \
-       .unit = "bytes", .doc = "response size (0: same as payload, an echo; other sizes need a sonda server)"}, \
-      {.name = "connections", .type = SONDA_PARAM_INT, .default_value = "1", .min = 1, .max = 1024,          \
+       .unit = "bytes", .doc = "response size (0: same as size, an echo; other sizes need a sonda server)"}, \
+      {.name = "parallel", .type = SONDA_PARAM_INT, .default_value = "1", .min = 1, .max = 1024,             \
        .doc = "concurrent connections (crr: concurrent connect loops)"},                                    \
       {.name = "rate", .type = SONDA_PARAM_RATE, .default_value = "unlimited",                              \
-       .doc = "transactions per second over all connections, e.g. 10kpps (unlimited: as fast as possible)"}, \
+       .doc = "transactions/s over all connections, e.g. 10kpps; paced latency counts from the scheduled send (unlimited: as fast as possible)"}, \
       {.name = "warmup", .type = SONDA_PARAM_DURATION, .default_value = "0s", .min = 0, .max = kDay,         \
        .unit = "ns", .doc = "first part of the run excluded from the figures (reported)"},                  \
       {.name = "interval", .type = SONDA_PARAM_DURATION, .default_value = "1s", .min = 1e7, .max = kDay,     \
@@ -123,6 +123,19 @@ const sonda::Action kActions[] = {
 
 }  // namespace
 
+/// Parameters that had other names before one vocabulary (docs/PARAMETERS.md):
+/// scenarios that still write them are refused naming the new name.
+constexpr sonda_rename_spec kRenames[] = {
+    {.action = "server", .old_name = "message_size", .new_name = "size"},
+    {.action = "stream", .old_name = "message_size", .new_name = "size"},
+    {.action = "rr", .old_name = "payload", .new_name = "size"},
+    {.action = "crr", .old_name = "payload", .new_name = "size"},
+    {.action = "rr", .old_name = "connections", .new_name = "parallel"},
+    {.action = "crr", .old_name = "connections", .new_name = "parallel"},
+    {.action = nullptr, .old_name = "send_buffer", .new_name = "sndbuf"},
+    {.action = nullptr, .old_name = "recv_buffer", .new_name = "rcvbuf"},
+};
+
 /// Headline figures: what `sonda compare`, reports and summaries read.
 constexpr sonda_figure_spec kFigures[] = {
     {.action = "stream", .path = "bits_per_sec", .unit = "bit/s", .better = "higher", .doc = "goodput received"},
@@ -135,5 +148,5 @@ constexpr sonda_figure_spec kFigures[] = {
     {.action = "crr", .path = "latency.p99_ns", .unit = "ns", .better = "lower", .doc = "99th percentile transaction time"},
 };
 
-SONDA_PLUGIN_WITH_FIGURES("tcp_transport", "0.1.0", "TCP throughput, latency and connection-rate load tests",
-             SONDA_CAP_TRANSPORT, kActions, kFigures)
+SONDA_PLUGIN_FULL("tcp_transport", "0.1.0", "TCP throughput, latency and connection-rate load tests",
+                  SONDA_CAP_TRANSPORT, kActions, kFigures, kRenames)

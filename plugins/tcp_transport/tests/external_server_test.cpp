@@ -16,7 +16,7 @@ constexpr int64_t kMs = 1'000'000;
 TEST(ExternalServerTest, RrAndCrrAgainstPythonEcho) {
   PythonEchoServer echo;
   const json rr = run_action(&run_rr, {{"target", echo.target()}, {"duration", 300 * kMs}, {"verify", true},
-                                       {"payload", 1000}, {"connections", 2}});
+                                       {"size", 1000}, {"parallel", 2}});
   EXPECT_GT(rr["transactions"].get<uint64_t>(), 50U);
   EXPECT_EQ(rr["verify"]["verified"].get<uint64_t>(), rr["transactions"].get<uint64_t>());
   const json crr = run_action(&run_crr, {{"target", echo.target()}, {"duration", 300 * kMs}, {"verify", true}});
@@ -28,7 +28,7 @@ TEST(ExternalServerTest, StreamAgainstNonSondaPeerFallsBackToAckedBytes) {
   // The echo server sends our hello back instead of a report: not sonda.
   PythonEchoServer echo;
   const json r = run_action(&run_stream, {{"target", echo.target()}, {"duration", 300 * kMs}, {"handshake", false},
-                                          {"message_size", 16384}});
+                                          {"size", 16384}});
   EXPECT_EQ(r["sent"]["measured_by"], "sender: TCP_INFO tcpi_bytes_acked (peer sent no sonda report)");
   EXPECT_GT(r["bytes"].get<uint64_t>(), 0U);
   EXPECT_LE(r["bytes"].get<uint64_t>(), r["sent"]["bytes_sent"].get<uint64_t>());

@@ -80,7 +80,7 @@ TEST(LoopbackTest, RrAndCrrAgainstSondaEchoOverIpv6) {
   const std::string target = server.ready_info()["listen"];
   EXPECT_EQ(target.rfind("[::1]:", 0), 0U);
   const json rr = run_action(&run_rr, {{"target", target}, {"duration", 400 * kMs}, {"warmup", 100 * kMs},
-                                       {"verify", true}, {"outstanding", 4}, {"payload", 100}});
+                                       {"verify", true}, {"outstanding", 4}, {"size", 100}});
   const json lat = rr["latency"];
   EXPECT_GT(lat["count"].get<uint64_t>(), 100U);
   EXPECT_EQ(lat["count"], rr["transactions"]);
@@ -101,7 +101,7 @@ TEST(LoopbackTest, RrAndCrrAgainstSondaEchoOverIpv6) {
 TEST(LoopbackTest, RrWithDifferentResponseSizeUsesSondaSession) {
   BackgroundServer server(json{{"mode", "sink"}});
   const json rr = run_action(&run_rr, {{"target", server.ready_info()["listen"]}, {"duration", 200 * kMs},
-                                       {"payload", 32}, {"response_size", 5000}});
+                                       {"size", 32}, {"response_size", 5000}});
   const json served = server.stop();
   EXPECT_EQ(served["sessions"]["rr"], 1);
   EXPECT_EQ(served["bytes_out"].get<uint64_t>(), 5000 * rr["transactions"].get<uint64_t>());

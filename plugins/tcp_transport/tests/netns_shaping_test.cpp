@@ -130,7 +130,7 @@ TEST_F(NetnsShapingTest, StreamReportsShapedRateAndCountsAgree) {
       record = test::run_action(&run_stream, {{"target", server.ready_info()["listen"]},
                                               {"duration", 3'000'000'000},
                                               {"congestion", "cubic"},
-                                              {"send_buffer", 4 << 20}});
+                                              {"sndbuf", 4 << 20}});
     } catch (...) {
       error = std::current_exception();
     }

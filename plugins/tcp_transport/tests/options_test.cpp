@@ -14,7 +14,8 @@ std::string error_of(void (*fn)(const json&), const json& p) {
   try {
     fn(p);
   } catch (const StepError& e) {
-    EXPECT_EQ(e.kind(), "bad_param");
+    EXPECT_EQ(e.kind(), "invalid_param");
+    EXPECT_TRUE(e.details().at("error").contains("parameter")) << e.details().dump();
     return e.what();
   }
   return "";
@@ -40,11 +41,11 @@ TEST(OptionsTest, RejectsOutOfRangeNamingTheParameter) {
   EXPECT_EQ(error_of(&stream, {{"target", "h:1"}, {"reverse", true}, {"bidir", true}}),
             "parameter 'bidir': cannot be combined with reverse (bidir already runs both directions)");
   EXPECT_EQ(error_of(&stream, {{"target", "h:1"}, {"mss", 40}}), "parameter 'mss': 40 below the kernel minimum of 88 bytes");
-  EXPECT_EQ(error_of(&rr, {{"target", "h:1"}, {"payload", 0}}), "parameter 'payload': 0 out of range [1, 67108864]");
+  EXPECT_EQ(error_of(&rr, {{"target", "h:1"}, {"size", 0}}), "parameter 'size': 0 out of range [1, 67108864]");
   EXPECT_EQ(error_of(&rr, {{"target", "h:1"}, {"warmup", 2'000'000'000}, {"duration", 1'000'000'000}}),
             "parameter 'warmup': must be shorter than duration");
   EXPECT_EQ(error_of(&rr, {{"target", "h:1"}, {"verify", true}, {"response_size", 10}}),
-            "parameter 'verify': needs an echo: response_size must equal payload");
+            "parameter 'verify': needs an echo: response_size must equal size");
   EXPECT_EQ(error_of(&rr, {{"target", "h:1"}, {"rate", {{"bits_per_sec", 1000}}}}),
             "parameter 'rate': give transactions per second (e.g. 10kpps), not bits per second");
   EXPECT_EQ(error_of(&server, {{"mode", "discard"}}), "parameter 'mode': 'discard' is not one of sink|source|echo");

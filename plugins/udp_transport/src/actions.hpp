@@ -13,7 +13,7 @@ nlohmann::json stream_action(const nlohmann::json& params, Context& ctx);
 /// Request/response latency with per-request timeouts.
 nlohmann::json rr_action(const nlohmann::json& params, Context& ctx);
 
-/// Parameter access with errors naming the parameter (kind "bad_param").
+/// Parameter access with errors naming the parameter (kind "invalid_param").
 int64_t int_param(const nlohmann::json& params, const char* name, int64_t fallback);
 std::string string_param(const nlohmann::json& params, const char* name, const std::string& fallback);
 bool bool_param(const nlohmann::json& params, const char* name, bool fallback);

@@ -28,13 +28,13 @@ const sonda_param_spec kStreamParams[] = {
     {.name = "size", .type = SONDA_PARAM_SIZE, .default_value = "1400B", .min = 24, .max = 65507,
      .unit = "bytes", .doc = "UDP payload per datagram (header is 24 B)"},
     {.name = "rate", .type = SONDA_PARAM_RATE, .default_value = "10Mbit",
-     .doc = "total target rate (payload bits/s or packets/s) or unlimited"},
+     .doc = "total target rate over all flows: payload bits/s (as iperf3) or packets/s, or unlimited"},
     {.name = "duration", .type = SONDA_PARAM_DURATION, .default_value = "2s", .min = 0, .max = 8.64e13,
      .unit = "ns", .doc = "how long to send (0 with count: no time limit)"},
     {.name = "count", .type = SONDA_PARAM_INT, .default_value = "0", .min = 0, .max = 1e15,
      .doc = "stop after this many datagrams in total (0: duration only)"},
-    {.name = "flows", .type = SONDA_PARAM_INT, .default_value = "1", .min = 1, .max = 1024,
-     .doc = "parallel flows, each its own socket, thread and flow id"},
+    {.name = "parallel", .type = SONDA_PARAM_INT, .default_value = "1", .min = 1, .max = 1024,
+     .doc = "concurrent flows, each its own socket, thread and flow id"},
     {.name = "reverse", .type = SONDA_PARAM_BOOL, .default_value = "false",
      .doc = "the server sends, this step receives and measures"},
     {.name = "gso", .type = SONDA_PARAM_STRING, .default_value = "auto", .choices = "auto|on|off",
@@ -62,7 +62,7 @@ const sonda_param_spec kRrParams[] = {
     {.name = "count", .type = SONDA_PARAM_INT, .default_value = "0", .min = 0, .max = 1e15,
      .doc = "stop after this many requests (0: duration only)"},
     {.name = "timeout", .type = SONDA_PARAM_DURATION, .default_value = "200ms", .min = 1e5, .max = 6e10,
-     .unit = "ns", .doc = "per request; no reply by then counts as lost"},
+     .unit = "ns", .doc = "per request; no reply by then counts as lost (a later reply: late_replies)"},
 };
 
 const Action kActions[] = {
@@ -86,6 +86,11 @@ const Action kActions[] = {
 
 }  // namespace
 
+/// Parameters that had other names before one vocabulary (docs/PARAMETERS.md).
+constexpr sonda_rename_spec kRenames[] = {
+    {.action = "stream", .old_name = "flows", .new_name = "parallel"},
+};
+
 /// Headline figures: what `sonda compare`, reports and summaries read.
 constexpr sonda_figure_spec kFigures[] = {
     {.action = "stream", .path = "receiver.bits_per_sec", .unit = "bit/s", .better = "higher", .doc = "payload received"},
@@ -100,5 +105,5 @@ constexpr sonda_figure_spec kFigures[] = {
     {.action = "rr", .path = "loss_ratio", .unit = "ratio", .better = "lower", .doc = "requests without a reply in time"},
 };
 
-SONDA_PLUGIN_WITH_FIGURES("udp_transport", "0.1.0", "UDP streams (loss, jitter, reordering) and UDP latency",
-             SONDA_CAP_TRANSPORT, kActions, kFigures)
+SONDA_PLUGIN_FULL("udp_transport", "0.1.0", "UDP streams (loss, jitter, reordering) and UDP latency",
+                  SONDA_CAP_TRANSPORT, kActions, kFigures, kRenames)

@@ -16,12 +16,10 @@ RateSpec RateSpec::from_json(const nlohmann::json& j) {
     r.unlimited = false;
     r.packets_per_sec = j["packets_per_sec"].get<double>();
   } else {
-    throw StepError("parameter 'rate': expected {bits_per_sec}|{packets_per_sec}|{unlimited}, got " +
-                        j.dump(),
-                    "bad_param");
+    invalid_param("rate", "expected {bits_per_sec}|{packets_per_sec}|{unlimited}, got " + j.dump());
   }
   if (r.bits_per_sec < 0 || r.packets_per_sec < 0 || (r.bits_per_sec == 0 && r.packets_per_sec == 0)) {
-    throw StepError("parameter 'rate': must be positive, got " + j.dump(), "bad_param");
+    invalid_param("rate", "must be positive, got " + j.dump());
   }
   return r;
 }

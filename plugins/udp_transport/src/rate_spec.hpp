@@ -13,7 +13,7 @@ struct RateSpec {
   double bits_per_sec = 0;
   double packets_per_sec = 0;
 
-  /// Throws StepError kind "bad_param" naming the parameter on bad input.
+  /// Throws StepError kind "invalid_param" naming the parameter on bad input.
   static RateSpec from_json(const nlohmann::json& j);
   /// Nanoseconds between datagrams of `payload_bytes` at this rate shared by
   /// `flows` flows; 0 when unlimited.

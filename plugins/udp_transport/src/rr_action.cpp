@@ -50,17 +50,17 @@ ReplyKind classify(const uint8_t* data, size_t len, size_t want_len, uint32_t se
 nlohmann::json rr_action(const nlohmann::json& params, Context& ctx) {
   const std::string target_text = string_param(params, "target", "");
   if (target_text.empty()) {
-    throw StepError("parameter 'target': required (host:port of a UDP echo server)", "bad_param");
+    invalid_param("target", "required (host:port of a UDP echo server)");
   }
   const auto size = static_cast<size_t>(int_param(params, "size", 64));
   if (size < kHeaderBytes || size > 65507) {
-    throw StepError("parameter 'size': must be in [24, 65507] bytes", "bad_param");
+    invalid_param("size", "must be in [24, 65507] bytes");
   }
   const int64_t duration_ns = int_param(params, "duration", 2'000'000'000);
   const auto count = static_cast<uint64_t>(int_param(params, "count", 0));
   const int64_t timeout_ns = int_param(params, "timeout", 200'000'000);
   if (timeout_ns <= 0) {
-    throw StepError("parameter 'timeout': must be positive", "bad_param");
+    invalid_param("timeout", "must be positive");
   }
   const common::SockAddr target = common::resolve_endpoint(target_text, SOCK_DGRAM);
   common::Fd fd = open_udp(target.family());

@@ -17,7 +17,7 @@ int64_t int_param(const nlohmann::json& params, const char* name, int64_t fallba
   if (v.is_number_float()) {
     return static_cast<int64_t>(v.get<double>());
   }
-  throw StepError(std::string("parameter '") + name + "': expected a number, got " + v.dump(), "bad_param");
+  invalid_param(name, "expected a number, got " + v.dump());
 }
 
 std::string string_param(const nlohmann::json& params, const char* name, const std::string& fallback) {
@@ -25,8 +25,7 @@ std::string string_param(const nlohmann::json& params, const char* name, const s
     return fallback;
   }
   if (!params[name].is_string()) {
-    throw StepError(std::string("parameter '") + name + "': expected a string, got " + params[name].dump(),
-                    "bad_param");
+    invalid_param(name, "expected a string, got " + params[name].dump());
   }
   return params[name].get<std::string>();
 }
@@ -36,8 +35,7 @@ bool bool_param(const nlohmann::json& params, const char* name, bool fallback) {
     return fallback;
   }
   if (!params[name].is_boolean()) {
-    throw StepError(std::string("parameter '") + name + "': expected true/false, got " + params[name].dump(),
-                    "bad_param");
+    invalid_param(name, "expected true/false, got " + params[name].dump());
   }
   return params[name].get<bool>();
 }
@@ -47,7 +45,7 @@ nlohmann::json server_action(const nlohmann::json& params, Context& ctx) {
   o.listen = string_param(params, "listen", "0.0.0.0:0");
   const std::string mode = string_param(params, "mode", "sink");
   if (mode != "sink" && mode != "echo") {
-    throw StepError("parameter 'mode': expected sink|echo, got '" + mode + "'", "bad_param");
+    invalid_param("mode", "expected sink|echo, got '" + mode + "'");
   }
   o.echo = mode == "echo";
   o.rcvbuf_bytes = static_cast<int>(int_param(params, "rcvbuf", 32 << 20));
@@ -57,9 +55,7 @@ nlohmann::json server_action(const nlohmann::json& params, Context& ctx) {
     char* end = nullptr;
     const long port = std::strtol(control.c_str(), &end, 10);
     if (control.empty() || *end != '\0' || port < 0 || port > 65535) {
-      throw StepError("parameter 'control': expected 'same' or a TCP port number (0: any free port), got '" +
-                          control + "'",
-                      "bad_param");
+      invalid_param("control", "expected 'same' or a TCP port number (0: any free port), got '" + control + "'");
     }
     o.control_port = static_cast<int>(port);
   }

@@ -29,19 +29,18 @@ StreamShape shape_from_params(const nlohmann::json& p, bool target_is_loopback) 
   StreamShape s;
   s.payload_bytes = static_cast<uint64_t>(int_param(p, "size", 1400));
   if (s.payload_bytes < kHeaderBytes || s.payload_bytes > 65507) {
-    throw StepError("parameter 'size': " + std::to_string(s.payload_bytes) + " bytes is outside [" +
-                        std::to_string(kHeaderBytes) + ", 65507]",
-                    "bad_param");
+    invalid_param("size", std::to_string(s.payload_bytes) + " bytes is outside [" +
+                        std::to_string(kHeaderBytes) + ", 65507]");
   }
   s.rate = RateSpec::from_json(p.value("rate", nlohmann::json{{"unlimited", true}}));
   s.duration_ns = int_param(p, "duration", 2'000'000'000);
   s.count = static_cast<uint64_t>(int_param(p, "count", 0));
   if (s.duration_ns <= 0 && s.count == 0) {
-    throw StepError("parameters 'duration' and 'count': at least one must be positive", "bad_param");
+    throw StepError("parameters 'duration' and 'count': at least one must be positive", "invalid_param");
   }
-  s.flows = static_cast<unsigned>(int_param(p, "flows", 1));
+  s.flows = static_cast<unsigned>(int_param(p, "parallel", 1));
   if (s.flows == 0 || s.flows > 1024) {
-    throw StepError("parameter 'flows': must be 1..1024", "bad_param");
+    invalid_param("parallel", "must be 1..1024");
   }
   const std::string gso = string_param(p, "gso", "auto");
   s.gso = gso == "on" || (gso == "auto" && target_is_loopback);
@@ -172,7 +171,7 @@ nlohmann::json stream_action(const nlohmann::json& params, Context& ctx) {
 
   if (target_text.empty()) {
     if (reverse) {
-      throw StepError("parameter 'reverse': needs a 'target' (a sonda udp_transport.server)", "bad_param");
+      invalid_param("reverse", "needs a 'target' (a sonda udp_transport.server)");
     }
     const common::SockAddr bind_to =
         common::resolve_endpoint(string_param(params, "listen", "127.0.0.1:0"), SOCK_DGRAM);

@@ -40,7 +40,7 @@ TEST(UdpLoopback, ForwardStreamGetsTheServersFigures) {
   ASSERT_NE(server.port(), 0);
   const std::string target = "127.0.0.1:" + std::to_string(server.port());
   const json rec = run_stream({{"target", target}, {"size", 512}, {"rate", test::bits_per_sec(50e6)},
-                               {"count", 6000}, {"duration", 0}, {"flows", 3}});
+                               {"count", 6000}, {"duration", 0}, {"parallel", 3}});
   ASSERT_FALSE(rec.contains("error")) << rec.dump();
   ASSERT_TRUE(rec["receiver"].is_object()) << rec.dump();
   EXPECT_EQ(rec["mode"], "forward");
@@ -111,7 +111,7 @@ TEST(UdpLoopback, ReverseStreamIsMeasuredByTheClient) {
   ServerThread server(json{{"listen", "127.0.0.1:0"}});
   const json rec = run_stream({{"target", "127.0.0.1:" + std::to_string(server.port())},
                                {"reverse", true}, {"size", 200}, {"rate", test::packets_per_sec(20000)},
-                               {"count", 4000}, {"duration", 0}, {"flows", 2}});
+                               {"count", 4000}, {"duration", 0}, {"parallel", 2}});
   ASSERT_TRUE(rec["receiver"].is_object()) << rec.dump();
   EXPECT_EQ(rec["mode"], "reverse");
   EXPECT_EQ(rec["sender"]["sent"], 4000);

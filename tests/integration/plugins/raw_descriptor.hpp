@@ -21,6 +21,10 @@
 #define RAW_FIGURES nullptr
 #define RAW_FIGURE_COUNT 0
 #endif
+#ifndef RAW_RENAMES
+#define RAW_RENAMES nullptr
+#define RAW_RENAME_COUNT 0
+#endif
 #ifndef RAW_RUN
 #define RAW_RUN &raw_run
 #endif
@@ -48,7 +52,7 @@ inline const sonda_action_spec kActions[] = {
 
 inline const sonda_plugin kDescriptor = {RAW_ABI, static_cast<uint32_t>(RAW_STRUCT_SIZE), RAW_NAME, "0.0.1",
                                          "hand-made descriptor", 0, kActions, 3, RAW_RUN,
-                                         RAW_FIGURES, RAW_FIGURE_COUNT};
+                                         RAW_FIGURES, RAW_FIGURE_COUNT, RAW_RENAMES, RAW_RENAME_COUNT};
 
 extern "C" const sonda_plugin* raw_entry() { return &kDescriptor; }
 extern "C" const uint32_t raw_abi = RAW_ABI;
