@@ -72,7 +72,7 @@ report:
       - { label: RTT p50, unit: ns, better: lower, values: [trr.latency.p50_ns, urr.latency.p50_ns] }
       - { label: transactions/s, better: higher, values: [trr.transactions_per_sec, urr.transactions_per_sec],
           loss: ["", urr.loss_ratio] }
-      - { label: throughput, unit: bits_per_sec, better: higher, values: ["", ""] }
+      - { label: throughput, unit: bits_per_sec, better: higher, values: [trr.no_such_figure, urr.no_such_figure] }
 )";
 
 std::vector<std::string> lines_of(const std::string& text) {
