@@ -260,6 +260,9 @@ void comparison_reports(std::string& out, const json& run, const json* base) {
     return;
   }
   for (const json& report : reports) {
+    if (report.value("kind", "comparison") != "comparison") {
+      continue;  // the discovery sections (interfaces, services, ...) are shown by the summary only, so far
+    }
     const std::string title = report.value("title", "");
     const json* base_report = nullptr;
     if (base != nullptr) {

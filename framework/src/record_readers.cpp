@@ -71,19 +71,14 @@ Parts read_record_parts(const Scenario& scenario) {
     if (!parse_report_spec(doc, spec).empty()) {
       throw std::runtime_error("a report spec does not parse");
     }
-    for (const ReportRow& row : spec.rows) {
-      for (const std::string& path : row.paths) {
-        std::string error;
-        size_t offset = 0;
-        if (path.empty()) {
-          continue;
-        }
-        const auto parsed = scenario::parse_record_path(path, &error, &offset);
-        if (!parsed) {
-          throw std::runtime_error("report path '" + path + "': " + error);
-        }
-        add_path(*parsed, out);
+    for (const std::string& path : report_read_paths(spec)) {
+      std::string error;
+      size_t offset = 0;
+      const auto parsed = scenario::parse_record_path(path, &error, &offset);
+      if (!parsed) {
+        throw std::runtime_error("report path '" + path + "': " + error);
       }
+      add_path(*parsed, out);
     }
   }
   return out;

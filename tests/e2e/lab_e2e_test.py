@@ -80,17 +80,27 @@ def main() -> int:
         names = [i.get("name") for i in rec("ifaces").get("interfaces", [])]
         check("lo" in names, f"interfaces include lo: {names}")
 
-        # The comparison and its verdict.
+        # The summary's sections, in the lab's order, and the comparison's answers.
         reports = run.get("reports", [])
-        check(len(reports) == 1, "one comparison report")
-        if reports:
-            rows = {r["label"]: r for r in reports[0]["rows"]}
+        kinds = [r.get("kind") for r in reports]
+        check(kinds == ["interfaces", "services", "kernel_threads", "occupation", "comparison"],
+              f"the lab's five sections: {kinds}")
+        by_kind = {r.get("kind"): r for r in reports}
+        occupation = by_kind.get("occupation", {}).get("rows", [])
+        check(len(occupation) == 4 and all(r.get("holders") for r in occupation),
+              f"a holder of port 10000 during each of the four loads: {occupation}")
+        comparison = by_kind.get("comparison")
+        if comparison:
+            rows = {r["label"]: r for r in comparison["rows"]}
             p50 = rows.get("RTT p50", {}).get("values", [])
             check(len(p50) == 4 and all(isinstance(v, (int, float)) and v > 0 for v in p50),
                   f"RTT p50 measured for all four servers: {p50}")
-            check(len(reports[0].get("verdict", "")) > 40, "a verdict paragraph")
-            check("Overall," in reports[0]["verdict"], "the verdict names an overall winner")
-        check("TCP vs UDP" in proc.stdout, "the summary prints the comparison table")
+            answers = comparison.get("answers", [])
+            check(len(answers) == 2 and all(a.get("figures") for a in answers), f"answers for both pairs: {answers}")
+            check("Overall," not in comparison.get("verdict", ""), "no winner count")
+        for title in ["1. Network configuration", "2. Listening services", "3. Kernel threads",
+                      "4. Who held port 10000", "5. TCP vs UDP", "Is UDP faster than TCP?"]:
+            check(title in proc.stdout, f"the summary prints '{title}'")
         check(all(e["passed"] for e in run.get("expectations", [])), "every expectation passed")
 
         # Nothing left behind: no process, no socket on port 10000.

@@ -123,8 +123,39 @@ std::vector<std::string> read_plugin_paths(const YamlNode& root, const std::stri
   return paths;
 }
 
-/// `report:` is one comparison table or a list of them; each path's first
-/// segment must name a step (checked like expectation operands).
+/// The node a report key path names ("step", "rows[2].load"), for an error's
+/// place: the key of the deepest entry found on the way.
+SourceMark report_key_mark(const YamlNode& item, const std::string& key_path) {
+  SourceMark mark = item.mark;
+  const YamlNode* node = &item;
+  std::string rest = key_path;
+  while (!rest.empty() && node != nullptr) {
+    const size_t cut = rest.find('.');
+    std::string part = rest.substr(0, cut);
+    rest = cut == std::string::npos ? "" : rest.substr(cut + 1);
+    size_t index = std::string::npos;
+    if (const size_t open = part.find('['); open != std::string::npos) {
+      index = std::strtoul(part.c_str() + open + 1, nullptr, 10);
+      part = part.substr(0, open);
+    }
+    const YamlEntry* entry = node->is_map() ? node->find(part) : nullptr;
+    if (entry == nullptr) break;
+    mark = entry->key.mark;
+    node = &entry->value;
+    if (index != std::string::npos) {
+      if (!node->is_sequence() || index >= node->items.size()) break;
+      node = &node->items[index];
+      mark = node->mark;
+    }
+  }
+  return mark;
+}
+
+/// `report:` is one report or a list of them: comparison tables (the default
+/// kind) and the discovery sections (interfaces, services, kernel_threads,
+/// occupation). Unknown kinds and keys are reported at their key with
+/// did-you-mean; every step a report reads must exist (like expectation
+/// operands), reported at the key that names it.
 void compile_reports(const YamlEntry& report, Scenario& out, LoadContext& ctx) {
   std::vector<const YamlNode*> items;
   if (report.value.is_sequence()) {
@@ -132,16 +163,36 @@ void compile_reports(const YamlEntry& report, Scenario& out, LoadContext& ctx) {
   } else {
     items.push_back(&report.value);
   }
+  std::vector<std::string> step_ids;
+  for (const auto& [id, mark] : ctx.ids) step_ids.push_back(id);
   for (const YamlNode* item : items) {
+    if (!item->is_map()) {
+      ctx.error(item->mark, "a report must be a map with kind, title and what it shows, got " + kind_name(*item));
+      continue;
+    }
+    std::string kind = "comparison";
+    if (const YamlEntry* k = item->find("kind")) {
+      if (!k->value.is_scalar() ||
+          std::find(kReportKinds.begin(), kReportKinds.end(), k->value.scalar) == kReportKinds.end()) {
+        ctx.error(k->key.mark, "unknown report kind '" + k->value.scalar + "'" +
+                                   scenario::did_you_mean(k->value.scalar, kReportKinds));
+        continue;
+      }
+      kind = k->value.scalar;
+    }
+    scenario::check_keys(*item, report_keys(kind), kind + " report", ctx);
+    if (const YamlEntry* rows = item->find("rows"); rows != nullptr && rows->value.is_sequence()) {
+      for (const auto& row : rows->value.items) {
+        if (row.is_map()) scenario::check_keys(row, report_row_keys(kind), kind + " report row", ctx);
+      }
+    }
     const nlohmann::json doc = scenario::to_json(*item);
     ReportSpec spec;
     for (const std::string& problem : parse_report_spec(doc, spec)) ctx.error(item->mark, problem);
-    for (const ReportRow& row : spec.rows) {
-      for (const std::string& path : row.paths) {
-        const std::string id = path.substr(0, path.find_first_of(".["));
-        if (!path.empty() && ctx.ids.count(id) == 0) {
-          ctx.error(item->mark, "report row '" + row.label + "': unknown step '" + id + "' in '" + path + "'");
-        }
+    for (const auto& [id, key] : referenced_steps(spec)) {
+      if (ctx.ids.count(id) == 0) {
+        ctx.error(report_key_mark(*item, key), "report '" + spec.title + "': unknown step '" + id + "' in " + key +
+                                                   scenario::did_you_mean(id, step_ids));
       }
     }
     out.reports.push_back(doc);
