@@ -1,9 +1,6 @@
 #include "step_record.hpp"
 
-#include <simdjson.h>
-
 #include <algorithm>
-#include <mutex>
 #include <cstdint>
 #include <vector>
 
@@ -11,51 +8,87 @@ namespace sonda {
 
 namespace {
 
-/// The record's skeleton: every member of `object` except arrays (objects are
-/// kept with their members, arrays and all they hold are left out). That is a
-/// few hundred bytes of a 9 MB scan (its sockets and services are arrays), and
-/// it holds the scalars `summary` and the headline figures (`latency.p50_ns`,
-/// `timing_ns.proc_walk`), read without parsing the text again. Duplicate
-/// keys: the last wins, as in nlohmann's parse; numbers take nlohmann's types
-/// (unsigned when not negative).
-void add_skeleton(simdjson::dom::object object, nlohmann::json& out) {
-  using simdjson::dom::element_type;
-  for (const simdjson::dom::key_value_pair field : object) {
-    const std::string key(field.key);
-    const simdjson::dom::element v = field.value;
-    switch (v.type()) {
-      case element_type::ARRAY:
-        out.erase(key);
-        break;
-      case element_type::OBJECT: {
-        nlohmann::json& slot = out[key];
-        slot = nlohmann::json::object();
-        add_skeleton(v.get_object().value_unsafe(), slot);
-        break;
-      }
-      case element_type::INT64: {
-        const int64_t i = v.get_int64().value_unsafe();
-        out[key] = i >= 0 ? nlohmann::json(static_cast<uint64_t>(i)) : nlohmann::json(i);
-        break;
-      }
-      case element_type::UINT64:
-        out[key] = v.get_uint64().value_unsafe();
-        break;
-      case element_type::DOUBLE:
-        out[key] = v.get_double().value_unsafe();
-        break;
-      case element_type::STRING:
-        out[key] = std::string(v.get_string().value_unsafe());
-        break;
-      case element_type::BOOL:
-        out[key] = v.get_bool().value_unsafe();
-        break;
-      case element_type::NULL_VALUE:
-        out[key] = nullptr;
-        break;
+/// Validates a document without building it, keeping the record's skeleton:
+/// every member of an object root except arrays (objects are kept with their
+/// members, arrays and all they hold are left out). That is a few hundred
+/// bytes of a 9 MB scan (its sockets and services are arrays), and it holds
+/// the scalars `summary` and the headline figures (`latency.p50_ns`,
+/// `timing_ns.proc_walk`) read without parsing the text again. nlohmann's
+/// lexer reuses one token buffer, so this allocates only for what it keeps.
+class SkeletonScanner {
+ public:
+  using json = nlohmann::json;
+
+  bool root_is_object() const { return root_is_object_; }
+  json& top() { return top_; }
+
+  bool null() { return scalar(nullptr); }
+  bool boolean(bool v) { return scalar(v); }
+  bool number_integer(json::number_integer_t v) { return scalar(v); }
+  bool number_unsigned(json::number_unsigned_t v) { return scalar(v); }
+  bool number_float(json::number_float_t v, const json::string_t&) { return scalar(v); }
+  bool string(json::string_t& v) { return keeping() ? scalar(std::move(v)) : true; }
+  bool binary(json::binary_t&) { return true; }
+  bool start_object(std::size_t) {
+    if (depth_ == 0) {
+      root_is_object_ = true;
+      stack_.push_back(&top_);
+    } else if (keeping()) {
+      json& slot = (*stack_.back())[key_];
+      slot = json::object();  // a later member replaces an earlier one, as in a parse
+      stack_.push_back(&slot);
     }
+    ++depth_;
+    return true;
   }
-}
+  bool end_object() {
+    --depth_;
+    if (skip_from_ == 0 && !stack_.empty()) {
+      stack_.pop_back();
+    }
+    return true;
+  }
+  bool start_array(std::size_t) {
+    if (keeping()) {
+      stack_.back()->erase(key_);  // an array replaces an earlier member too
+      skip_from_ = depth_ + 1;
+    }
+    ++depth_;
+    return true;
+  }
+  bool end_array() {
+    if (skip_from_ == depth_) {
+      skip_from_ = 0;
+    }
+    --depth_;
+    return true;
+  }
+  bool key(json::string_t& k) {
+    if (keeping()) {
+      key_ = std::move(k);
+    }
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) { return false; }
+
+ private:
+  /// Inside the object root and not inside an array.
+  bool keeping() const { return root_is_object_ && skip_from_ == 0 && depth_ >= 1; }
+  template <typename T>
+  bool scalar(T&& v) {
+    if (keeping()) {
+      (*stack_.back())[key_] = std::forward<T>(v);  // duplicate keys: the last wins
+    }
+    return true;
+  }
+
+  json top_ = json::object();
+  std::vector<json*> stack_;
+  std::string key_;
+  int depth_ = 0;
+  int skip_from_ = 0;  ///< depth of the array being skipped (0: none)
+  bool root_is_object_ = false;
+};
 
 /// Builds only the filtered parts of a document (see StepRecord::tree).
 class FilteredBuilder {
@@ -265,35 +298,18 @@ StepRecord StepRecord::from_text(std::string&& text, std::string& problem) {
       c = ' ';
     }
   }
-  // simdjson validates at several GB/s, where nlohmann's SAX lexer took
-  // ~50 ms for a 19 000-socket scan on the runner's reader thread. It reads
-  // SIMDJSON_PADDING bytes past the end, which the capacity provides.
-  kept->reserve(kept->size() + simdjson::SIMDJSON_PADDING);
-  // One parser for the process: records come from a new reader thread for
-  // every agent, and a parser's buffers for a 9 MB record are ~10 ms of page
-  // faults when new. Records seldom arrive at the same moment.
-  static std::mutex parser_mu;
-  static simdjson::dom::parser parser;
-  std::lock_guard lock(parser_mu);
-  simdjson::dom::element root;
-  if (parser.parse(kept->data(), kept->size(), false).get(root) != simdjson::SUCCESS) {
+  SkeletonScanner scanner;
+  if (!nlohmann::json::sax_parse(*kept, &scanner)) {
     problem = "not JSON";
     return StepRecord(nlohmann::json{{"invalid_json", kept->substr(0, 4096)}});
   }
-  if (root.type() != simdjson::dom::element_type::OBJECT) {
-    nlohmann::json value = nlohmann::json::parse(*kept, nullptr, false);
+  if (!scanner.root_is_object()) {
+    auto value = nlohmann::json::parse(*kept);
     problem = std::string("not a JSON object (") + kind_name(value.type()) + ")";
     return StepRecord(std::move(value));
   }
-  nlohmann::json skeleton = nlohmann::json::object();
-  add_skeleton(root.get_object().value_unsafe(), skeleton);
-  // Memory of the largest record stays with the parser; a big one (more
-  // than 64 MiB) is let go at once.
-  if (kept->size() > (64u << 20)) {
-    parser = simdjson::dom::parser();
-  }
   StepRecord r;
-  r.top_ = std::move(skeleton);
+  r.top_ = std::move(scanner.top());
   r.text_ = std::move(kept);
   return r;
 }
