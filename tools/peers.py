@@ -269,22 +269,9 @@ def section_rr(sonda, args, udp):
 # --- udp_stream ----------------------------------------------------------------
 
 def iperf3_udp(duration, size=1400):
-    port = free_port()
-    srv = subprocess.Popen(["iperf3", "-s", "-1", "-B", "127.0.0.1", "-p", str(port)],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_listening(port, srv)
-        out = subprocess.run(["iperf3", "-c", "127.0.0.1", "-p", str(port), "-u", "-b", "0", "-l", str(size),
-                              "-t", str(duration), "--json"], capture_output=True, text=True,
-                             timeout=duration + 30).stdout
-    finally:
-        try:
-            srv.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            srv.kill()
-            srv.wait()
-    rx = json.loads(out)["end"]["sum_received"]
-    return {"pps": rx["bytes"] / size / rx["seconds"]}
+    import udp_vs_iperf3  # its iperf3 -u runner, the one the pps comparison has always used
+
+    return {"pps": udp_vs_iperf3.run_iperf3(size, duration)["received_pps"]}
 
 
 def sonda_udp_stream(sonda, duration, gso):
