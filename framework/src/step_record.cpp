@@ -1,5 +1,7 @@
 #include "step_record.hpp"
 
+#include "json_scan.hpp"
+
 #include <algorithm>
 #include <cstdint>
 #include <vector>
@@ -7,88 +9,6 @@
 namespace sonda {
 
 namespace {
-
-/// Validates a document without building it, keeping the record's skeleton:
-/// every member of an object root except arrays (objects are kept with their
-/// members, arrays and all they hold are left out). That is a few hundred
-/// bytes of a 9 MB scan (its sockets and services are arrays), and it holds
-/// the scalars `summary` and the headline figures (`latency.p50_ns`,
-/// `timing_ns.proc_walk`) read without parsing the text again. nlohmann's
-/// lexer reuses one token buffer, so this allocates only for what it keeps.
-class SkeletonScanner {
- public:
-  using json = nlohmann::json;
-
-  bool root_is_object() const { return root_is_object_; }
-  json& top() { return top_; }
-
-  bool null() { return scalar(nullptr); }
-  bool boolean(bool v) { return scalar(v); }
-  bool number_integer(json::number_integer_t v) { return scalar(v); }
-  bool number_unsigned(json::number_unsigned_t v) { return scalar(v); }
-  bool number_float(json::number_float_t v, const json::string_t&) { return scalar(v); }
-  bool string(json::string_t& v) { return keeping() ? scalar(std::move(v)) : true; }
-  bool binary(json::binary_t&) { return true; }
-  bool start_object(std::size_t) {
-    if (depth_ == 0) {
-      root_is_object_ = true;
-      stack_.push_back(&top_);
-    } else if (keeping()) {
-      json& slot = (*stack_.back())[key_];
-      slot = json::object();  // a later member replaces an earlier one, as in a parse
-      stack_.push_back(&slot);
-    }
-    ++depth_;
-    return true;
-  }
-  bool end_object() {
-    --depth_;
-    if (skip_from_ == 0 && !stack_.empty()) {
-      stack_.pop_back();
-    }
-    return true;
-  }
-  bool start_array(std::size_t) {
-    if (keeping()) {
-      stack_.back()->erase(key_);  // an array replaces an earlier member too
-      skip_from_ = depth_ + 1;
-    }
-    ++depth_;
-    return true;
-  }
-  bool end_array() {
-    if (skip_from_ == depth_) {
-      skip_from_ = 0;
-    }
-    --depth_;
-    return true;
-  }
-  bool key(json::string_t& k) {
-    if (keeping()) {
-      key_ = std::move(k);
-    }
-    return true;
-  }
-  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) { return false; }
-
- private:
-  /// Inside the object root and not inside an array.
-  bool keeping() const { return root_is_object_ && skip_from_ == 0 && depth_ >= 1; }
-  template <typename T>
-  bool scalar(T&& v) {
-    if (keeping()) {
-      (*stack_.back())[key_] = std::forward<T>(v);  // duplicate keys: the last wins
-    }
-    return true;
-  }
-
-  json top_ = json::object();
-  std::vector<json*> stack_;
-  std::string key_;
-  int depth_ = 0;
-  int skip_from_ = 0;  ///< depth of the array being skipped (0: none)
-  bool root_is_object_ = false;
-};
 
 /// Builds only the filtered parts of a document (see StepRecord::tree).
 class FilteredBuilder {
@@ -292,24 +212,19 @@ const char* kind_name(nlohmann::json::value_t t) {
 StepRecord StepRecord::from_text(std::string&& text, std::string& problem) {
   problem.clear();
   auto kept = std::make_shared<std::string>(std::move(text));
-  // JSON strings cannot hold raw control characters, so these are layout.
-  for (char& c : *kept) {
-    if (c == '\n' || c == '\r') {
-      c = ' ';
-    }
-  }
-  SkeletonScanner scanner;
-  if (!nlohmann::json::sax_parse(*kept, &scanner)) {
+  nlohmann::json skeleton;
+  const JsonRoot root = scan_json(*kept, &skeleton);  // line breaks become spaces
+  if (root == JsonRoot::kInvalid) {
     problem = "not JSON";
     return StepRecord(nlohmann::json{{"invalid_json", kept->substr(0, 4096)}});
   }
-  if (!scanner.root_is_object()) {
+  if (root != JsonRoot::kObject) {
     auto value = nlohmann::json::parse(*kept);
     problem = std::string("not a JSON object (") + kind_name(value.type()) + ")";
     return StepRecord(std::move(value));
   }
   StepRecord r;
-  r.top_ = std::move(scanner.top());
+  r.top_ = std::move(skeleton);
   r.text_ = std::move(kept);
   return r;
 }
@@ -340,7 +255,7 @@ nlohmann::json& StepRecord::edit() {
 
 void StepRecord::write_json(JsonOut& out, int indent, int level) const {
   if (text_ != nullptr) {
-    if (indent < 0) {
+    if (indent < 0 || text_->size() > kRelayoutLimit) {
       out.write(*text_);  // one line already (from_text); compactness is cosmetic
     } else {
       write_indented(out, *text_, indent, level);

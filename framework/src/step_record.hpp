@@ -64,9 +64,14 @@ class StepRecord {
   /// The tree for changing it; text form is parsed first and then dropped.
   nlohmann::json& edit();
 
-  /// Writes the record like tree().dump(indent) would. Text form, compact:
-  /// the text verbatim; pretty: the text re-indented (keys in the plugin's
-  /// order, numbers as the plugin wrote them).
+  /// Text records larger than this are written as they came, on one line,
+  /// even into an indented file: nobody reads 8 MB of sockets by eye, and
+  /// re-laying them out cost as much as taking the scan (`jq .` lays them out).
+  static constexpr size_t kRelayoutLimit = size_t{1} << 20;
+
+  /// Writes the record like tree().dump(indent) would. Text form, compact
+  /// or larger than kRelayoutLimit: the text verbatim; otherwise pretty: the
+  /// text re-indented (keys in the plugin's order, numbers as written).
   void write_json(JsonOut& out, int indent, int level) const;
 
   /// Same JSON value.

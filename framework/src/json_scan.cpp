@@ -1,0 +1,349 @@
+#include "json_scan.hpp"
+
+#include <clocale>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <locale.h>
+#include <cstring>
+#include <vector>
+
+namespace sonda {
+
+namespace {
+
+using json = nlohmann::json;
+
+constexpr uint64_t kOnes = 0x0101010101010101ULL;
+constexpr uint64_t kHighs = 0x8080808080808080ULL;
+
+/// Non-zero when one of the eight bytes is zero (exact as a yes/no).
+constexpr uint64_t has_zero(uint64_t x) { return (x - kOnes) & ~x & kHighs; }
+/// Non-zero when one of the eight bytes is below n (n <= 128; exact as a yes/no).
+constexpr uint64_t has_below(uint64_t x, uint8_t n) { return (x - kOnes * n) & ~x & kHighs; }
+/// Non-zero when a byte ends a plain run of a string: '"', '\\', a control
+/// character or a byte of a multi-byte UTF-8 sequence.
+constexpr uint64_t ends_plain_run(uint64_t v) {
+  return has_zero(v ^ (kOnes * '"')) | has_zero(v ^ (kOnes * '\\')) | has_below(v, 0x20) | (v & kHighs);
+}
+
+constexpr bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
+constexpr bool is_continuation(unsigned char c) { return (c & 0xC0) == 0x80; }
+
+const char* as_chars(const unsigned char* p) { return reinterpret_cast<const char*>(p); }
+
+int hex_value(unsigned char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/// The scanner. `p_` walks the text; the byte at `end_` is the string's
+/// terminating NUL, which no rule accepts, so every check stops there before
+/// reading further (each multi-byte check tests its bytes in order).
+class Scanner {
+ public:
+  Scanner(std::string& text, json* skeleton)
+      : p_(reinterpret_cast<unsigned char*>(text.data())), end_(p_ + text.size()), skeleton_(skeleton) {}
+
+  JsonRoot run() {
+    if (end_ - p_ >= 3 && p_[0] == 0xEF && p_[1] == 0xBB && p_[2] == 0xBF) {
+      std::memset(p_, ' ', 3);
+    }
+    skip_layout();
+    const JsonRoot root = root_kind(*p_);
+    return scan_document() ? root : JsonRoot::kInvalid;
+  }
+
+ private:
+  struct Frame {
+    bool array;
+    json* kept;  ///< the skeleton object this object fills; nullptr when not kept
+  };
+
+  static JsonRoot root_kind(unsigned char c) {
+    switch (c) {
+      case '{': return JsonRoot::kObject;
+      case '[': return JsonRoot::kArray;
+      case '"': return JsonRoot::kString;
+      case 't':
+      case 'f': return JsonRoot::kBoolean;
+      case 'n': return JsonRoot::kNull;
+      default: return JsonRoot::kNumber;
+    }
+  }
+
+  void skip_layout() {
+    for (;;) {
+      const unsigned char c = *p_;
+      if (c == ' ' || c == '\t') {
+        ++p_;
+      } else if (c == '\n' || c == '\r') {
+        *p_++ = ' ';
+      } else {
+        return;
+      }
+    }
+  }
+
+  /// The object a value at the current position goes into, or nullptr.
+  json* parent() const {
+    if (stack_.empty()) return nullptr;
+    const Frame& top = stack_.back();
+    return top.array ? nullptr : top.kept;
+  }
+
+  bool scan_document() {
+    const unsigned char* start = nullptr;
+    bool escaped = false;
+  value:
+    skip_layout();
+    switch (*p_) {
+      case '{': {
+        ++p_;
+        json* kept = nullptr;
+        if (stack_.empty()) {
+          if (skeleton_ != nullptr) {
+            *skeleton_ = json::object();
+            kept = skeleton_;
+          }
+        } else if (json* into = parent()) {
+          json& slot = (*into)[key_];
+          slot = json::object();  // a later member replaces an earlier one, as in a parse
+          kept = &slot;
+        }
+        stack_.push_back({false, kept});
+        skip_layout();
+        if (*p_ == '}') {
+          ++p_;
+          stack_.pop_back();
+          goto after_value;
+        }
+        goto member_key;
+      }
+      case '[': {
+        ++p_;
+        if (json* into = parent()) {
+          into->erase(key_);  // an array replaces an earlier member too
+        }
+        stack_.push_back({true, nullptr});
+        skip_layout();
+        if (*p_ == ']') {
+          ++p_;
+          stack_.pop_back();
+          goto after_value;
+        }
+        goto value;
+      }
+      case '"':
+        start = p_;
+        if (!scan_string(escaped)) return false;
+        if (json* into = parent()) (*into)[key_] = decode_string(start, escaped);
+        goto after_value;
+      case 't':
+        if (!literal("true", 4)) return false;
+        if (json* into = parent()) (*into)[key_] = true;
+        goto after_value;
+      case 'f':
+        if (!literal("false", 5)) return false;
+        if (json* into = parent()) (*into)[key_] = false;
+        goto after_value;
+      case 'n':
+        if (!literal("null", 4)) return false;
+        if (json* into = parent()) (*into)[key_] = nullptr;
+        goto after_value;
+      default:
+        start = p_;
+        if (!scan_number()) return false;
+        if (json* into = parent()) (*into)[key_] = json::parse(as_chars(start), as_chars(p_));  // checked above
+        goto after_value;
+    }
+  member_key:
+    if (*p_ != '"') return false;
+    start = p_;
+    if (!scan_string(escaped)) return false;
+    if (stack_.back().kept != nullptr) key_ = decode_string(start, escaped);
+    skip_layout();
+    if (*p_ != ':') return false;
+    ++p_;
+    goto value;
+  after_value:
+    skip_layout();
+    if (stack_.empty()) return p_ == end_;
+    if (*p_ == ',') {
+      ++p_;
+      if (stack_.back().array) goto value;
+      skip_layout();
+      goto member_key;
+    }
+    if (*p_ == (stack_.back().array ? ']' : '}')) {
+      ++p_;
+      stack_.pop_back();
+      goto after_value;
+    }
+    return false;
+  }
+
+  bool literal(const char* word, size_t n) {
+    if (static_cast<size_t>(end_ - p_) < n || std::memcmp(p_, word, n) != 0) return false;
+    p_ += n;
+    return true;
+  }
+
+  bool scan_number() {
+    const unsigned char* start = p_;
+    if (*p_ == '-') ++p_;
+    if (*p_ == '0') {
+      ++p_;
+    } else if (*p_ >= '1' && *p_ <= '9') {
+      while (is_digit(*++p_)) {
+      }
+    } else {
+      return false;
+    }
+    if (*p_ == '.') {
+      if (!is_digit(*++p_)) return false;
+      while (is_digit(*++p_)) {
+      }
+    }
+    bool exponent = false;
+    if (*p_ == 'e' || *p_ == 'E') {
+      exponent = true;
+      ++p_;
+      if (*p_ == '+' || *p_ == '-') ++p_;
+      if (!is_digit(*p_)) return false;
+      while (is_digit(*++p_)) {
+      }
+    }
+    // Only these can exceed a double, which a parse refuses ("number
+    // overflow"); an underflow is fine (it becomes 0, as in a parse).
+    return (!exponent && p_ - start <= 300) || is_finite_double(start, p_);
+  }
+
+  static bool is_finite_double(const unsigned char* start, const unsigned char* end) {
+    static const locale_t c_locale = newlocale(LC_ALL_MASK, "C", nullptr);
+    const std::string digits(as_chars(start), as_chars(end));
+    return std::isfinite(strtod_l(digits.c_str(), nullptr, c_locale));
+  }
+
+  /// p_ at the opening quote; on success just past the closing one.
+  bool scan_string(bool& escaped) {
+    escaped = false;
+    ++p_;
+    for (;;) {
+      while (end_ - p_ >= 8) {
+        uint64_t v;
+        std::memcpy(&v, p_, 8);
+        if (ends_plain_run(v) != 0) break;
+        p_ += 8;
+      }
+      const unsigned char c = *p_;
+      if (c == '"') {
+        ++p_;
+        return true;
+      }
+      if (c == '\\') {
+        escaped = true;
+        if (!scan_escape()) return false;
+      } else if (c < 0x20) {
+        return false;  // a raw control character, or the end of the text
+      } else if (c < 0x80) {
+        ++p_;
+      } else if (!scan_utf8(c)) {
+        return false;
+      }
+    }
+  }
+
+  int hex4(const unsigned char* at) const {
+    int v = 0;
+    for (int i = 0; i < 4; ++i) {
+      const int h = hex_value(at[i]);  // stops at the NUL past the end
+      if (h < 0) return -1;
+      v = v * 16 + h;
+    }
+    return v;
+  }
+
+  bool scan_escape() {
+    switch (p_[1]) {
+      case '"':
+      case '\\':
+      case '/':
+      case 'b':
+      case 'f':
+      case 'n':
+      case 'r':
+      case 't':
+        p_ += 2;
+        return true;
+      case 'u': {
+        const int cp = hex4(p_ + 2);
+        if (cp < 0) return false;
+        p_ += 6;
+        if (cp >= 0xD800 && cp <= 0xDBFF) {  // must be followed by a low surrogate
+          if (p_[0] != '\\' || p_[1] != 'u') return false;
+          const int low = hex4(p_ + 2);
+          if (low < 0xDC00 || low > 0xDFFF) return false;
+          p_ += 6;
+        } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+          return false;  // a low surrogate alone
+        }
+        return true;
+      }
+      default:
+        return false;
+    }
+  }
+
+  /// RFC 3629 well-formed sequences only (no overlongs, no surrogates, <= U+10FFFF).
+  bool scan_utf8(unsigned char c) {
+    if (c < 0xC2) return false;
+    if (c < 0xE0) {
+      if (!is_continuation(p_[1])) return false;
+      p_ += 2;
+      return true;
+    }
+    if (c < 0xF0) {
+      const unsigned char lo = c == 0xE0 ? 0xA0 : 0x80;
+      const unsigned char hi = c == 0xED ? 0x9F : 0xBF;
+      if (p_[1] < lo || p_[1] > hi || !is_continuation(p_[2])) return false;
+      p_ += 3;
+      return true;
+    }
+    if (c < 0xF5) {
+      const unsigned char lo = c == 0xF0 ? 0x90 : 0x80;
+      const unsigned char hi = c == 0xF4 ? 0x8F : 0xBF;
+      if (p_[1] < lo || p_[1] > hi || !is_continuation(p_[2]) || !is_continuation(p_[3])) return false;
+      p_ += 4;
+      return true;
+    }
+    return false;
+  }
+
+  /// The value of the string token [start, p_).
+  std::string decode_string(const unsigned char* start, bool escaped) const {
+    if (!escaped) return std::string(reinterpret_cast<const char*>(start) + 1, p_ - start - 2);
+    return json::parse(as_chars(start), as_chars(p_)).get<std::string>();
+  }
+
+  unsigned char* p_;
+  unsigned char* end_;
+  json* skeleton_;
+  std::vector<Frame> stack_;
+  std::string key_;
+};
+
+}  // namespace
+
+JsonRoot scan_json(std::string& text, json* skeleton) {
+  Scanner scanner(text, skeleton);
+  const JsonRoot root = scanner.run();
+  if (skeleton != nullptr && root != JsonRoot::kObject) {
+    *skeleton = json::object();
+  }
+  return root;
+}
+
+}  // namespace sonda
