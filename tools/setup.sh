@@ -48,7 +48,8 @@ fi
 run_fuzzers() {
   local fbuild=$1 seconds=$2 target scratch log rc
   for target in "scenario_fuzz tests/fuzz/corpus/scenario" \
-                "udp_header_fuzz plugins/udp_transport/tests/fuzz_corpus"; do
+                "udp_header_fuzz plugins/udp_transport/tests/fuzz_corpus" \
+                "json_scan_fuzz tests/fuzz/corpus/json_scan"; do
     set -- $target
     scratch=$(mktemp -d)
     echo "fuzz: $1 for ${seconds}s" >&2
@@ -80,7 +81,7 @@ if [[ $mode == fuzz ]]; then
   seconds=${1:-30}
   fbuild=${FUZZ_BUILD_DIR:-$root/build-fuzz}
   clang_build "$fbuild" address,undefined -DSONDA_BUILD_FUZZ=ON -DSONDA_BUILD_TESTS=OFF
-  cmake --build "$fbuild" -j "$jobs" --target scenario_fuzz udp_header_fuzz
+  cmake --build "$fbuild" -j "$jobs" --target scenario_fuzz udp_header_fuzz json_scan_fuzz
   run_fuzzers "$fbuild" "$seconds"
   exit 0
 fi
