@@ -37,8 +37,8 @@ class InProcessRun final : public ActionRun {
 
 }  // namespace
 
-Executor::Executor(Isolation isolation, std::string agent_binary)
-    : isolation_(isolation), agent_binary_(std::move(agent_binary)) {
+Executor::Executor(Isolation isolation, size_t planned_runs, std::string agent_binary)
+    : isolation_(isolation), agent_binary_(std::move(agent_binary)), planned_runs_(planned_runs) {
   replenish();
 }
 
@@ -49,11 +49,12 @@ void Executor::replenish() const {
     return;
   }
   std::lock_guard lock(mu_);
-  if (spare_ != nullptr) {
+  if (spare_ != nullptr || started_ahead_ >= planned_runs_) {
     return;
   }
   try {
-    spare_ = AgentConnection::start({agent_binary_, "agent"});
+    ++started_ahead_;
+    spare_ = AgentConnection::start_local(agent_binary_);
   } catch (const std::exception&) {
     // start() will try again and report why.
   }
@@ -82,12 +83,14 @@ std::unique_ptr<ActionRun> Executor::start(ActionRequest request, const std::str
     agent = std::move(spare_);
   }
   if (agent == nullptr || agent->lost_already()) {
-    agent = AgentConnection::start({agent_binary_, "agent"});
+    agent = AgentConnection::start_local(agent_binary_);
   }
   auto run = start_agent_run(std::move(agent), std::move(request));
   // The next step's agent starts now, beside this run: ~5 ms of one core
   // once, so that a step that follows a run of more than that finds its
   // agent ready (an exec of sonda is ~6 ms here, a fork of the runner more).
+  // Only while the scenario has runs left for it: after the last one an
+  // agent started ahead would take a core from the run and be closed unused.
   replenish();
   return run;
 }

@@ -65,7 +65,12 @@ struct ActionRequest {
 class Executor {
  public:
   /// `agent_binary`: the `sonda` executable to start as `sonda agent`.
-  explicit Executor(Isolation isolation, std::string agent_binary = self_executable());
+  /// `planned_runs`: how many local action runs the scenario has (repeats
+  /// counted); agents are started ahead only for those, so a one-step run
+  /// starts one agent, not two. Runs beyond it (the runner's own port-owner
+  /// lookups) start their agent when they start.
+  explicit Executor(Isolation isolation, size_t planned_runs = SIZE_MAX,
+                    std::string agent_binary = self_executable());
   ~Executor();
   Isolation isolation() const { return isolation_; }
   /// Starts the action, here or on `host` (a name connect_hosts() knew).
@@ -97,6 +102,9 @@ class Executor {
   /// on a small VM). Taken by start(), replaced when that run ends.
   mutable std::mutex mu_;
   mutable std::shared_ptr<AgentConnection> spare_;
+  /// Local agents started ahead so far, and how many the scenario plans.
+  mutable size_t started_ahead_ = 0;
+  size_t planned_runs_;
   /// One agent per host, shared by every step on it (set by connect_hosts).
   std::map<std::string, std::shared_ptr<AgentConnection>> hosts_;
   mutable std::atomic<uint64_t> next_run_id_{0};

@@ -1,5 +1,7 @@
 #include "agent_client.hpp"
 
+#include "agent_zygote.hpp"
+
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -52,8 +54,18 @@ void AgentConnection::wait_all(int64_t until_ns) {
   }
 }
 
+std::shared_ptr<AgentConnection> AgentConnection::start_local(const std::string& agent_binary) {
+  return start_impl({agent_binary, "agent"}, "", "", true);
+}
+
 std::shared_ptr<AgentConnection> AgentConnection::start(const std::vector<std::string>& argv,
                                                         const std::string& stderr_path, const std::string& label) {
+  return start_impl(argv, stderr_path, label, false);
+}
+
+std::shared_ptr<AgentConnection> AgentConnection::start_impl(const std::vector<std::string>& argv,
+                                                             const std::string& stderr_path,
+                                                             const std::string& label, bool forked) {
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
     throw std::runtime_error(std::string("socketpair: ") + std::strerror(errno));
@@ -68,7 +80,12 @@ std::shared_ptr<AgentConnection> AgentConnection::start(const std::vector<std::s
   SpawnSpec spec;
   spec.argv = argv;
   try {
-    c->process_ = SpawnedProcess::start_with_stdio(spec, sv[1], stderr_path);
+    const auto zygote = forked ? agent_zygote() : nullptr;
+    if (zygote != nullptr) {
+      c->process_ = SpawnedProcess::adopt(zygote->fork_agent(sv[1], -1));
+    } else {
+      c->process_ = SpawnedProcess::start_with_stdio(spec, sv[1], stderr_path);
+    }
   } catch (...) {
     ::close(sv[0]);
     ::close(sv[1]);

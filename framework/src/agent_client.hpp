@@ -35,6 +35,9 @@ class AgentConnection {
   static std::shared_ptr<AgentConnection> start(const std::vector<std::string>& argv,
                                                 const std::string& stderr_path = "",
                                                 const std::string& label = "");
+  /// A step's own agent here: forked by the agent zygote when there is one
+  /// (agent_zygote.hpp), else `agent_binary agent` exec'd as start() does.
+  static std::shared_ptr<AgentConnection> start_local(const std::string& agent_binary);
   ~AgentConnection();
   AgentConnection(const AgentConnection&) = delete;
   AgentConnection& operator=(const AgentConnection&) = delete;
@@ -90,6 +93,9 @@ class AgentConnection {
   static void wait_all(int64_t until_ns);
 
  private:
+  static std::shared_ptr<AgentConnection> start_impl(const std::vector<std::string>& argv,
+                                                     const std::string& stderr_path, const std::string& label,
+                                                     bool forked);
   AgentConnection() = default;
   void read_loop();
   /// Called once the channel ended: reaps the agent and ends open runs.

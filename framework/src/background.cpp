@@ -137,10 +137,10 @@ std::unique_ptr<Runner::Background> Runner::start_spawn(const Step& step, StepRe
   };
   std::shared_ptr<const LoadedPlugin> scanner;
   if (port) {
-    scanner = registry_.get("proc_scanner");
-    if (scanner == nullptr || scanner->find_action("wait_for") == nullptr) {
+    scanner = registry_.with_capability(SONDA_CAP_PORT_OWNER);  // the loader checked its "wait_for"
+    if (scanner == nullptr) {
       return fail("readiness on port " + std::to_string(*port) + "/" + protocol +
-                  " needs the proc_scanner plugin (wait_for), which is not loaded");
+                  " needs a plugin with the port_owner capability (proc_scanner), which is not loaded");
     }
   }
   try {
@@ -175,7 +175,7 @@ std::unique_ptr<Runner::Background> Runner::start_spawn(const Step& step, StepRe
       }
     }
     StepResult ready;
-    ready.plugin = "proc_scanner";
+    ready.plugin = scanner->name();
     ready.action = "wait_for";
     settle(ready, **wait, end, deadline_ns, "timed out after " + seconds_text(spec.ready_timeout_ns));
     if (!early_exit) {

@@ -2,6 +2,7 @@
 #include <exception>
 #include <iostream>
 
+#include "agent_zygote.hpp"
 #include "runner.hpp"
 #include "spawn.hpp"
 
@@ -10,6 +11,7 @@ int cli_main(int argc, char** argv);
 }
 
 int main(int argc, char** argv) {
+  sonda::remember_argv(argc, argv);  // before CLI11 reads it
   try {
     return sonda::cli_main(argc, argv);
   } catch (const std::exception& e) {

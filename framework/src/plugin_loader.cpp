@@ -6,6 +6,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <utility>
+#include <vector>
 
 namespace sonda {
 
@@ -78,6 +80,28 @@ std::string check_renames(const sonda_plugin* d) {
   return {};
 }
 
+/// Why a descriptor that claims SONDA_CAP_PORT_OWNER cannot answer what the
+/// runner asks (abi.h), empty when it can.
+std::string check_port_owner(const sonda_plugin& d) {
+  const std::pair<const char*, std::vector<const char*>> needs[] = {
+      {"owner", {"port", "protocol"}}, {"wait_for", {"port", "protocol", "pid", "timeout"}}};
+  for (const auto& [action, params] : needs) {
+    const sonda_action_spec* spec = nullptr;
+    for (size_t i = 0; i < d.action_count; ++i) {
+      if (d.actions[i].name != nullptr && std::strcmp(d.actions[i].name, action) == 0) spec = &d.actions[i];
+    }
+    if (spec == nullptr) return std::string("it has no action '") + action + "'";
+    for (const char* param : params) {
+      bool found = false;
+      for (size_t p = 0; p < spec->param_count; ++p) {
+        found = found || (spec->params[p].name != nullptr && std::strcmp(spec->params[p].name, param) == 0);
+      }
+      if (!found) return std::string("its action '") + action + "' has no parameter '" + param + "'";
+    }
+  }
+  return {};
+}
+
 /// The reason a descriptor cannot be used, empty when it is sound.
 std::string check_descriptor(const sonda_plugin* d) {
   if (d == nullptr) {
@@ -116,6 +140,11 @@ std::string check_descriptor(const sonda_plugin* d) {
         return "action '" + std::string(a.name) + "' parameter #" + std::to_string(p) +
                " has no name";
       }
+    }
+  }
+  if ((d->capabilities & SONDA_CAP_PORT_OWNER) != 0) {
+    if (std::string why = check_port_owner(*d); !why.empty()) {
+      return "claims the port_owner capability, but " + why;
     }
   }
   if (d->struct_size >= kFiguresEnd) {

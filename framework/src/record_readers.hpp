@@ -5,7 +5,9 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
+#include "report.hpp"
 #include "scenario.hpp"
 #include "step_record.hpp"
 
@@ -17,6 +19,8 @@ namespace sonda {
 /// not steps (`env`) may appear; harmless. Trusts a validated scenario; a
 /// part it cannot read throws std::runtime_error, and the caller should then
 /// keep every record whole.
-std::map<std::string, RecordFilter> read_record_parts(const Scenario& scenario);
+/// `reports`: the scenario's `report:` entries, parsed once by the runner.
+std::map<std::string, RecordFilter> read_record_parts(const Scenario& scenario,
+                                                      const std::vector<ReportSpec>& reports);
 
 }  // namespace sonda

@@ -12,7 +12,64 @@ namespace fs = std::filesystem;
 
 namespace sonda {
 
+void Registry::load_named(const std::vector<std::string>& dirs, const std::set<std::string>& names) {
+  std::lock_guard lock(mu_);
+  dirs_ = dirs;
+  complete_ = false;
+  bool all_found = true;
+  for (const auto& name : names) {
+    bool found = false;
+    for (const auto& dir : dirs) {
+      std::error_code ec;
+      const fs::path file = fs::path(dir) / (name + ".so");
+      if (fs::is_regular_file(file, ec)) {
+        load_file_locked(file.string());
+        found = plugins_.count(name) != 0;
+        break;  // the first file of that name decides, loaded or refused
+      }
+    }
+    all_found = all_found && found;
+  }
+  if (!all_found) {
+    for (const auto& dir : dirs) {
+      load_directory_locked(dir);
+    }
+    complete_ = true;
+  }
+}
+
+std::shared_ptr<const LoadedPlugin> Registry::with_capability(uint64_t capability) const {
+  std::lock_guard lock(mu_);
+  auto find = [&]() -> std::shared_ptr<const LoadedPlugin> {
+    for (const auto& [name, plugin] : plugins_) {
+      if ((plugin->descriptor->capabilities & capability) == capability) return plugin;
+    }
+    return nullptr;
+  };
+  if (auto found = find(); found != nullptr || complete_) {
+    return found;
+  }
+  // Loading more is a change of the registry's contents, not of anything a
+  // caller holds: handles given out stay valid, names stay unique.
+  auto* self = const_cast<Registry*>(this);
+  for (const auto& dir : dirs_) {
+    self->load_directory_locked(dir);
+  }
+  self->complete_ = true;
+  return find();
+}
+
 void Registry::load_directory(const std::string& dir) {
+  std::lock_guard lock(mu_);
+  load_directory_locked(dir);
+}
+
+void Registry::load_file(const std::string& path) {
+  std::lock_guard lock(mu_);
+  load_file_locked(path);
+}
+
+void Registry::load_directory_locked(const std::string& dir) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) {
     return;
@@ -25,11 +82,11 @@ void Registry::load_directory(const std::string& dir) {
   }
   std::sort(files.begin(), files.end());
   for (const auto& f : files) {
-    load_file(f);
+    load_file_locked(f);
   }
 }
 
-void Registry::load_file(const std::string& path) {
+void Registry::load_file_locked(const std::string& path) {
   std::error_code ec;
   const std::string canonical = fs::weakly_canonical(path, ec).string();
   if (std::find(seen_paths_.begin(), seen_paths_.end(), canonical) != seen_paths_.end()) {
@@ -85,6 +142,7 @@ std::vector<std::string> Registry::search_dirs(const std::vector<std::string>& e
 }
 
 std::shared_ptr<const LoadedPlugin> Registry::get(std::string_view name) const {
+  std::lock_guard lock(mu_);
   auto it = plugins_.find(name);
   return it == plugins_.end() ? nullptr : it->second;
 }
@@ -100,6 +158,7 @@ const RefusedPlugin* Registry::refusal_for(std::string_view name) const {
 }
 
 std::vector<std::string> Registry::plugin_names() const {
+  std::lock_guard lock(mu_);
   std::vector<std::string> names;
   for (const auto& [name, plugin] : plugins_) {
     names.push_back(name);

@@ -2,14 +2,16 @@
 // the scenario layer, the runner and the result files together.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <mutex>
 
+#include "agent_zygote.hpp"
 #include "commands.hpp"
 #include "describe.hpp"
-#include "needed_plugins.hpp"
 #include "registry.hpp"
 #include "results.hpp"
 #include "run_context.hpp"
@@ -35,35 +37,47 @@ std::string exit_code_help() {
          "  7    sonda compare: a figure regressed, or a step failed in the new run\n"
          "  130  interrupted (SIGINT/SIGTERM); partial results are written\n"
          "Environment:\n"
-         "  SONDA_PLUGIN_PATH  colon-separated directories searched for plugin .so files\n";
+         "  SONDA_PLUGIN_PATH  colon-separated directories searched for plugin .so files\n"
+         "  SONDA_AGENT_START  fork (default): local agents are forked from a copy of the runner;\n"
+         "                     exec: each is started as `sonda agent`\n";
 }
 
 namespace {
 
-Registry load_registry(const PluginOptions& opts) {
-  Registry registry;
+void load_every_plugin(Registry& registry, const PluginOptions& opts) {
   for (const auto& dir : Registry::search_dirs(opts.plugin_dirs)) {
     registry.load_directory(dir);
   }
   for (const auto& r : registry.refused()) {
     spdlog::debug("{}", r.reason);
   }
-  return registry;
 }
 
-/// Loads the scenario's explicit plugins and checks every plugin it uses is
-/// available. Returns 0, or kExitPluginError after printing why.
-int check_plugins(const std::string& file, Registry& registry, const PluginOptions& opts) {
-  const size_t refused_before = registry.refused().size();
-  for (const auto& path : scenario_plugin_paths(file)) {
+/// Loads the scenario's explicit plugins and, along the search path, the
+/// ones it uses (only those: a one-step run pays for one dlopen), and checks
+/// every plugin and capability it needs is there. Returns 0, or
+/// kExitPluginError after printing why.
+int load_plugins(const ScenarioSource& source, Registry& registry, const PluginOptions& opts) {
+  for (const auto& path : source.plugin_paths()) {
     registry.load_file(path);
   }
+  const auto dirs = Registry::search_dirs(opts.plugin_dirs);
+  const std::set<std::string> needed = source.needed_plugins();
+  registry.load_named(dirs, needed);
   int rc = kExitOk;
-  for (size_t i = refused_before; i < registry.refused().size(); ++i) {
-    std::cerr << "error: " << registry.refused()[i].reason << '\n';
-    rc = kExitPluginError;
+  for (const auto& r : registry.refused()) {
+    // A refused file the scenario names, or one found while looking for a
+    // plugin it uses: either way it stops the run with its reason.
+    if (needed.count(std::filesystem::path(r.path).stem().string()) != 0 ||
+        std::find(source.plugin_paths().begin(), source.plugin_paths().end(), r.path) !=
+            source.plugin_paths().end()) {
+      std::cerr << "error: " << r.reason << '\n';
+      rc = kExitPluginError;
+    } else {
+      spdlog::debug("{}", r.reason);
+    }
   }
-  for (const auto& name : needed_plugins(file)) {
+  for (const auto& name : needed) {
     if (registry.get(name) != nullptr) {
       continue;
     }
@@ -74,7 +88,7 @@ int check_plugins(const std::string& file, Registry& registry, const PluginOptio
       continue;
     }
     std::cerr << "error: the scenario needs plugin '" << name << "', which was not found; searched:";
-    for (const auto& dir : Registry::search_dirs(opts.plugin_dirs)) {
+    for (const auto& dir : dirs) {
       std::cerr << ' ' << dir;
     }
     std::cerr << "\n       loaded plugins:";
@@ -83,18 +97,25 @@ int check_plugins(const std::string& file, Registry& registry, const PluginOptio
     }
     std::cerr << '\n';
   }
+  if ((source.needed_capabilities() & SONDA_CAP_PORT_OWNER) != 0 &&
+      registry.with_capability(SONDA_CAP_PORT_OWNER) == nullptr) {
+    std::cerr << "error: a spawn step waits for a port (ready:), which needs a plugin that can tell who "
+                 "listens on a port (capability port_owner, e.g. proc_scanner); none was found\n";
+    rc = kExitPluginError;
+  }
   return rc;
 }
 
-/// Parses and validates; prints every diagnostic. nullptr on failure with
-/// `rc` set.
+/// Reads the scenario once, loads what it needs, validates it; prints every
+/// diagnostic. nullptr on failure with `rc` set.
 std::unique_ptr<Scenario> load_checked(const RunCommand& cmd, Registry& registry, int& rc) {
   try {
-    rc = check_plugins(cmd.file, registry, cmd.plugins);
+    const ScenarioSource source = ScenarioSource::read(cmd.file, cmd.overrides);
+    rc = load_plugins(source, registry, cmd.plugins);
     if (rc != kExitOk) {
       return nullptr;
     }
-    return std::make_unique<Scenario>(load_scenario(cmd.file, cmd.overrides, registry));
+    return std::make_unique<Scenario>(load_scenario(source, registry));
   } catch (const ScenarioError& e) {
     for (const auto& d : e.diagnostics()) {
       std::cerr << d.str() << '\n';
@@ -119,7 +140,7 @@ size_t count_steps(const Group& g) {
 }  // namespace
 
 int validate_command(const RunCommand& cmd) {
-  Registry registry = load_registry(cmd.plugins);
+  Registry registry;
   int rc = kExitOk;
   auto scenario = load_checked(cmd, registry, rc);
   if (!scenario) {
@@ -131,12 +152,26 @@ int validate_command(const RunCommand& cmd) {
 }
 
 int run_command(const RunCommand& cmd) {
-  Registry registry = load_registry(cmd.plugins);
+  Registry registry;
   int rc = kExitOk;
   auto scenario = load_checked(cmd, registry, rc);
   if (!scenario) {
     return rc;
   }
+  const Isolation isolation = cmd.in_process ? Isolation::kInProcess : Isolation::kAgent;
+  if (isolation == Isolation::kAgent) {
+    // Now, while this process has one thread and its plugins loaded: local
+    // agents are forked from it instead of exec'd (agent_zygote.hpp).
+    std::string why;
+    if (auto zygote = AgentZygote::start(why)) {
+      set_agent_zygote(std::move(zygote));
+    } else {
+      spdlog::debug("agents are exec'd: {}", why);
+    }
+  }
+  struct ZygoteEnd {
+    ~ZygoteEnd() { set_agent_zygote(nullptr); }
+  } zygote_end;
   std::unique_ptr<RunWriter> writer;
   try {
     writer = std::make_unique<RunWriter>(cmd.out_dir, scenario->name);
@@ -144,7 +179,6 @@ int run_command(const RunCommand& cmd) {
     std::cerr << "error: " << e.what() << '\n';
     return kExitInvalidScenario;
   }
-  const Isolation isolation = cmd.in_process ? Isolation::kInProcess : Isolation::kAgent;
   const int64_t start_ns = monotonic_now_ns();
   const nlohmann::json header =
       run_header(*scenario, registry, to_string(isolation), writer->dir(), utc_iso_timestamp());
@@ -205,13 +239,15 @@ int run_command(const RunCommand& cmd) {
 }
 
 int plugins_command(const PluginOptions& opts) {
-  Registry registry = load_registry(opts);
+  Registry registry;
+  load_every_plugin(registry, opts);
   std::cout << list_plugins(registry);
   return kExitOk;
 }
 
 int describe_command(const PluginOptions& opts, const std::string& what, bool markdown) {
-  Registry registry = load_registry(opts);
+  Registry registry;
+  load_every_plugin(registry, opts);
   // "plugin.action": only that action's parameter block (a README's region).
   const size_t dot = what.find('.');
   const std::string name = what.substr(0, dot);

@@ -5,6 +5,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <functional>
 #include <thread>
@@ -35,14 +37,38 @@ void collect_steps(const Group& group, std::vector<const Step*>& out) {
   }
 }
 
+/// Local action runs the group will start, repeats counted.
+size_t planned_local_runs(const Group& group) {
+  size_t n = 0;
+  for (const auto& node : group.nodes) {
+    if (node.is_group()) {
+      n += planned_local_runs(*node.group);
+    } else if (node.step.kind == Step::Kind::kAction && node.step.host.empty()) {
+      n += static_cast<size_t>(std::max(node.step.repeat, 1));
+    }
+  }
+  return n;
+}
+
 }  // namespace
 
 Runner::Runner(const Scenario& scenario, const Registry& registry, RunReporter& report, std::string run_dir,
                Isolation isolation)
-    : scenario_(scenario), registry_(registry), writer_(report), run_dir_(std::move(run_dir)), executor_(isolation) {
+    : scenario_(scenario),
+      registry_(registry),
+      writer_(report),
+      run_dir_(std::move(run_dir)),
+      executor_(isolation, planned_local_runs(scenario.root)) {
   sample_gate_->writer = &writer_;
+  // `report:` entries were checked at validation; parsed here once, for the
+  // record parts they read and for the reports built at the end.
+  for (const nlohmann::json& doc : scenario_.reports) {
+    ReportSpec spec;
+    parse_report_spec(doc, spec);
+    report_specs_.push_back(std::move(spec));
+  }
   try {
-    read_parts_ = read_record_parts(scenario_);
+    read_parts_ = read_record_parts(scenario_, report_specs_);
   } catch (const std::exception& e) {
     spdlog::debug("keeping every step record parsed: {}", e.what());
   }
@@ -209,9 +235,7 @@ RunOutcome Runner::run() {
         records.erase(r.id);
       }
     }
-    for (const nlohmann::json& doc : scenario_.reports) {
-      ReportSpec spec;
-      parse_report_spec(doc, spec);
+    for (const ReportSpec& spec : report_specs_) {
       nlohmann::json built = build_report(spec, records);
       writer_.event("report", built);
       outcome.reports.push_back(std::move(built));

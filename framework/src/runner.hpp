@@ -19,6 +19,7 @@
 #include "action_run.hpp"
 #include "registry.hpp"
 #include "results.hpp"
+#include "report.hpp"
 #include "scenario.hpp"
 
 namespace sonda {
@@ -150,6 +151,8 @@ class Runner {
   /// The parts of step records `${}`, `expect:` or `report:` read (per
   /// step id); nullopt: every record whole.
   std::optional<std::map<std::string, RecordFilter>> read_parts_;
+  /// The scenario's `report:` entries, parsed once.
+  std::vector<ReportSpec> report_specs_;
   std::map<std::string, StepResult> results_;
   std::map<ActionRun*, bool> running_;  ///< started runs -> is a background step
 };

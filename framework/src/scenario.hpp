@@ -10,6 +10,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -156,10 +157,41 @@ struct Scenario {
   nlohmann::json as_run;                   // the document after --set, as JSON
 };
 
-/// Reads just the `plugins:` list (explicit .so paths, resolved relative to
-/// the scenario file) so the host can load them before validation. Throws
-/// ScenarioError on unreadable or malformed YAML.
-std::vector<std::string> scenario_plugin_paths(const std::string& file);
+/// A scenario file read and parsed once, `--set` overrides applied. What the
+/// host must load before validating it comes from here (the explicit
+/// `plugins:` files, the plugins its steps use, the capabilities it needs),
+/// then load_scenario() validates the same document. Cheap to copy.
+class ScenarioSource {
+ public:
+  /// Reads and parses `file`. Throws ScenarioError when it cannot be read
+  /// or is not YAML (bad UTF-8, a syntax error, a second document).
+  static ScenarioSource read(const std::string& file, const std::vector<std::string>& overrides);
+  /// The same from text in memory; `file` names it in marks and anchors
+  /// relative `plugins:` paths.
+  static ScenarioSource from_text(const std::string& text, const std::string& file,
+                                  const std::vector<std::string>& overrides);
+
+  const std::string& file() const;
+  /// The explicit `plugins:` entries, resolved relative to the file; what is
+  /// malformed is left out (validation reports it).
+  std::vector<std::string> plugin_paths() const;
+  /// The plugin of every `use: plugin.action` among the steps, as run
+  /// (after --set).
+  std::set<std::string> needed_plugins() const;
+  /// Capabilities the run needs beyond those plugins: SONDA_CAP_PORT_OWNER
+  /// when a `spawn:` step waits for a port (`ready:`).
+  uint64_t needed_capabilities() const;
+
+  struct Doc;  // the parsed tree and the problems found reading it
+
+ private:
+  friend Scenario load_scenario(const ScenarioSource& source, const SchemaSource& schemas);
+  std::shared_ptr<const Doc> doc_;
+};
+
+/// Validates a scenario read by ScenarioSource. Throws ScenarioError
+/// listing every problem (the --set ones included).
+Scenario load_scenario(const ScenarioSource& source, const SchemaSource& schemas);
 
 /// Parses and validates `file`. `overrides` are `--set key=value` pairs:
 /// dotted paths into the document ("defaults.duration=1s",

@@ -121,6 +121,13 @@ std::unique_ptr<SpawnedProcess> SpawnedProcess::start_with_stdio(const SpawnSpec
   return std::unique_ptr<SpawnedProcess>(new SpawnedProcess(pid));
 }
 
+std::unique_ptr<SpawnedProcess> SpawnedProcess::adopt(pid_t pid) {
+  static const bool registered = [] { return std::atexit(&kill_all_at_exit) == 0; }();
+  (void)registered;
+  track(pid);
+  return std::unique_ptr<SpawnedProcess>(new SpawnedProcess(pid));
+}
+
 std::unique_ptr<SpawnedProcess> SpawnedProcess::launch(const SpawnSpec& spec, int in_fd, int out_fd,
                                                        int err_fd) {
   static const bool registered = [] { return std::atexit(&kill_all_at_exit) == 0; }();

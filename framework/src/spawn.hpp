@@ -35,6 +35,9 @@ class SpawnedProcess {
   /// The same with the child's stdout and stderr on `out_fd` and `err_fd`
   /// (pipes, for an agent that forwards them), which it closes here.
   static std::unique_ptr<SpawnedProcess> start_with_fds(const SpawnSpec& spec, int out_fd, int err_fd);
+  /// A child started some other way (the agent zygote's), leading its own
+  /// process group: waited for, stopped and killed like the others.
+  static std::unique_ptr<SpawnedProcess> adopt(pid_t pid);
   ~SpawnedProcess();
   SpawnedProcess(const SpawnedProcess&) = delete;
   SpawnedProcess& operator=(const SpawnedProcess&) = delete;

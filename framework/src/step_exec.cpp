@@ -209,8 +209,8 @@ void Runner::explain_addr_in_use(StepResult& result) {
   if (!port.is_number_integer()) {
     return;
   }
-  auto scanner = registry_.get("proc_scanner");
-  if (scanner == nullptr || scanner->find_action("owner") == nullptr) {
+  auto scanner = registry_.with_capability(SONDA_CAP_PORT_OWNER);  // the loader checked its "owner"
+  if (scanner == nullptr) {
     return;
   }
   const int64_t deadline_ns = monotonic_now_ns() + 3'000'000'000;

@@ -56,7 +56,7 @@ BENCHMARK(BM_Peer_SpawnTrueToExit)->UseRealTime()->Unit(benchmark::kMillisecond)
 /// Arg 0: isolation (0 agent, 1 in-process); `action`/`params` per benchmark.
 void run_actions(benchmark::State& state, const char* action, const nlohmann::json& params) {
   const Isolation isolation = state.range(0) == 0 ? Isolation::kAgent : Isolation::kInProcess;
-  const Executor executor(isolation, SONDA_BINARY);
+  const Executor executor(isolation, SIZE_MAX, SONDA_BINARY);
   std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the first spare is up
   size_t record_bytes = 0;
   for (auto _ : state) {

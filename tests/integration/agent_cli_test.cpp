@@ -225,6 +225,40 @@ INSTANTIATE_TEST_SUITE_P(
                   "plugin chaos: action notobject returned a record that is not a JSON object (an array)"}),
     [](const ::testing::TestParamInfo<BadRecord>& info) { return std::string(info.param.name); });
 
+TEST_F(AgentCli, LocalAgentsAreChildrenOfTheRunnerInGroupsOfTheirOwnForkedOrExeced) {
+  // Forked from the zygote (the default) or exec'd (SONDA_AGENT_START=exec),
+  // an agent is the same to everything that looks: the runner's child, its
+  // own process group leader, `sonda agent` to ps, one process per step.
+  const std::string file = dir_.write("whoami.yaml",
+                                      "name: whoami\nsteps:\n  - { id: a, use: chaos.whoami }\n"
+                                      "  - { id: b, use: chaos.whoami }\n  - { id: crash, use: chaos.segv }\n");
+  for (const std::string mode : {"fork", "exec"}) {
+    SCOPED_TRACE(mode);
+    auto env = marked_env();
+    env["SONDA_AGENT_START"] = mode;
+    const SondaResult r = run_sonda({"-v", "run", file, "-o", out()}, env, 60);
+    EXPECT_EQ(r.exit_code, 4) << r.err;
+    if (mode == "exec") {
+      EXPECT_TRUE(contains(r.err, "agents are exec'd: SONDA_AGENT_START=exec")) << r.err;
+    } else {  // a ThreadSanitizer build always execs, and says so
+      EXPECT_TRUE(!contains(r.err, "agents are exec'd") || contains(r.err, "ThreadSanitizer")) << r.err;
+    }
+    expect_no_marked_process_left(dir_.path());
+    json run;
+    ASSERT_NO_THROW(run = latest_run(out(), "whoami")) << r.err;
+    const json a = step_of(run, "a")["record"];
+    const json b = step_of(run, "b")["record"];
+    for (const json& who : {a, b}) {
+      EXPECT_EQ(who["pgid"], who["pid"]) << who;
+      EXPECT_TRUE(who["cmdline"].get<std::string>().ends_with("sonda agent")) << who;
+      EXPECT_TRUE(contains(who["parent_cmdline"].get<std::string>(), " run " + file)) << who;
+    }
+    EXPECT_NE(a["pid"], b["pid"]);
+    EXPECT_EQ(a["ppid"], b["ppid"]);
+    EXPECT_EQ(step_of(run, "crash")["reason"], "plugin chaos: action segv crashed: SIGSEGV");
+  }
+}
+
 TEST_F(AgentCli, HungPluginIsKilledAtItsTimeoutAndTheRunGoesOn) {
   ASSERT_NO_FATAL_FAILURE(run_case("hang", "{ id: subject, use: chaos.hang, timeout: 300ms }", 4, 30));
   EXPECT_LT(took_, seconds(10));

@@ -68,6 +68,25 @@ TEST(PluginLoader, RefusesARenameToAParameterNoActionHas) {
             "plugin bad_rename.so: rename #0 ('payload' -> 'size'): no action 'no_result' has a parameter 'size'");
 }
 
+TEST(PluginLoader, RefusesAPortOwnerClaimWithoutItsActions) {
+  EXPECT_EQ(refusal("bad_capability.so"),
+            "plugin bad_capability.so: claims the port_owner capability, but it has no action 'owner'");
+}
+
+TEST(PluginLoader, ProcScannerAnswersWhoHoldsAPortByCapability) {
+  // The runner finds the plugin it asks about ports by capability, not by
+  // the name proc_scanner; the registry completes a partial load to find it.
+  Registry registry;
+  registry.load_named({SONDA_PLUGIN_DIR}, {"iface_scanner"});
+  EXPECT_EQ(registry.get("proc_scanner"), nullptr) << "loaded only what was named";
+  ASSERT_NE(registry.get("iface_scanner"), nullptr);
+  const auto owner = registry.with_capability(SONDA_CAP_PORT_OWNER);
+  ASSERT_NE(owner, nullptr);
+  EXPECT_EQ(owner->name(), "proc_scanner");
+  EXPECT_NE(owner->find_action("owner"), nullptr);
+  EXPECT_NE(owner->find_action("wait_for"), nullptr);
+}
+
 TEST(PluginLoader, RefusesAFigureWithoutABetterDirection) {
   EXPECT_EQ(refusal("bad_figure.so"),
             "plugin bad_figure.so: figure #0 (no_result rate) must say better: \"higher\" or \"lower\"");
@@ -98,7 +117,8 @@ TEST(Registry, LoadsDirectoryKeepingGoodAndListingEveryRefusal) {
   EXPECT_NE(registry.get("testkit"), nullptr);
   EXPECT_NE(registry.get("misbehave"), nullptr);
   EXPECT_EQ(registry.get("abi999"), nullptr);
-  EXPECT_EQ(registry.refused().size(), 8u);  // text, no symbols, abi, small, null run, dup, bad figure, bad rename
+  EXPECT_EQ(registry.refused().size(), 9u);  // text, no symbols, abi, small, null run, dup, bad figure, bad rename,
+                                             // bad capability
   EXPECT_EQ(registry.find_plugin("testkit"), registry.get("testkit")->descriptor);
   EXPECT_EQ(registry.plugin_names(), (std::vector<std::string>{"before_renames", "chaos", "dup", "misbehave", "old_header", "testkit"}));
   const std::string listing = list_plugins(registry);

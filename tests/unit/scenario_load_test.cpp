@@ -357,8 +357,28 @@ TEST(LoadScenario, ReadsPluginPathsBeforeValidation) {
   std::filesystem::create_directories(dir);
   const std::string file = dir + "/s.yaml";
   std::ofstream(file) << "name: x\nplugins: [p/extra.so]\nsteps: [{use: unknown.plugin}]\n";
-  EXPECT_EQ(scenario_plugin_paths(file), std::vector<std::string>{dir + "/p/extra.so"});
+  EXPECT_EQ(ScenarioSource::read(file, {}).plugin_paths(), std::vector<std::string>{dir + "/p/extra.so"});
   std::filesystem::remove_all(dir);
+}
+
+TEST(LoadScenario, SourceSaysWhatToLoadAfterOverrides) {
+  // Read once: the plugins and capabilities come from the document as run,
+  // so a --set that swaps a step's plugin is what gets loaded.
+  const std::string text = R"(name: x
+steps:
+  - { id: a, use: iface_scanner.scan, with: { use: not_a_plugin } }
+  - { id: b, use: tcp_transport.rr, with: { target: "127.0.0.1:1" } }
+  - parallel:
+      - { id: s, spawn: { cmd: [sleep, "1"], ready: { tcp_listen: 9 } } }
+expect:
+  - { use: expect_is_not_a_step }
+)";
+  const ScenarioSource source = ScenarioSource::from_text(text, "s.yaml", {"steps.b.use=udp_transport.rr"});
+  EXPECT_EQ(source.needed_plugins(), (std::set<std::string>{"iface_scanner", "udp_transport"}));
+  EXPECT_EQ(source.needed_capabilities(), uint64_t{SONDA_CAP_PORT_OWNER});
+  const ScenarioSource plain = ScenarioSource::from_text("name: y\nsteps: [{use: proc_scanner.scan}]\n", "y.yaml", {});
+  EXPECT_EQ(plain.needed_plugins(), std::set<std::string>{"proc_scanner"});
+  EXPECT_EQ(plain.needed_capabilities(), uint64_t{0});
 }
 
 TEST(LoadScenario, ReportsAnUnreadableFileByName) {

@@ -140,6 +140,13 @@ typedef struct sonda_rename_spec {
 /// Plugin capabilities.
 #define SONDA_CAP_DISCOVERY 1u  /* reads host state */
 #define SONDA_CAP_TRANSPORT 2u  /* generates traffic */
+/* Answers who holds a port, which the runner asks for itself (a step that
+   failed with addr_in_use, a spawn step's `ready:`): action "owner" taking
+   {port, protocol} and returning {"owners": [{"pid", "process", ...}]}, and
+   action "wait_for" taking {port, protocol, pid, timeout} and returning when
+   a socket listens there. The loader refuses a plugin that claims it without
+   both actions and their parameters. */
+#define SONDA_CAP_PORT_OWNER 4u
 
 typedef struct sonda_plugin {
   uint32_t abi_version; /* == SONDA_ABI_VERSION the plugin was built with */

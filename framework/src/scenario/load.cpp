@@ -330,13 +330,90 @@ void check_compare(const YamlEntry& entry, LoadContext& ctx) {
 
 }  // namespace
 
+struct ScenarioSource::Doc {
+  std::string file;
+  YamlNode root;
+  std::vector<Diagnostic> diags;  ///< duplicate keys, --set problems
+};
+
+namespace {
+
+void collect_needs(const YamlNode& node, std::set<std::string>& plugins, uint64_t& caps) {
+  if (node.is_sequence()) {
+    for (const auto& item : node.items) {
+      collect_needs(item, plugins, caps);
+    }
+    return;
+  }
+  if (!node.is_map()) {
+    return;
+  }
+  for (const auto& entry : node.entries) {
+    const std::string& key = entry.key.scalar;
+    if (key == "use" && entry.value.is_scalar()) {
+      plugins.insert(entry.value.scalar.substr(0, entry.value.scalar.find('.')));
+    } else if (key == "spawn" && entry.value.is_map() && entry.value.find("ready") != nullptr) {
+      caps |= SONDA_CAP_PORT_OWNER;
+    } else if (key != "expect" && key != "defaults" && key != "with") {
+      collect_needs(entry.value, plugins, caps);
+    }
+  }
+}
+
+}  // namespace
+
+ScenarioSource ScenarioSource::from_text(const std::string& text, const std::string& file,
+                                         const std::vector<std::string>& overrides) {
+  auto doc = std::make_shared<Doc>();
+  doc->file = file;
+  doc->root = scenario::parse_yaml(text, file);
+  scenario::check_duplicate_keys(doc->root, doc->diags);
+  scenario::apply_overrides(doc->root, overrides, doc->diags);
+  ScenarioSource source;
+  source.doc_ = std::move(doc);
+  return source;
+}
+
+ScenarioSource ScenarioSource::read(const std::string& file, const std::vector<std::string>& overrides) {
+  return from_text(read_file(file), file, overrides);
+}
+
+const std::string& ScenarioSource::file() const { return doc_->file; }
+
+std::vector<std::string> ScenarioSource::plugin_paths() const {
+  std::vector<Diagnostic> ignored;  // load_scenario() reports them
+  return read_plugin_paths(doc_->root, doc_->file, ignored);
+}
+
+std::set<std::string> ScenarioSource::needed_plugins() const {
+  std::set<std::string> plugins;
+  uint64_t caps = 0;
+  if (const YamlEntry* steps = doc_->root.is_map() ? doc_->root.find("steps") : nullptr) {
+    collect_needs(steps->value, plugins, caps);
+  }
+  return plugins;
+}
+
+uint64_t ScenarioSource::needed_capabilities() const {
+  std::set<std::string> plugins;
+  uint64_t caps = 0;
+  if (const YamlEntry* steps = doc_->root.is_map() ? doc_->root.find("steps") : nullptr) {
+    collect_needs(steps->value, plugins, caps);
+  }
+  return caps;
+}
+
 Scenario load_scenario_text(const std::string& text, const std::string& file,
                             const std::vector<std::string>& overrides,
                             const SchemaSource& schemas) {
-  YamlNode root = scenario::parse_yaml(text, file);
+  return load_scenario(ScenarioSource::from_text(text, file, overrides), schemas);
+}
+
+Scenario load_scenario(const ScenarioSource& source, const SchemaSource& schemas) {
+  const std::string& file = source.doc_->file;
+  const YamlNode& root = source.doc_->root;
   LoadContext ctx{schemas, file, {}, nullptr, {}, {}, {}, {}, {}, {}, {}, 0, {}};
-  scenario::check_duplicate_keys(root, ctx.diags);
-  scenario::apply_overrides(root, overrides, ctx.diags);
+  ctx.diags = source.doc_->diags;
 
   Scenario out;
   out.file = file;
@@ -403,17 +480,7 @@ Scenario load_scenario_text(const std::string& text, const std::string& file,
 
 Scenario load_scenario(const std::string& file, const std::vector<std::string>& overrides,
                        const SchemaSource& schemas) {
-  return load_scenario_text(read_file(file), file, overrides, schemas);
-}
-
-std::vector<std::string> scenario_plugin_paths(const std::string& file) {
-  YamlNode root = scenario::parse_yaml(read_file(file), file);
-  std::vector<Diagnostic> diags;
-  auto paths = read_plugin_paths(root, file, diags);
-  if (!diags.empty()) {
-    throw ScenarioError(std::move(diags));
-  }
-  return paths;
+  return load_scenario(ScenarioSource::read(file, overrides), schemas);
 }
 
 }  // namespace sonda

@@ -132,4 +132,4 @@ constexpr sonda_figure_spec kFigures[] = {
 
 SONDA_PLUGIN_WITH_FIGURES("proc_scanner", "0.1.0",
              "Who listens where: sockets, owning processes, containers, namespaces, services",
-             SONDA_CAP_DISCOVERY, kActions, kFigures)
+             SONDA_CAP_DISCOVERY | SONDA_CAP_PORT_OWNER, kActions, kFigures)

@@ -9,6 +9,8 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <sonda/plugin.hpp>
 #include <string>
 #include <thread>
@@ -91,6 +93,22 @@ json notobject_action(const json&, sonda::Context& ctx) {
 
 json ok_action(const json&, sonda::Context&) { return {{"fine", true}}; }
 
+/// The command line of `pid` with its NULs as spaces, trailing ones dropped.
+std::string cmdline_of(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  while (!text.empty() && text.back() == '\0') text.pop_back();
+  std::replace(text.begin(), text.end(), '\0', ' ');
+  return text;
+}
+
+/// Where the agent running it stands: its pid, parent, group, command line.
+json whoami_action(const json&, sonda::Context&) {
+  return {{"pid", getpid()},       {"ppid", getppid()},
+          {"pgid", getpgrp()},     {"cmdline", cmdline_of(getpid())},
+          {"parent_cmdline", cmdline_of(getppid())}};
+}
+
 const sonda_param_spec kBigParams[] = {
     {.name = "bytes", .type = SONDA_PARAM_SIZE, .default_value = "50MB", .min = 0, .max = 1e9, .unit = "bytes",
      .doc = "About how large the record text is"}};
@@ -107,6 +125,7 @@ const sonda::Action kActions[] = {
     {{.name = "notjson", .doc = "Hand over a record that is not JSON"}, &notjson_action},
     {{.name = "notobject", .doc = "Hand over a record that is a JSON array"}, &notobject_action},
     {{.name = "ok", .doc = "Succeed with {\"fine\": true}"}, &ok_action},
+    {{.name = "whoami", .doc = "Say the agent's pid, parent, process group and command lines"}, &whoami_action},
 };
 
 }  // namespace

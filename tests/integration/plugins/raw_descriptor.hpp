@@ -28,6 +28,9 @@
 #ifndef RAW_RUN
 #define RAW_RUN &raw_run
 #endif
+#ifndef RAW_CAPS
+#define RAW_CAPS 0
+#endif
 
 namespace raw {
 
@@ -51,7 +54,7 @@ inline const sonda_action_spec kActions[] = {
     {.name = "bad_json", .doc = "set_result with malformed JSON"}};
 
 inline const sonda_plugin kDescriptor = {RAW_ABI, static_cast<uint32_t>(RAW_STRUCT_SIZE), RAW_NAME, "0.0.1",
-                                         "hand-made descriptor", 0, kActions, 3, RAW_RUN,
+                                         "hand-made descriptor", RAW_CAPS, kActions, 3, RAW_RUN,
                                          RAW_FIGURES, RAW_FIGURE_COUNT, RAW_RENAMES, RAW_RENAME_COUNT};
 
 extern "C" const sonda_plugin* raw_entry() { return &kDescriptor; }
