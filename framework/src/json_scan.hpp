@@ -16,7 +16,9 @@ enum class JsonRoot { kInvalid, kObject, kArray, kString, kNumber, kBoolean, kNu
 /// Validates `text` as exactly one JSON document, accepting what
 /// nlohmann::json::accept() accepts (RFC 8259: UTF-8 checked in strings,
 /// surrogate pairs checked in \u escapes, no comments, no trailing commas; a
-/// leading UTF-8 byte-order mark is allowed). While it scans it rewrites the
+/// leading UTF-8 byte-order mark is allowed), except that a NUL byte is never
+/// valid (nlohmann stops reading at one and accepts what came before; spliced
+/// into a result file, what follows it would corrupt the file). While it scans it rewrites the
 /// layout in place so the text splices into one JSON line: line breaks
 /// between tokens and a byte-order mark become spaces (a JSON string cannot
 /// hold a raw line break, so no value changes).
