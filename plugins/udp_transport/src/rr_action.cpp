@@ -1,9 +1,10 @@
 // The `rr` action: one UDP request outstanding at a time, each with its own
 // timeout. The reply must echo our header (any echo server does); latency is
 // measured from our own send time, never from the echoed timestamp.
-#include <poll.h>
+#include <sys/time.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <random>
@@ -45,6 +46,33 @@ ReplyKind classify(const uint8_t* data, size_t len, size_t want_len, uint32_t se
   return h.seq == seq ? ReplyKind::kMatch : ReplyKind::kMalformed;
 }
 
+/// The socket's SO_RCVTIMEO: the request timeout, at most 100 ms so a stop
+/// is seen soon while a reply is awaited. Shortened to what is left of a
+/// request's timeout on the rare wake-up that found nothing, and set back
+/// after that request: the common path makes no extra system call.
+class RecvWait {
+ public:
+  RecvWait(int fd, int64_t timeout_ns) : fd_(fd), base_ns_(std::min<int64_t>(timeout_ns, kMaxWaitNs)) { set(base_ns_); }
+  void at_most(int64_t left_ns) {
+    if (left_ns > 0 && left_ns < current_ns_) set(left_ns);
+  }
+  void reset() {
+    if (current_ns_ != base_ns_) set(base_ns_);
+  }
+
+ private:
+  static constexpr int64_t kMaxWaitNs = 100'000'000;
+  void set(int64_t ns) {
+    timeval tv{static_cast<time_t>(ns / 1'000'000'000), static_cast<suseconds_t>((ns % 1'000'000'000) / 1000)};
+    if (tv.tv_sec == 0 && tv.tv_usec == 0) tv.tv_usec = 1;  // 0 would mean "wait forever"
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    current_ns_ = ns;
+  }
+  int fd_;
+  int64_t base_ns_;
+  int64_t current_ns_ = -1;
+};
+
 }  // namespace
 
 nlohmann::json rr_action(const nlohmann::json& params, Context& ctx) {
@@ -70,6 +98,7 @@ nlohmann::json rr_action(const nlohmann::json& params, Context& ctx) {
   // A random session id in the flow-id field tells our replies apart from
   // stray datagrams of an earlier run reaching the same port.
   const uint32_t session = std::random_device{}();
+  RecvWait wait(fd.get(), timeout_ns);
   std::vector<uint8_t> request(size, 0);
   std::vector<uint8_t> reply(65536);
   common::LatencyHistogram latency;
@@ -87,20 +116,25 @@ nlohmann::json rr_action(const nlohmann::json& params, Context& ctx) {
     const int64_t deadline = sent_at + timeout_ns;
     bool answered = false;
     while (!answered) {
-      now = common::monotonic_ns();
-      if (now >= deadline) {
-        break;
-      }
-      pollfd p{fd.get(), POLLIN, 0};
-      const int wait_ms = static_cast<int>((deadline - now + 999'999) / 1'000'000);
-      if (::poll(&p, 1, wait_ms) <= 0) {
-        continue;
-      }
-      const ssize_t n = ::recv(fd.get(), reply.data(), reply.size(), MSG_DONTWAIT);
+      // One blocking recv per reply, as sockperf waits: a poll() before a
+      // non-blocking recv was a second system call and a second trip
+      // through the scheduler's wake-up path on every transaction. The
+      // socket's receive timeout bounds the wait (RecvWait).
+      const ssize_t n = ::recv(fd.get(), reply.data(), reply.size(), 0);
       const int64_t got_at = common::monotonic_ns();
       if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+          if (got_at >= deadline || ctx.should_stop()) {
+            break;
+          }
+          wait.at_most(deadline - got_at);
+          continue;
+        }
         // ICMP port unreachable for this request: it is lost, not retried.
         c.refused += errno == ECONNREFUSED ? 1 : 0;
+        if (got_at >= deadline) {
+          break;
+        }
         continue;
       }
       switch (classify(reply.data(), static_cast<size_t>(n), size, session, seq)) {
@@ -117,6 +151,7 @@ nlohmann::json rr_action(const nlohmann::json& params, Context& ctx) {
     if (!answered) {
       ++c.lost;
     }
+    wait.reset();
     now = common::monotonic_ns();
   }
   const int64_t elapsed = now - start;
