@@ -39,10 +39,31 @@ NetnsGuard::~NetnsGuard() {
   ::close(previous_fd_);
 }
 
-VethPair::VethPair(const std::string& tag) {
+namespace {
+
+/// "<pid>x<n>": unique per process and call.
+std::string unique_id() {
   static std::atomic<int> counter{0};
+  return std::to_string(::getpid()) + "x" + std::to_string(counter++);
+}
+
+}  // namespace
+
+Netns::Netns(const std::string& tag) : name_("sonda-" + tag + unique_id()) {
+  check_command("ip netns add " + name_);
+  try {
+    check_command("ip -n " + name_ + " link set lo up");
+  } catch (...) {
+    run_command("ip netns del " + name_);
+    throw;
+  }
+}
+
+Netns::~Netns() { run_command("ip netns del " + name_); }
+
+VethPair::VethPair(const std::string& tag) {
   // Interface names have at most 15 characters.
-  const std::string id = std::to_string(::getpid()) + "x" + std::to_string(counter++);
+  const std::string id = unique_id();
   ns_a = "sonda-" + tag + id + "a";
   ns_b = "sonda-" + tag + id + "b";
   dev_a = (tag.substr(0, 2) + id).substr(0, 14) + "a";

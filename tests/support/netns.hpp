@@ -20,6 +20,21 @@ class NetnsGuard {
   int previous_fd_ = -1;
 };
 
+/// A network namespace made with `ip netns add`, loopback up, named after
+/// `tag`, the pid and a per-process counter (unique across parallel runs);
+/// deleted on destruction. Throws std::runtime_error with `ip`'s stderr.
+class Netns {
+ public:
+  explicit Netns(const std::string& tag);
+  ~Netns();
+  Netns(const Netns&) = delete;
+  Netns& operator=(const Netns&) = delete;
+  const std::string& name() const { return name_; }
+
+ private:
+  std::string name_;
+};
+
 /// Two namespaces ns_a/ns_b joined by veth dev_a (in a) <-> dev_b (in b),
 /// named after `tag`, the pid and a per-process counter so parallel runs and
 /// several pairs in one test never collide. Made with `ip`; the constructor
