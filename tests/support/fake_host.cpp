@@ -62,6 +62,9 @@ Outcome FakeHost::run(const sonda_plugin& plugin, const std::string& action, con
   {
     std::lock_guard lock(mutex_);
     finished_ = false;
+    ready_.reset();
+    samples_.clear();
+    warnings_.clear();
     record_ = nullptr;
     error_.clear();
   }

@@ -18,8 +18,9 @@ struct CommandResult {
   std::string err;
 };
 
-/// Runs `command` with /bin/sh -c, waiting for it. Throws std::runtime_error
-/// only when it cannot be started.
+/// Runs `command` with /bin/sh -c and waits until it exited and its stdout
+/// and stderr closed (a daemon it starts must redirect them). Throws
+/// std::runtime_error only when it cannot be started.
 CommandResult run_command(const std::string& command);
 
 /// run_command() that must succeed: returns stdout, or throws
