@@ -9,65 +9,33 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <thread>
 
 #include "cli_harness.hpp"
+#include "support/netns.hpp"
+#include "support/process.hpp"
 
 namespace sonda::testing {
 namespace {
 
 using nlohmann::json;
 
-/// Runs a shell command; fails the test (with the command) when it fails.
-void sh(const std::string& cmd) {
-  const int rc = std::system((cmd + " >/dev/null 2>&1").c_str());
-  ASSERT_EQ(rc, 0) << "command failed: " << cmd;
-}
-
-/// What a shell command printed on stdout.
-std::string run_command_output(const std::string& cmd) {
-  std::string out;
-  if (FILE* p = popen(cmd.c_str(), "r")) {
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0) {
-      out.append(buf, n);
-    }
-    pclose(p);
-  }
-  return out;
-}
-
 /// Two namespaces joined by a veth pair: a (10.99.N.1/24) and b (10.99.N.2/24).
 class HostsCli : public ::testing::Test {
  protected:
   void SetUp() override {
-    const std::string tag = std::to_string(getpid() % 100000);
-    ns_a_ = "sonda-ha-" + tag;
-    ns_b_ = "sonda-hb-" + tag;
-    veth_a_ = "sha" + tag;
-    veth_b_ = "shb" + tag;
     subnet_ = "10.99." + std::to_string(getpid() % 200 + 20);
-    TearDown();  // leftovers of a killed earlier run
-    sh("ip netns add " + ns_a_);
-    sh("ip netns add " + ns_b_);
-    sh("ip link add " + veth_a_ + " type veth peer name " + veth_b_);
-    sh("ip link set " + veth_a_ + " netns " + ns_a_);
-    sh("ip link set " + veth_b_ + " netns " + ns_b_);
-    sh("ip -n " + ns_a_ + " addr add " + subnet_ + ".1/24 dev " + veth_a_);
-    sh("ip -n " + ns_b_ + " addr add " + subnet_ + ".2/24 dev " + veth_b_);
-    for (const auto& [ns, dev] : {std::pair{ns_a_, veth_a_}, std::pair{ns_b_, veth_b_}}) {
-      sh("ip -n " + ns + " link set " + dev + " up");
-      sh("ip -n " + ns + " link set lo up");
-    }
+    link_ = std::make_unique<VethPair>("h");
+    link_->configure(subnet_ + ".1/24", subnet_ + ".2/24");
+    ns_a_ = link_->ns_a;
+    ns_b_ = link_->ns_b;
+    veth_a_ = link_->dev_a;
+    veth_b_ = link_->dev_b;
   }
-  void TearDown() override {
-    for (const auto& ns : {ns_a_, ns_b_}) {
-      std::system(("ip netns del " + ns + " >/dev/null 2>&1").c_str());
-    }
-  }
+  void TearDown() override { link_.reset(); }
 
   /// The scenario header with hosts a and b.
   std::string hosts_yaml(const std::string& name) const {
@@ -80,6 +48,7 @@ class HostsCli : public ::testing::Test {
   std::string out() const { return dir_.path() + "/out"; }
 
   ScratchDir dir_;
+  std::unique_ptr<VethPair> link_;
   std::string ns_a_, ns_b_, veth_a_, veth_b_, subnet_;
 };
 
@@ -115,7 +84,7 @@ TEST_F(HostsCli, ServerOnOneHostClientOnAnotherAndPreflightRecordsEachHost) {
 
 TEST_F(HostsCli, StreamOverATbfShapedLinkReportsTheShapedRate) {
   // 100 Mbit/s on a's egress: TCP payload is 1448 of every 1514 bytes on the wire.
-  sh("ip netns exec " + ns_a_ + " tc qdisc add dev " + veth_a_ + " root tbf rate 100mbit burst 32kb latency 50ms");
+  check_command("ip netns exec " + ns_a_ + " tc qdisc add dev " + veth_a_ + " root tbf rate 100mbit burst 32kb latency 50ms");
   const auto r = run("tbf", hosts_yaml("tbf") + "steps:\n"
       "  - { id: srv, on: b, use: tcp_transport.server, with: { listen: \"" + subnet_ + ".2:5201\", mode: sink } }\n"
       "  - { id: load, on: a, use: tcp_transport.stream, with: { target: \"" + subnet_ + ".2:5201\", duration: 3s } }\n");
@@ -127,14 +96,14 @@ TEST_F(HostsCli, StreamOverATbfShapedLinkReportsTheShapedRate) {
 
 TEST_F(HostsCli, UdpStreamThroughADroppingNftablesRuleLosesExactlyTheRulesCount) {
   // b drops ~2 % of the stream's datagrams at input; the rule's counter is the truth.
-  sh("ip netns exec " + ns_b_ + " nft add table inet sonda_test");
-  sh("ip netns exec " + ns_b_ + " nft 'add chain inet sonda_test in { type filter hook input priority 0; }'");
-  sh("ip netns exec " + ns_b_ + " nft add rule inet sonda_test in udp dport 5301 numgen random mod 100 '<' 2 counter drop");
+  check_command("ip netns exec " + ns_b_ + " nft add table inet sonda_test");
+  check_command("ip netns exec " + ns_b_ + " nft 'add chain inet sonda_test in { type filter hook input priority 0; }'");
+  check_command("ip netns exec " + ns_b_ + " nft add rule inet sonda_test in udp dport 5301 numgen random mod 100 '<' 2 counter drop");
   const auto r = run("udpdrop", hosts_yaml("udpdrop") + "steps:\n"
       "  - { id: srv, on: b, use: udp_transport.server, with: { listen: \"" + subnet_ + ".2:5301\" } }\n"
       "  - { id: load, on: a, use: udp_transport.stream, with: { target: \"" + subnet_ + ".2:5301\", rate: 20kpps, duration: 1s } }\n");
   ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
-  const json rule = json::parse(run_command_output("ip netns exec " + ns_b_ + " nft -j list chain inet sonda_test in"));
+  const json rule = json::parse(check_command("ip netns exec " + ns_b_ + " nft -j list chain inet sonda_test in"));
   int64_t dropped = -1;
   for (const auto& item : rule["nftables"]) {
     if (item.contains("rule")) {
@@ -263,26 +232,26 @@ class ThreeHostsCli : public ::testing::Test {
     tag_ = std::to_string(getpid() % 100000);
     subnet_ = "10.98." + std::to_string(getpid() % 200 + 20);
     TearDown();
-    sh("ip netns add " + ns("br"));
-    sh("ip -n " + ns("br") + " link add br0 type bridge");
-    sh("ip -n " + ns("br") + " link set br0 up");
+    check_command("ip netns add " + ns("br"));
+    check_command("ip -n " + ns("br") + " link add br0 type bridge");
+    check_command("ip -n " + ns("br") + " link set br0 up");
     int n = 1;
     for (const char* h : {"a", "b", "c"}) {
       const std::string inner = std::string("s3") + h + tag_;
       const std::string outer = std::string("s3") + h + "p" + tag_;
-      sh("ip netns add " + ns(h));
-      sh("ip link add " + inner + " type veth peer name " + outer);
-      sh("ip link set " + inner + " netns " + ns(h));
-      sh("ip link set " + outer + " netns " + ns("br"));
-      sh("ip -n " + ns("br") + " link set " + outer + " master br0 up");
-      sh("ip -n " + ns(h) + " addr add " + subnet_ + "." + std::to_string(n++) + "/24 dev " + inner);
-      sh("ip -n " + ns(h) + " link set " + inner + " up");
-      sh("ip -n " + ns(h) + " link set lo up");
+      check_command("ip netns add " + ns(h));
+      check_command("ip link add " + inner + " type veth peer name " + outer);
+      check_command("ip link set " + inner + " netns " + ns(h));
+      check_command("ip link set " + outer + " netns " + ns("br"));
+      check_command("ip -n " + ns("br") + " link set " + outer + " master br0 up");
+      check_command("ip -n " + ns(h) + " addr add " + subnet_ + "." + std::to_string(n++) + "/24 dev " + inner);
+      check_command("ip -n " + ns(h) + " link set " + inner + " up");
+      check_command("ip -n " + ns(h) + " link set lo up");
     }
   }
   void TearDown() override {
     for (const char* h : {"a", "b", "c", "br"}) {
-      std::system(("ip netns del " + ns(h) + " >/dev/null 2>&1").c_str());
+      run_command("ip netns del " + ns(h));
     }
   }
   std::string ns(const std::string& h) const { return "sonda-3" + h + "-" + tag_; }
@@ -373,16 +342,16 @@ class SshHostCli : public HostsCli {
     HostsCli::SetUp();
     ASSERT_EQ(access("/usr/sbin/sshd", X_OK), 0) << "/usr/sbin/sshd missing: install openssh-server (tools/setup.sh does)";
     const std::string d = dir_.path();
-    sh("ssh-keygen -q -t ed25519 -N '' -f " + d + "/host_key");
-    sh("ssh-keygen -q -t ed25519 -N '' -f " + d + "/client_key");
-    sh("ssh-keygen -q -t ed25519 -N '' -f " + d + "/wrong_key");
-    sh("cp " + d + "/client_key.pub " + d + "/authorized_keys && chmod 600 " + d + "/authorized_keys");
-    sh("mkdir -p /run/sshd");
+    check_command("ssh-keygen -q -t ed25519 -N '' -f " + d + "/host_key");
+    check_command("ssh-keygen -q -t ed25519 -N '' -f " + d + "/client_key");
+    check_command("ssh-keygen -q -t ed25519 -N '' -f " + d + "/wrong_key");
+    check_command("cp " + d + "/client_key.pub " + d + "/authorized_keys && chmod 600 " + d + "/authorized_keys");
+    check_command("mkdir -p /run/sshd");
     dir_.write("sshd_config", "Port 2222\nListenAddress " + subnet_ + ".2\nHostKey " + d +
                                   "/host_key\nAuthorizedKeysFile " + d + "/authorized_keys\nPidFile " + d +
                                   "/sshd.pid\nStrictModes no\nUsePAM no\nPermitRootLogin prohibit-password\n"
                                   "PasswordAuthentication no\nKbdInteractiveAuthentication no\n");
-    sh("ip netns exec " + ns_b_ + " /usr/sbin/sshd -f " + d + "/sshd_config -E " + d + "/sshd.log");
+    check_command("ip netns exec " + ns_b_ + " /usr/sbin/sshd -f " + d + "/sshd_config -E " + d + "/sshd.log");
   }
   void TearDown() override {
     const std::string pid = read_text(dir_.path() + "/sshd.pid");
@@ -455,8 +424,8 @@ class DockerHostCli : public ::testing::Test {
     ASSERT_TRUE(image_built_) << "tools/make_image.sh failed:\n" << read_text("/tmp/sonda-test-image.log");
     container_ = "sonda-test-" + std::to_string(getpid());
     std::system(("docker rm -f " + container_ + " >/dev/null 2>&1").c_str());
-    sh("docker run -d --name " + container_ + " " + image_);
-    ip_ = run_command_output("docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' " + container_);
+    check_command("docker run -d --name " + container_ + " " + image_);
+    ip_ = run_command("docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' " + container_).out;
     while (!ip_.empty() && (ip_.back() == '\n' || ip_.back() == ' ')) {
       ip_.pop_back();
     }

@@ -286,7 +286,7 @@ TEST(WatchAction, UnknownInterfaceFailsBeforeReady) {
     EXPECT_EQ(e.kind(), "not_found");
     EXPECT_EQ(e.details().at("error").at("parameter"), "interface");
   }
-  EXPECT_TRUE(host.wait_ready(0).is_null());
+  EXPECT_FALSE(host.wait_ready(0).has_value());
 }
 
 }  // namespace

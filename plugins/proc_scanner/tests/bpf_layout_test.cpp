@@ -119,12 +119,10 @@ TEST_F(LayoutCache, ForgedCacheIsCaughtAndReplaced) {
   const std::string params = "{\"owner_source\":\"bpf\",\"protocol\":\"udp\",\"port\":" +
                              std::to_string(port) + "}";
   const auto scan = [&] {
-    int status = 0;
-    const std::string out = testing::run_command(
-        "SONDA_BPF_LAYOUT_CACHE='" + path_ + "' " + PROC_SCAN_BIN + " --sockets-only '" + params +
-            "'",
-        &status);
-    EXPECT_EQ(status, 0) << out;
+    const auto run = testing::run_command("SONDA_BPF_LAYOUT_CACHE='" + path_ + "' " + PROC_SCAN_BIN +
+                                          " --sockets-only '" + params + "'");
+    EXPECT_EQ(run.exit_code, 0) << run.out << run.err;
+    const std::string& out = run.out;
     const auto record = nlohmann::json::parse(out);
     int owner_pid = 0;
     for (const auto& s : record["sockets"]) {

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "cgroup.hpp"
+#include "support/netns.hpp"
 #include "proc_table.hpp"
 #include <sonda/plugin.hpp>
 
@@ -141,24 +142,17 @@ TEST_F(DockerLikeCgroup, ListenerInsideIsAttributedToTheContainerId) {
 class TestNetns : public ::testing::Test {
  protected:
   void SetUp() override {
-    name_ = "sonda_ps_" + std::to_string(::getpid());
-    int status = 0;
-    testing::run_command("ip netns add " + name_ + " 2>&1", &status);
-    if (status != 0) {
-      name_.clear();
-      FAIL() << "ip netns add failed (these tests need root / CAP_SYS_ADMIN)";
-    }
-    testing::run_command("ip -n " + name_ + " link set lo up", &status);
-    ASSERT_EQ(status, 0);
+    // Throws, failing the test, with `ip`'s reason (e.g. not root).
+    netns_ = std::make_unique<sonda::testing::Netns>("ps");
+    name_ = netns_->name();
   }
   void TearDown() override {
     if (child_) {
       child_->stop();
     }
-    if (!name_.empty()) {
-      testing::run_command("ip netns del " + name_ + " 2>&1");
-    }
+    netns_.reset();
   }
+  std::unique_ptr<sonda::testing::Netns> netns_;
   std::string name_;
   std::unique_ptr<testing::ChildProcess> child_;
 };

@@ -47,10 +47,8 @@ class DockerLab {
 
   /// Starts (or finds) the engine. Returns "" or why it could not.
   std::string start() {
-    int status = 0;
-    testing::run_command(docker_client() + " -H unix:///var/run/docker.sock version >/dev/null 2>&1",
-                         &status);
-    if (status == 0) {
+    if (testing::run_command(docker_client() + " -H unix:///var/run/docker.sock version >/dev/null 2>&1")
+            .exit_code == 0) {
       host_ = "unix:///var/run/docker.sock";
       image_ = "sonda-busybox:" + std::to_string(::getpid());
       return "";
@@ -65,8 +63,7 @@ class DockerLab {
                          " --pidfile " + d + "/dockerd.pid -H " + host_ + " >" + d +
                          "/dockerd.log 2>&1 </dev/null & echo $! >" + d + "/started.pid");
     for (int i = 0; i < 300; ++i) {
-      testing::run_command(docker() + " version >/dev/null 2>&1", &status);
-      if (status == 0) {
+      if (testing::run_command(docker() + " version >/dev/null 2>&1").exit_code == 0) {
         return "";
       }
       ::usleep(100000);
@@ -82,12 +79,11 @@ class DockerLab {
 
   /// Runs a docker command; returns trimmed stdout, or fails the test with its output.
   std::string must(const std::string& args) {
-    int status = 0;
-    const std::string out = testing::run_command(docker() + " " + args + " 2>&1", &status);
-    if (status != 0) {
-      throw std::runtime_error("docker " + args + " failed: " + out);
+    const auto r = testing::run_command(docker() + " " + args + " 2>&1");
+    if (r.exit_code != 0) {
+      throw std::runtime_error("docker " + args + " failed: " + r.out);
     }
-    return trim(out);
+    return trim(r.out);
   }
 
   /// A busybox image from a root filesystem built here: no registry needed.
@@ -98,15 +94,14 @@ class DockerLab {
     for (const char* applet : {"sh", "nc", "sleep", "printf", "touch", "udhcpd"}) {
       script += std::string(" ln -s busybox ") + root + "/bin/" + applet + ";";
     }
-    int status = 0;
-    const std::string out = testing::run_command("(" + script + ") 2>&1", &status);
-    if (status != 0) {
-      throw std::runtime_error("building the busybox root filesystem: " + out);
+    const auto built = testing::run_command("(" + script + ") 2>&1");
+    if (built.exit_code != 0) {
+      throw std::runtime_error("building the busybox root filesystem: " + built.out);
     }
-    const std::string imported = testing::run_command(
-        "tar -C " + root + " -c . | " + docker() + " import - " + image_ + " 2>&1", &status);
-    if (status != 0) {
-      throw std::runtime_error("docker import: " + imported);
+    const auto imported =
+        testing::run_command("tar -C " + root + " -c . | " + docker() + " import - " + image_ + " 2>&1");
+    if (imported.exit_code != 0) {
+      throw std::runtime_error("docker import: " + imported.out);
     }
     imported_ = true;
   }

@@ -78,7 +78,7 @@ TEST(Render, BoundDeviceIsNamedInTheLocalEndpoint) {
   EXPECT_FALSE(local_of(plain).is_null());
   EXPECT_FALSE(local_of(plain).contains("interface")) << local_of(plain);
   // The oracle: ss names the same device for the same ports.
-  const std::string ss = testing::run_command("ss -tuanH");
+  const std::string ss = testing::run_command("ss -tuanH").out;
   EXPECT_NE(ss.find("127.0.0.1%lo:" + std::to_string(testing::local_port(udp))),
             std::string::npos) << ss.substr(0, 2000);
   EXPECT_NE(ss.find("127.0.0.1%lo:" + std::to_string(testing::local_port(tcp))),

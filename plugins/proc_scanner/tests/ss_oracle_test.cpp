@@ -162,9 +162,9 @@ std::string normalise_ss_state(const std::string& proto, std::string state) {
 }
 
 std::set<Row> rows_from_ss(const SocketZoo& zoo) {
-  int status = 0;
-  const std::string out = testing::run_command("ss -tuanpH 2>/dev/null", &status);
-  EXPECT_EQ(status, 0) << "ss -tuanpH failed";
+  const auto ss = testing::run_command("ss -tuanpH 2>/dev/null");
+  EXPECT_EQ(ss.exit_code, 0) << "ss -tuanpH failed";
+  const std::string& out = ss.out;
   std::set<Row> rows;
   std::istringstream lines(out);
   std::string line;

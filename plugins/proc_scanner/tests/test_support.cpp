@@ -1,16 +1,11 @@
 #include "test_support.hpp"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <poll.h>
-#include <signal.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <stdexcept>
 
@@ -82,85 +77,6 @@ int connected_socket(int family, int type, const std::string& from_address,
     fail("connect(" + to_address + ":" + std::to_string(port) + ")");
   }
   return fd;
-}
-
-ChildProcess::ChildProcess(const std::vector<std::string>& argv) {
-  int pipe_fds[2];
-  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
-    fail("pipe2()");
-  }
-  std::vector<char*> args;
-  for (const std::string& a : argv) {
-    args.push_back(const_cast<char*>(a.c_str()));
-  }
-  args.push_back(nullptr);
-  pid_ = ::fork();
-  if (pid_ < 0) {
-    fail("fork()");
-  }
-  if (pid_ == 0) {
-    ::setpgid(0, 0);  // its own group, so stop() also reaches grandchildren
-    ::dup2(pipe_fds[1], STDOUT_FILENO);
-    ::execvp(args[0], args.data());
-    ::_exit(127);
-  }
-  ::close(pipe_fds[1]);
-  stdout_fd_ = pipe_fds[0];
-}
-
-ChildProcess::~ChildProcess() { stop(); }
-
-void ChildProcess::stop() {
-  if (pid_ > 0) {
-    ::kill(-pid_, SIGKILL);
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
-  if (stdout_fd_ >= 0) {
-    ::close(stdout_fd_);
-    stdout_fd_ = -1;
-  }
-}
-
-std::string ChildProcess::read_line(int timeout_ms) {
-  for (;;) {
-    const auto nl = buffer_.find('\n');
-    if (nl != std::string::npos) {
-      std::string line = buffer_.substr(0, nl);
-      buffer_.erase(0, nl + 1);
-      return line;
-    }
-    pollfd p{stdout_fd_, POLLIN, 0};
-    if (::poll(&p, 1, timeout_ms) != 1) {
-      return "";
-    }
-    char buf[512];
-    const ssize_t n = ::read(stdout_fd_, buf, sizeof buf);
-    if (n <= 0) {
-      return "";
-    }
-    buffer_.append(buf, static_cast<size_t>(n));
-  }
-}
-
-std::string run_command(const std::string& command, int* status) {
-  std::FILE* f = ::popen(command.c_str(), "r");
-  if (f == nullptr) {
-    fail("popen(" + command + ")");
-  }
-  std::string out;
-  char buf[65536];
-  size_t n = 0;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) {
-    out.append(buf, n);
-  }
-  const int rc = ::pclose(f);
-  if (status != nullptr) {
-    *status = rc;
-  }
-  return out;
 }
 
 std::string python3() {

@@ -1,6 +1,6 @@
-// Real fixtures for proc_scanner tests: loopback sockets, child processes,
-// network namespaces and cgroup directories that the test creates and always
-// removes.
+// Real fixtures for proc_scanner tests: loopback sockets and directories the
+// test creates and always removes. Child processes, commands and network
+// namespaces come from tests/support (sonda::testing).
 #pragma once
 
 #include <sys/types.h>
@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "support/process.hpp"
 
 namespace sonda::proc_scanner::testing {
 
@@ -24,28 +26,8 @@ uint16_t local_port(int fd);
 int connected_socket(int family, int type, const std::string& from_address,
                      const std::string& to_address, uint16_t port);
 
-/// A child process started with execvp in its own process group; the group
-/// is killed (SIGKILL) and the child reaped on destruction. stdout is a pipe readable with read_line().
-class ChildProcess {
- public:
-  explicit ChildProcess(const std::vector<std::string>& argv);
-  ChildProcess(const ChildProcess&) = delete;
-  ChildProcess& operator=(const ChildProcess&) = delete;
-  ~ChildProcess();
-  pid_t pid() const { return pid_; }
-  /// Next line of the child's stdout, waiting up to timeout_ms; "" on timeout/EOF.
-  std::string read_line(int timeout_ms = 5000);
-  /// Kills and reaps now.
-  void stop();
-
- private:
-  pid_t pid_ = -1;
-  int stdout_fd_ = -1;
-  std::string buffer_;
-};
-
-/// Runs a shell command, returns its stdout; exit status in *status.
-std::string run_command(const std::string& command, int* status = nullptr);
+using sonda::testing::ChildProcess;
+using sonda::testing::run_command;
 
 /// The python3 interpreter to start test servers with (/usr/bin/python3
 /// when present: its comm is "python3" and it starts fast).

@@ -94,7 +94,7 @@ class UnixZoo : public ::testing::Test {
     static const std::map<std::string, std::string> kStates = {
         {"ESTAB", "ESTABLISHED"}, {"LISTEN", "LISTEN"}, {"UNCONN", "UNCONN"}};
     std::set<Row> rows;
-    std::istringstream lines(testing::run_command("ss -xanpH"));
+    std::istringstream lines(testing::run_command("ss -xanpH").out);
     std::string line;
     const std::regex pid_re("pid=(\\d+)");
     while (std::getline(lines, line)) {

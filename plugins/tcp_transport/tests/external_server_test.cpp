@@ -15,11 +15,11 @@ constexpr int64_t kMs = 1'000'000;
 
 TEST(ExternalServerTest, RrAndCrrAgainstPythonEcho) {
   PythonEchoServer echo;
-  const json rr = run_action(&run_rr, {{"target", echo.target()}, {"duration", 300 * kMs}, {"verify", true},
+  const json rr = run_action("rr", {{"target", echo.target()}, {"duration", 300 * kMs}, {"verify", true},
                                        {"size", 1000}, {"parallel", 2}});
   EXPECT_GT(rr["transactions"].get<uint64_t>(), 50U);
   EXPECT_EQ(rr["verify"]["verified"].get<uint64_t>(), rr["transactions"].get<uint64_t>());
-  const json crr = run_action(&run_crr, {{"target", echo.target()}, {"duration", 300 * kMs}, {"verify", true}});
+  const json crr = run_action("crr", {{"target", echo.target()}, {"duration", 300 * kMs}, {"verify", true}});
   EXPECT_GT(crr["transactions"].get<uint64_t>(), 10U);
   EXPECT_GT(crr["connect_latency"]["p50_ns"].get<uint64_t>(), 0U);
 }
@@ -27,7 +27,7 @@ TEST(ExternalServerTest, RrAndCrrAgainstPythonEcho) {
 TEST(ExternalServerTest, StreamAgainstNonSondaPeerFallsBackToAckedBytes) {
   // The echo server sends our hello back instead of a report: not sonda.
   PythonEchoServer echo;
-  const json r = run_action(&run_stream, {{"target", echo.target()}, {"duration", 300 * kMs}, {"handshake", false},
+  const json r = run_action("stream", {{"target", echo.target()}, {"duration", 300 * kMs}, {"handshake", false},
                                           {"size", 16384}});
   EXPECT_EQ(r["sent"]["measured_by"], "sender: TCP_INFO tcpi_bytes_acked (peer sent no sonda report)");
   EXPECT_GT(r["bytes"].get<uint64_t>(), 0U);
@@ -39,7 +39,7 @@ TEST(ExternalServerTest, VerifyCatchesServerThatFlipsAByte) {
   // of 64-byte requests (bytes 960..1023), offset 40.
   PythonEchoServer corrupt({"--flip-at", "1000"});
   const StepError e =
-      run_expect_error(&run_rr, {{"target", corrupt.target()}, {"duration", 2000 * kMs}, {"verify", true}});
+      run_expect_error("rr", {{"target", corrupt.target()}, {"duration", 2000 * kMs}, {"verify", true}});
   EXPECT_EQ(e.kind(), "verify_failed");
   EXPECT_EQ(e.details()["transaction"], 15);
   EXPECT_EQ(e.details()["offset"], 40);
@@ -47,7 +47,7 @@ TEST(ExternalServerTest, VerifyCatchesServerThatFlipsAByte) {
             std::string::npos)
       << e.what();
   // Without verify the same server goes unnoticed: the check is what catches it.
-  const json r = run_action(&run_rr, {{"target", corrupt.target()}, {"duration", 200 * kMs}});
+  const json r = run_action("rr", {{"target", corrupt.target()}, {"duration", 200 * kMs}});
   EXPECT_GT(r["transactions"].get<uint64_t>(), 15U);
 }
 

@@ -16,14 +16,15 @@ namespace {
 
 using test::run_action;
 using test::run_expect_error;
+using test::ServerThread;
 
 constexpr int64_t kMs = 1'000'000;
 
 TEST(LoopbackTest, StreamForwardReceiverCountMatchesServer) {
-  BackgroundServer server(json{{"mode", "sink"}});
+  ServerThread server(test::plugin(), "server", json{{"mode", "sink"}});
   std::vector<json> samples;
-  const json r = run_action(&run_stream,
-                            {{"target", server.ready_info()["listen"]}, {"duration", 600 * kMs},
+  const json r = run_action("stream",
+                            {{"target", server.ready()["listen"]}, {"duration", 600 * kMs},
                              {"interval", 200 * kMs}, {"parallel", 2}},
                             &samples);
   const json served = server.stop();
@@ -40,22 +41,22 @@ TEST(LoopbackTest, StreamForwardReceiverCountMatchesServer) {
 }
 
 TEST(LoopbackTest, StreamByteCountIsExact) {
-  BackgroundServer server(json{{"mode", "echo"}});  // the hello overrides the mode
+  ServerThread server(test::plugin(), "server", json{{"mode", "echo"}});  // the hello overrides the mode
   const int64_t want = 12'345'679;
-  const json r = run_action(&run_stream, {{"target", server.ready_info()["listen"]}, {"bytes", want}, {"parallel", 3}});
+  const json r = run_action("stream", {{"target", server.ready()["listen"]}, {"bytes", want}, {"parallel", 3}});
   const json served = server.stop();
   EXPECT_EQ(r["bytes"].get<int64_t>(), want);
   EXPECT_EQ(served["bytes_in"].get<int64_t>(), want);
 }
 
 TEST(LoopbackTest, StreamReverseAndBidirMeasureBothEnds) {
-  BackgroundServer server(json{{"mode", "sink"}});
+  ServerThread server(test::plugin(), "server", json{{"mode", "sink"}});
   const json rev =
-      run_action(&run_stream, {{"target", server.ready_info()["listen"]}, {"duration", 400 * kMs}, {"reverse", true}});
+      run_action("stream", {{"target", server.ready()["listen"]}, {"duration", 400 * kMs}, {"reverse", true}});
   EXPECT_EQ(rev["received"]["measured_by"], "receiver: this client, first to last byte");
   EXPECT_GT(rev["received"]["bits_per_sec"].get<double>(), 1e8);
   const json bi =
-      run_action(&run_stream, {{"target", server.ready_info()["listen"]}, {"duration", 400 * kMs}, {"bidir", true}});
+      run_action("stream", {{"target", server.ready()["listen"]}, {"duration", 400 * kMs}, {"bidir", true}});
   EXPECT_GT(bi["sent"]["receiver_bytes"].get<uint64_t>(), 0U);
   EXPECT_GT(bi["received"]["receiver_bytes"].get<uint64_t>(), 0U);
   const json served = server.stop();
@@ -67,19 +68,19 @@ TEST(LoopbackTest, StreamReverseAndBidirMeasureBothEnds) {
 }
 
 TEST(LoopbackTest, StreamRecvTruncIsReportedAsSuch) {
-  BackgroundServer server(json{{"mode", "sink"}});
-  const json r = run_action(&run_stream,
-                            {{"target", server.ready_info()["listen"]}, {"duration", 300 * kMs}, {"recv_trunc", true}});
+  ServerThread server(test::plugin(), "server", json{{"mode", "sink"}});
+  const json r = run_action("stream",
+                            {{"target", server.ready()["listen"]}, {"duration", 300 * kMs}, {"recv_trunc", true}});
   EXPECT_TRUE(r["recv_trunc"].get<bool>());
   EXPECT_NE(r["summary"].get<std::string>().find("MSG_TRUNC"), std::string::npos);
   EXPECT_EQ(r["bytes"].get<uint64_t>(), server.stop()["bytes_in"].get<uint64_t>());
 }
 
 TEST(LoopbackTest, RrAndCrrAgainstSondaEchoOverIpv6) {
-  BackgroundServer server(json{{"listen", "[::1]:0"}, {"mode", "echo"}});
-  const std::string target = server.ready_info()["listen"];
+  ServerThread server(test::plugin(), "server", json{{"listen", "[::1]:0"}, {"mode", "echo"}});
+  const std::string target = server.ready()["listen"];
   EXPECT_EQ(target.rfind("[::1]:", 0), 0U);
-  const json rr = run_action(&run_rr, {{"target", target}, {"duration", 400 * kMs}, {"warmup", 100 * kMs},
+  const json rr = run_action("rr", {{"target", target}, {"duration", 400 * kMs}, {"warmup", 100 * kMs},
                                        {"verify", true}, {"outstanding", 4}, {"size", 100}});
   const json lat = rr["latency"];
   EXPECT_GT(lat["count"].get<uint64_t>(), 100U);
@@ -90,7 +91,7 @@ TEST(LoopbackTest, RrAndCrrAgainstSondaEchoOverIpv6) {
   EXPECT_LE(lat["min_ns"].get<uint64_t>(), lat["p50_ns"].get<uint64_t>());
   EXPECT_LE(lat["p50_ns"].get<uint64_t>(), lat["p99_ns"].get<uint64_t>());
   EXPECT_LE(lat["p99_ns"].get<uint64_t>(), lat["max_ns"].get<uint64_t>());
-  const json crr = run_action(&run_crr, {{"target", target}, {"duration", 300 * kMs}, {"verify", true}});
+  const json crr = run_action("crr", {{"target", target}, {"duration", 300 * kMs}, {"verify", true}});
   EXPECT_GT(crr["connections_per_sec"].get<double>(), 10);
   EXPECT_EQ(crr["connect_latency"]["count"], crr["transactions"]);
   const json served = server.stop();
@@ -99,8 +100,8 @@ TEST(LoopbackTest, RrAndCrrAgainstSondaEchoOverIpv6) {
 }
 
 TEST(LoopbackTest, RrWithDifferentResponseSizeUsesSondaSession) {
-  BackgroundServer server(json{{"mode", "sink"}});
-  const json rr = run_action(&run_rr, {{"target", server.ready_info()["listen"]}, {"duration", 200 * kMs},
+  ServerThread server(test::plugin(), "server", json{{"mode", "sink"}});
+  const json rr = run_action("rr", {{"target", server.ready()["listen"]}, {"duration", 200 * kMs},
                                        {"size", 32}, {"response_size", 5000}});
   const json served = server.stop();
   EXPECT_EQ(served["sessions"]["rr"], 1);
@@ -109,7 +110,7 @@ TEST(LoopbackTest, RrWithDifferentResponseSizeUsesSondaSession) {
 
 TEST(LoopbackTest, RrSessionAnswersRequestsThatCameWithTheHello) {
   // A pipelining client: hello + 2.5 requests in one write, then the rest.
-  BackgroundServer server(json{{"mode", "sink"}});
+  ServerThread server(test::plugin(), "server", json{{"mode", "sink"}});
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
@@ -139,18 +140,18 @@ TEST(LoopbackTest, RrSessionAnswersRequestsThatCameWithTheHello) {
 }
 
 TEST(LoopbackTest, PacedRrHoldsTheRate) {
-  BackgroundServer server(json::object());
-  const json rr = run_action(&run_rr, {{"target", server.ready_info()["listen"]}, {"duration", 500 * kMs},
+  ServerThread server(test::plugin(), "server", json::object());
+  const json rr = run_action("rr", {{"target", server.ready()["listen"]}, {"duration", 500 * kMs},
                                        {"rate", {{"packets_per_sec", 1000}}}});
   EXPECT_NEAR(rr["transactions_per_sec"].get<double>(), 1000, 50);
   EXPECT_EQ(rr["latency_from"], "scheduled send time");
 }
 
 TEST(LoopbackTest, ServerPortInUseIsAddrInUseWithPort) {
-  BackgroundServer first(json::object());
+  ServerThread first(test::plugin(), "server", json::object());
   const StepError e = [&] {
     try {
-      BackgroundServer second(json{{"listen", first.ready_info()["listen"]}});
+      ServerThread second(test::plugin(), "server", json{{"listen", first.ready()["listen"]}});
     } catch (const StepError& err) {
       return err;
     }
@@ -164,7 +165,7 @@ TEST(LoopbackTest, ServerPortInUseIsAddrInUseWithPort) {
 
 TEST(LoopbackTest, ConnectionRefusedNamesTarget) {
   const std::string target = "127.0.0.1:" + std::to_string(test::closed_port());
-  for (auto fn : {&run_stream, &run_rr, &run_crr}) {
+  for (const char* fn : {"stream", "rr", "crr"}) {
     const StepError e = run_expect_error(fn, {{"target", target}, {"duration", 100 * kMs}});
     EXPECT_EQ(e.kind(), "connection_refused");
     EXPECT_EQ(std::string(e.what()), "connect to " + target + ": Connection refused");
@@ -190,7 +191,7 @@ TEST(LoopbackTest, ResetMidRunFailsWithReason) {
     ::close(c);
   });
   const std::string target = "127.0.0.1:" + std::to_string(ntohs(a.sin_port));
-  const StepError e = run_expect_error(&run_rr, {{"target", target}, {"duration", 2000 * kMs}});
+  const StepError e = run_expect_error("rr", {{"target", target}, {"duration", 2000 * kMs}});
   resetter.join();
   ::close(lfd);
   EXPECT_EQ(e.kind(), "reset");

@@ -6,100 +6,47 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <stdexcept>
+#include <memory>
 #include <thread>
 
+#include "support/netns.hpp"
 #include "test_support.hpp"
 
 namespace sonda::tcp {
 namespace {
 
-/// Runs a shell command, returns its stdout; throws naming the command on a
-/// non-zero exit.
-std::string run(const std::string& cmd) {
-  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
-  if (p == nullptr) {
-    throw std::runtime_error("popen failed: " + cmd);
-  }
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) {
-    out.append(buf, n);
-  }
-  if (::pclose(p) != 0) {
-    throw std::runtime_error("command failed: " + cmd + "\n" + out);
-  }
-  return out;
-}
+using sonda::testing::check_command;
 
-/// Two namespaces "<prefix>c"/"<prefix>s" joined by veth "<prefix>c"/"<prefix>s"
-/// (10.77.0.1 client, 10.77.0.2 server). Deleting a namespace destroys its end
-/// of the veth pair, so the destructor removes everything, also when the test
-/// fails half-way (the constructor cleans up after itself too).
-class VethPair {
+/// Namespaces "a" (client, 10.77.0.1) and "b" (server, 10.77.0.2) joined by
+/// veth, the client's end shaped by tbf at 100 Mbit/s. No IPv6 and static
+/// neighbours: only the test's TCP flow may move the link's counters.
+class ShapedLink : public sonda::testing::VethPair {
  public:
-  VethPair() : prefix_("stc" + std::to_string(::getpid())) {
-    try {
-      create();
-    } catch (...) {
-      destroy();
-      throw;
+  ShapedLink() : VethPair("tc") {
+    for (const std::string& ns : {ns_a, ns_b}) {
+      // No IPv6 (router solicitations, DAD) on the link.
+      check_command("ip netns exec " + ns + " sysctl -qw net.ipv6.conf.all.disable_ipv6=1");
     }
+    configure("10.77.0.1/24", "10.77.0.2/24");
+    // Static neighbours: no ARP packets on the link either.
+    check_command("ip -n " + ns_a + " neigh replace " + ip_b + " lladdr " + mac(ns_b, dev_b) + " dev " + dev_a +
+                  " nud permanent");
+    check_command("ip -n " + ns_b + " neigh replace " + ip_a + " lladdr " + mac(ns_a, dev_a) + " dev " + dev_b +
+                  " nud permanent");
+    check_command("tc -n " + ns_a + " qdisc add dev " + dev_a + " root tbf rate 100mbit burst 32kbit latency 50ms");
   }
-  ~VethPair() { destroy(); }
-  VethPair(const VethPair&) = delete;
-  VethPair& operator=(const VethPair&) = delete;
-
-  std::string client_ns() const { return prefix_ + "c"; }
-  std::string server_ns() const { return prefix_ + "s"; }
-  std::string client_dev() const { return prefix_ + "c"; }
-  std::string server_dev() const { return prefix_ + "s"; }
 
   /// rx {bytes, packets} of the server's veth end.
   std::pair<uint64_t, uint64_t> server_rx() const {
-    const json j = json::parse(run("ip -n " + server_ns() + " -j -s link show dev " + server_dev()));
+    const json j = json::parse(check_command("ip -n " + ns_b + " -j -s link show dev " + dev_b));
     const json& rx = j.at(0).at("stats64").at("rx");
     return {rx.at("bytes").get<uint64_t>(), rx.at("packets").get<uint64_t>()};
   }
 
  private:
-  void create() {
-    destroy();  // a leftover from a crashed run with the same pid
-    run("ip netns add " + client_ns());
-    run("ip netns add " + server_ns());
-    run("ip link add " + client_dev() + " netns " + client_ns() + " type veth peer name " + server_dev() + " netns " +
-        server_ns());
-    for (const auto& [ns, dev, addr] : {std::tuple{client_ns(), client_dev(), "10.77.0.1/24"},
-                                        std::tuple{server_ns(), server_dev(), "10.77.0.2/24"}}) {
-      // No IPv6 (router solicitations, DAD) on the link: only our TCP
-      // flow may move the counters.
-      run("ip netns exec " + ns + " sysctl -qw net.ipv6.conf.all.disable_ipv6=1");
-      run("ip -n " + ns + " addr add " + addr + " dev " + dev);
-      run("ip -n " + ns + " link set lo up");
-      run("ip -n " + ns + " link set " + dev + " up");
-    }
-    // Static neighbours: no ARP packets on the link either.
-    const std::string client_mac = mac(client_ns(), client_dev());
-    const std::string server_mac = mac(server_ns(), server_dev());
-    run("ip -n " + client_ns() + " neigh replace 10.77.0.2 lladdr " + server_mac + " dev " + client_dev() +
-        " nud permanent");
-    run("ip -n " + server_ns() + " neigh replace 10.77.0.1 lladdr " + client_mac + " dev " + server_dev() +
-        " nud permanent");
-    run("tc -n " + client_ns() + " qdisc add dev " + client_dev() + " root tbf rate 100mbit burst 32kbit latency 50ms");
-  }
   static std::string mac(const std::string& ns, const std::string& dev) {
-    return json::parse(run("ip -n " + ns + " -j link show dev " + dev)).at(0).at("address").get<std::string>();
+    return json::parse(check_command("ip -n " + ns + " -j link show dev " + dev)).at(0).at("address").get<std::string>();
   }
-  void destroy() noexcept {
-    for (const std::string& ns : {client_ns(), server_ns()}) {
-      std::string cmd = "ip netns del " + ns + " 2>/dev/null";
-      if (std::system(cmd.c_str()) != 0) {
-        // Not there: nothing to remove.
-      }
-    }
-  }
-  std::string prefix_;
 };
 
 class NetnsShapingTest : public ::testing::Test {
@@ -108,26 +55,26 @@ class NetnsShapingTest : public ::testing::Test {
     if (::geteuid() != 0) {
       FAIL() << "cannot run: " << "needs root to create network namespaces";
     }
-    veth_ = std::make_unique<VethPair>();
+    veth_ = std::make_unique<ShapedLink>();
   }
   void TearDown() override { veth_.reset(); }
-  std::unique_ptr<VethPair> veth_;
+  std::unique_ptr<ShapedLink> veth_;
 };
 
 TEST_F(NetnsShapingTest, StreamReportsShapedRateAndCountsAgree) {
-  BackgroundServer server(json{{"listen", "10.77.0.2:0"}, {"mode", "sink"}}, veth_->server_ns());
+  test::ServerThread server(test::plugin(), "server", json{{"listen", veth_->ip_b + ":0"}, {"mode", "sink"}}, veth_->ns_b);
   const auto [rx_bytes0, rx_packets0] = veth_->server_rx();
   json record;
   std::exception_ptr error;
   std::thread client([&] {
     try {
-      enter_netns(veth_->client_ns());
+      sonda::testing::NetnsGuard in_client(veth_->ns_a);
       // The shaper must stay backlogged for its capacity to be the truth:
       // cubic keeps a standing queue (bbr's probing cycles, this host's
       // default, leave the link idle ~2 % of the time), and a 4 MiB send
       // buffer keeps feeding it until the receiver's last byte, so the
       // slow-start ramp is a small share of the first-byte-to-EOF window.
-      record = test::run_action(&run_stream, {{"target", server.ready_info()["listen"]},
+      record = test::run_action("stream", {{"target", server.ready()["listen"]},
                                               {"duration", 3'000'000'000},
                                               {"congestion", "cubic"},
                                               {"sndbuf", 4 << 20}});

@@ -17,8 +17,7 @@ using test::ServerThread;
 using nlohmann::json;
 
 json run_stream(const json& params) {
-  LocalHost host;
-  return host.run(&stream_action, params);
+  return test::run("stream", params);
 }
 
 TEST(UdpLoopback, LocalStreamAccountsForEveryDatagram) {
@@ -135,8 +134,7 @@ TEST(UdpLoopback, BusyPortIsAddrInUseWithPortAndProtocol) {
   common::Fd holder = open_udp(AF_INET);
   bind_or_throw(holder.get(), common::resolve("127.0.0.1", 0, SOCK_DGRAM), "udp");
   const uint16_t port = local_address(holder.get()).port();
-  LocalHost host;
-  const json rec = host.run(&server_action, {{"listen", "127.0.0.1:" + std::to_string(port)}});
+  const json rec = test::run("server", {{"listen", "127.0.0.1:" + std::to_string(port)}});
   ASSERT_TRUE(rec.contains("error")) << rec.dump();
   EXPECT_EQ(rec["error"]["kind"], "addr_in_use");
   EXPECT_EQ(rec["port"], port);

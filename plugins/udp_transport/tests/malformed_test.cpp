@@ -84,10 +84,9 @@ TEST(UdpMalformed, GarbageControlRequestsAreRefusedAndServerKeepsServing) {
     const json reply = ch.receive(common::monotonic_ns() + 5'000'000'000, [] { return false; });
     EXPECT_TRUE(reply.contains("error")) << reply.dump();
   }
-  LocalHost host;
-  const json rec = host.run(&stream_action, {{"target", "127.0.0.1:" + std::to_string(server.port())},
-                                             {"size", 64}, {"rate", test::packets_per_sec(5000)},
-                                             {"count", 200}, {"duration", 0}});
+  const json rec = test::run("stream", {{"target", "127.0.0.1:" + std::to_string(server.port())},
+                                  {"size", 64}, {"rate", test::packets_per_sec(5000)},
+                                  {"count", 200}, {"duration", 0}});
   ASSERT_TRUE(rec["receiver"].is_object()) << rec.dump();
   EXPECT_EQ(rec["receiver"]["expected"], 200);
   EXPECT_EQ(server.stop()["control_errors"], 2);

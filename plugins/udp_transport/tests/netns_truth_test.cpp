@@ -6,13 +6,14 @@
 
 #include <string>
 
+#include "support/netns.hpp"
 #include "test_support.hpp"
 
 namespace sonda::udp {
 namespace {
 
 using nlohmann::json;
-using test::run_cmd;
+using sonda::testing::run_command;
 
 class UdpNetnsTruth : public ::testing::Test {
  protected:
@@ -20,9 +21,11 @@ class UdpNetnsTruth : public ::testing::Test {
     if (::geteuid() != 0) {
       FAIL() << "cannot run: " << "needs root for network namespaces";
     }
-    link_ = std::make_unique<test::VethPair>("su");
-    if (!link_->error.empty()) {
-      FAIL() << "cannot run: " << "cannot build namespaces: " << link_->error;
+    try {
+      link_ = std::make_unique<sonda::testing::VethPair>("su");
+      link_->configure("10.78.0.1/24", "10.78.0.2/24");
+    } catch (const std::exception& e) {
+      FAIL() << "cannot run: " << "cannot build namespaces: " << e.what();
     }
   }
   // Namespaces (and with them the veth, qdisc and nft table) go even when an
@@ -31,32 +34,32 @@ class UdpNetnsTruth : public ::testing::Test {
 
   json stream_to(uint16_t port, json params) {
     params["target"] = link_->ip_b + ":" + std::to_string(port);
-    return test::run_in_netns(link_->ns_a, &stream_action, params);
+    return test::run_in_netns(link_->ns_a, "stream", params);
   }
 
-  std::unique_ptr<test::VethPair> link_;
+  std::unique_ptr<sonda::testing::VethPair> link_;
 };
 
 TEST_F(UdpNetnsTruth, LossEqualsTheNftablesDropCounterExactly) {
   test::ServerThread server(json{{"listen", link_->ip_b + ":0"}}, link_->ns_b);
   const std::string table = "sondatest" + std::to_string(::getpid());
   const std::string nft = "ip netns exec " + link_->ns_b + " nft ";
-  ASSERT_EQ(run_cmd(nft + "add table inet " + table).status, 0);
-  ASSERT_EQ(run_cmd(nft + "'add chain inet " + table + " input { type filter hook input priority 0; }'").status, 0);
-  const auto rule = run_cmd(nft + "add rule inet " + table + " input udp dport " + std::to_string(server.port()) +
+  ASSERT_EQ(run_command(nft + "add table inet " + table).exit_code, 0);
+  ASSERT_EQ(run_command(nft + "'add chain inet " + table + " input { type filter hook input priority 0; }'").exit_code, 0);
+  const auto rule = run_command(nft + "add rule inet " + table + " input udp dport " + std::to_string(server.port()) +
                             " numgen random mod 100 '<' 5 counter drop");
-  ASSERT_EQ(rule.status, 0) << rule.output;
+  ASSERT_EQ(rule.exit_code, 0) << rule.err;
 
   // GSO is off towards a non-loopback target (gso=auto), so the rule sees
   // each datagram as its own packet.
   const json rec = stream_to(server.port(), {{"size", 200}, {"rate", test::packets_per_sec(20000)},
                                              {"count", 20000}, {"duration", 0}});
-  const auto listing = run_cmd(nft + "list chain inet " + table + " input");
+  const auto listing = run_command(nft + "list chain inet " + table + " input");
   // <regex> is avoided: g++ 12 flags it (maybe-uninitialized) under ASan + -Werror.
   const std::string marker = "counter packets ";
-  const auto at = listing.output.find(marker);
-  ASSERT_NE(at, std::string::npos) << listing.output;
-  const uint64_t dropped = std::stoull(listing.output.substr(at + marker.size()));
+  const auto at = listing.out.find(marker);
+  ASSERT_NE(at, std::string::npos) << listing.out;
+  const uint64_t dropped = std::stoull(listing.out.substr(at + marker.size()));
 
   ASSERT_TRUE(rec["receiver"].is_object()) << rec.dump();
   const uint64_t sent = rec["sender"]["sent"];
@@ -70,9 +73,9 @@ TEST_F(UdpNetnsTruth, LossEqualsTheNftablesDropCounterExactly) {
 }
 
 TEST_F(UdpNetnsTruth, TbfShapedLinkLosesNothingBelowAndCapsAbove) {
-  const auto tbf = run_cmd("tc -n " + link_->ns_a + " qdisc add dev " + link_->dev_a +
+  const auto tbf = run_command("tc -n " + link_->ns_a + " qdisc add dev " + link_->dev_a +
                            " root tbf rate 50mbit burst 32kb latency 50ms");
-  ASSERT_EQ(tbf.status, 0) << tbf.output;
+  ASSERT_EQ(tbf.exit_code, 0) << tbf.err;
   test::ServerThread server(json{{"listen", link_->ip_b + ":0"}}, link_->ns_b);
 
   // 40 Mbit of 1400 B payload is 41.2 Mbit on the wire (Ethernet 14 + IPv4

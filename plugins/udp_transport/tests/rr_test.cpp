@@ -12,8 +12,7 @@ using test::ChildProcess;
 using test::ServerThread;
 
 json run_rr(const json& params) {
-  LocalHost host;
-  return host.run(&rr_action, params);
+  return test::run("rr", params);
 }
 
 uint16_t port_of(ChildProcess& p) {

@@ -9,15 +9,14 @@
 #include <string>
 
 #include "actions.hpp"
+#include "support/fake_host.hpp"
 
 int main(int argc, char** argv) {
-  static int stop_flag = 0;
-  sonda_host host{};
-  host.abi_version = SONDA_ABI_VERSION;
-  host.stop_flag = &stop_flag;
-  host.log = [](void*, int, const char*) {};
+  // A direct call into the engine, not through the .so: the figure is the
+  // scan alone, without a dlopen (tools/peers.py sets it against `sonda run`).
+  sonda::testing::FakeHost host;
   try {
-    sonda::Context ctx(&host);
+    sonda::Context ctx(host.host());
     sonda::json params = {{"include_down", true}};
     if (argc > 1 && argv[1][0] != '\0') {
       params["netns"] = argv[1];

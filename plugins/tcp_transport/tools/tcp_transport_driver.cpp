@@ -1,6 +1,6 @@
-// tcp_transport_driver: runs one tcp_transport action outside the sonda host
-// and prints its record as one JSON line. Used by tools/tcp_vs_iperf3.sh and
-// tools/tcp_rr_vs_sockperf to compare sonda with its peers.
+// tcp_transport_driver: runs one action of the tcp_transport.so beside it
+// through the plugin ABI, outside the sonda runner, and prints its record as
+// one JSON line. For manual runs and comparisons with peers.
 //
 //   tcp_transport_driver server '{"listen":"127.0.0.1:5201","mode":"sink"}'
 //       prints the ready() info, serves until SIGINT/SIGTERM, prints the record
@@ -16,8 +16,8 @@
 #include <string>
 #include <unistd.h>
 
-#include "actions.hpp"
-#include "local_host.hpp"
+#include "support/fake_host.hpp"
+#include "support/server_thread.hpp"
 
 namespace {
 
@@ -66,36 +66,36 @@ int main(int argc, char** argv) {
   std::signal(SIGTERM, on_signal);
   std::signal(SIGPIPE, SIG_IGN);
 
-  sonda::tcp::LocalHost host(verbose);
   try {
+    const sonda_plugin& plugin = sonda::testing::load_plugin_beside_executable("tcp_transport");
     if (action == "server") {
       // Serve on a thread so this one can watch for signals and print ready().
-      sonda::tcp::BackgroundServer server(params);
-      std::cout << server.ready_info().dump() << std::endl;
+      sonda::testing::ServerThread server(plugin, "server", params);
+      std::cout << server.ready().dump() << std::endl;
       while (g_signalled == 0) {
         ::usleep(50'000);
       }
       std::cout << server.stop().dump() << std::endl;
       return 0;
     }
-    std::unique_ptr<sonda::tcp::BackgroundServer> server;
-    if (with_server) {
-      server = std::make_unique<sonda::tcp::BackgroundServer>(server_params);
-      if (!params.contains("target")) {
-        params["target"] = server->ready_info()["listen"];
-      }
-    }
-    sonda::Context ctx(host.host());
-    json record;
-    if (action == "stream") {
-      record = sonda::tcp::run_stream(params, ctx);
-    } else if (action == "rr") {
-      record = sonda::tcp::run_rr(params, ctx);
-    } else if (action == "crr") {
-      record = sonda::tcp::run_crr(params, ctx);
-    } else {
+    if (action != "stream" && action != "rr" && action != "crr") {
       return usage();
     }
+    std::unique_ptr<sonda::testing::ServerThread> server;
+    if (with_server) {
+      server = std::make_unique<sonda::testing::ServerThread>(plugin, "server", server_params);
+      if (!params.contains("target")) {
+        params["target"] = server->ready()["listen"];
+      }
+    }
+    sonda::testing::FakeHost host(verbose);
+    const sonda::testing::Outcome out = host.run(plugin, action, params);
+    if (out.status != 0) {
+      std::cout << out.record.dump() << std::endl;
+      std::fprintf(stderr, "tcp_transport_driver: %s\n", out.error.c_str());
+      return 1;
+    }
+    json record = out.record;
     if (print_samples) {
       for (const json& s : host.samples()) {
         std::cout << s.dump() << "\n";
