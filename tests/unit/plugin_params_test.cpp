@@ -11,6 +11,10 @@
 #include <string>
 #include <vector>
 
+#include "plugins/iface_scanner/src/actions.hpp"
+#include "plugins/proc_scanner/src/params.hpp"
+#include "plugins/tcp_transport/src/options.hpp"
+#include "plugins/udp_transport/src/params.hpp"
 #include "scenario/params.hpp"
 
 namespace {
@@ -276,6 +280,44 @@ TEST(PluginParams, DispatcherTurnsABadValueIntoAnInvalidParamStep) {
   const json rec = json::parse(out.result);
   EXPECT_EQ(rec["error"]["kind"], "invalid_param");
   EXPECT_EQ(rec["error"]["parameter"], "count");
+}
+
+// ---- every plugin's tables: the defaults the SDK parses at compile time
+// are what the host's normaliser makes of the same text.
+
+template <class Table>
+void expect_defaults_agree(const Table& table, const json& required, const char* what) {
+  json from_host = required;
+  for (size_t i = 0; i < table.size; ++i) {
+    const sonda_param_spec& spec = table.specs[i];
+    if (spec.default_value != nullptr && !from_host.contains(spec.name)) {
+      from_host[spec.name] = sonda::scenario::normalise_default(spec);
+    }
+  }
+  const auto host = table.bind(from_host);
+  const auto own = table.bind(required);
+  int compared = 0;
+  table.for_each([&](const auto& p) {
+    EXPECT_TRUE(p.field(host) == p.field(own)) << what << "." << p.spec.name;
+    ++compared;
+  });
+  EXPECT_EQ(compared, static_cast<int>(table.size)) << what;
+}
+
+TEST(PluginParams, EveryPluginsDefaultsAgreeWithTheHostNormaliser) {
+  const json target = {{"target", "127.0.0.1:1"}};
+  expect_defaults_agree(sonda::iface::kScanParams, json::object(), "iface_scanner.scan");
+  expect_defaults_agree(sonda::iface::kWatchParams, json::object(), "iface_scanner.watch");
+  expect_defaults_agree(sonda::proc_scanner::kScanParams, json::object(), "proc_scanner.scan");
+  expect_defaults_agree(sonda::proc_scanner::kOwnerParams, {{"port", 80}}, "proc_scanner.owner");
+  expect_defaults_agree(sonda::proc_scanner::kWaitParams, {{"port", 80}}, "proc_scanner.wait_for");
+  expect_defaults_agree(sonda::tcp::kServerParams, json::object(), "tcp_transport.server");
+  expect_defaults_agree(sonda::tcp::kStreamParams, target, "tcp_transport.stream");
+  expect_defaults_agree(sonda::tcp::kRrParams, target, "tcp_transport.rr");
+  expect_defaults_agree(sonda::tcp::kCrrParams, target, "tcp_transport.crr");
+  expect_defaults_agree(sonda::udp::kServerParams, json::object(), "udp_transport.server");
+  expect_defaults_agree(sonda::udp::kStreamParams, json::object(), "udp_transport.stream");
+  expect_defaults_agree(sonda::udp::kRrParams, target, "udp_transport.rr");
 }
 
 }  // namespace
