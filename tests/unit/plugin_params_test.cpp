@@ -320,4 +320,14 @@ TEST(PluginParams, EveryPluginsDefaultsAgreeWithTheHostNormaliser) {
   expect_defaults_agree(sonda::udp::kRrParams, target, "udp_transport.rr");
 }
 
+// WaitSpec is also a C++ API (tests build it directly): its member
+// initialisers must say what the wait_for table says.
+TEST(PluginParams, WaitSpecInitialisersAreTheWaitForDefaults) {
+  sonda::proc_scanner::WaitSpec direct;
+  direct.port = 80;
+  const sonda::proc_scanner::WaitSpec bound = sonda::proc_scanner::kWaitParams.bind({{"port", 80}});
+  sonda::proc_scanner::kWaitParams.for_each(
+      [&](const auto& p) { EXPECT_TRUE(p.field(direct) == p.field(bound)) << p.spec.name; });
+}
+
 }  // namespace
