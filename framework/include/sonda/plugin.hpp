@@ -2,19 +2,32 @@
 //
 //   #include <sonda/plugin.hpp>
 //
-//   static nlohmann::json scan(const nlohmann::json& params, sonda::Context& ctx);
-//   static const sonda_param_spec kScanParams[] = {
-//       {.name = "interface", .type = SONDA_PARAM_STRING, .doc = "only this one"}};
-//   static const sonda::Action kActions[] = {
-//       {{.name = "scan", .doc = "List interfaces", .params = kScanParams,
-//         .param_count = std::size(kScanParams)}, &scan}};
+//   struct ScanOptions {
+//     std::optional<std::string> interface;
+//     bool include_down;
+//   };
+//   inline constexpr auto kScanParams = sonda::params<ScanOptions>(
+//       sonda::param<&ScanOptions::interface>(
+//           {.name = "interface", .type = SONDA_PARAM_STRING, .doc = "only this one"}),
+//       sonda::param<&ScanOptions::include_down>({.name = "include_down", .type = SONDA_PARAM_BOOL,
+//                                                 .default_value = "true", .doc = "..."}));
+//   nlohmann::json scan(const ScanOptions& options, sonda::Context& ctx);
+//   const sonda::Action kActions[] = {
+//       sonda::action<kScanParams, &scan>({.name = "scan", .doc = "List interfaces"})};
 //   SONDA_PLUGIN("iface_scanner", "0.1.0", "Interfaces and counters",
 //                SONDA_CAP_DISCOVERY, kActions)
 //
-// An action function receives the normalised parameters (every declared
-// parameter with a default is present) and returns the step's record. To fail
-// the step it throws (sonda::StepError or any std::exception); the generated
-// dispatcher catches everything, so nothing escapes the library.
+// One table (sonda/params.hpp) is the schema the host validates from, what
+// `sonda plugins describe` and the README show, and the decoder that fills
+// the options struct. An action function receives its options and returns
+// the step's record. To fail the step it throws (sonda::StepError or any
+// std::exception); the generated dispatcher catches everything, so nothing
+// escapes the library.
+//
+// Actions written against the raw JSON still work, and mix with bound ones
+// in one table:
+//   static nlohmann::json hello(const nlohmann::json& params, sonda::Context& ctx);
+//   {{.name = "hello", .params = kHelloParams, .param_count = std::size(kHelloParams)}, &hello}
 #ifndef SONDA_PLUGIN_HPP_
 #define SONDA_PLUGIN_HPP_
 
@@ -54,6 +67,12 @@ class StepError : public std::runtime_error {
   throw StepError("parameter '" + name + "': " + why, "invalid_param",
                   json{{"error", {{"parameter", name}}}});
 }
+
+}  // namespace sonda
+
+#include <sonda/params.hpp>
+
+namespace sonda {
 
 /// The running action's view of the host. Not copyable; lives for one run().
 class Context {
@@ -110,6 +129,29 @@ struct Action {
   ActionFn fn;
 };
 
+/// The ActionFn of a bound action: binds the parameters with `Table`, then
+/// calls `Fn(options, ctx)`. Tests and drivers call it with partial JSON.
+template <const auto& Table, auto Fn>
+json bound(const json& params, Context& ctx) {
+  using Options = typename std::remove_cvref_t<decltype(Table)>::options_type;
+  static_assert(std::is_invocable_r_v<json, decltype(Fn), const Options&, Context&>,
+                "a bound action is json fn(const Options&, sonda::Context&)");
+  return Fn(Table.bind(params), ctx);
+}
+
+/// An action whose parameters are the table `Table` (sonda::params) and whose
+/// function takes the bound options. `spec` gives name, doc and flags; its
+/// params come from the table.
+template <const auto& Table, auto Fn>
+consteval Action action(sonda_action_spec spec) {
+  if (spec.params != nullptr || spec.param_count != 0) {
+    detail::action_spec_must_not_set_params();
+  }
+  spec.params = Table.specs;
+  spec.param_count = Table.size;
+  return Action{spec, &bound<Table, Fn>};
+}
+
 namespace detail {
 
 template <size_t N>
@@ -165,25 +207,18 @@ int dispatch(const Action (&actions)[N], const char* action, const char* params_
   }
 }
 
-/// No figures: SONDA_PLUGIN without them.
-struct NoFigures {};
-inline constexpr NoFigures kNoFigures{};
-constexpr const sonda_figure_spec* figures_of(NoFigures) { return nullptr; }
-constexpr size_t figure_count(NoFigures) { return 0; }
-template <size_t N>
-constexpr const sonda_figure_spec* figures_of(const sonda_figure_spec (&f)[N]) { return f; }
-template <size_t N>
-constexpr size_t figure_count(const sonda_figure_spec (&)[N]) { return N; }
-
-/// No renames: plugins whose parameters never changed name.
-struct NoRenames {};
-inline constexpr NoRenames kNoRenames{};
-constexpr const sonda_rename_spec* renames_of(NoRenames) { return nullptr; }
-constexpr size_t rename_count(NoRenames) { return 0; }
-template <size_t N>
-constexpr const sonda_rename_spec* renames_of(const sonda_rename_spec (&r)[N]) { return r; }
-template <size_t N>
-constexpr size_t rename_count(const sonda_rename_spec (&)[N]) { return N; }
+/// An absent optional table (figures, renames): SONDA_PLUGIN without them.
+struct NoTable {};
+inline constexpr NoTable kNoFigures{};
+inline constexpr NoTable kNoRenames{};
+template <class T>
+constexpr const T* table_data(NoTable) { return nullptr; }
+template <class T>
+constexpr size_t table_size(NoTable) { return 0; }
+template <class T, size_t N>
+constexpr const T* table_data(const T (&table)[N]) { return table; }
+template <class T, size_t N>
+constexpr size_t table_size(const T (&)[N]) { return N; }
 
 }  // namespace detail
 }  // namespace sonda
@@ -210,8 +245,10 @@ constexpr size_t rename_count(const sonda_rename_spec (&)[N]) { return N; }
   static const sonda_plugin kDescriptor = {                                                    \
       SONDA_ABI_VERSION, sizeof(sonda_plugin), NAME, VERSION, DESCRIPTION, CAPS, kSpecs.specs, \
       sizeof(kSpecs.specs) / sizeof(kSpecs.specs[0]), &run,                                    \
-      ::sonda::detail::figures_of(FIGURES), ::sonda::detail::figure_count(FIGURES),            \
-      ::sonda::detail::renames_of(RENAMES), ::sonda::detail::rename_count(RENAMES)};           \
+      ::sonda::detail::table_data<sonda_figure_spec>(FIGURES),                                 \
+      ::sonda::detail::table_size<sonda_figure_spec>(FIGURES),                                 \
+      ::sonda::detail::table_data<sonda_rename_spec>(RENAMES),                                 \
+      ::sonda::detail::table_size<sonda_rename_spec>(RENAMES)};                                \
   extern "C" const sonda_plugin* sonda_entry() { return &kDescriptor; }                        \
   extern "C" const uint32_t sonda_abi = SONDA_ABI_VERSION;                                     \
   }                                                                                            \

@@ -23,23 +23,6 @@ namespace {
 /// quickly even with a long interval.
 constexpr int64_t kStopPollNs = 10'000'000;
 
-std::vector<std::string> names_param(const json& params) {
-  std::vector<std::string> names;
-  if (auto it = params.find("interface"); it != params.end() && !it->is_null()) {
-    if (it->is_string()) {
-      names.push_back(it->get<std::string>());
-    } else {
-      names = it->get<std::vector<std::string>>();
-    }
-  }
-  return names;
-}
-
-std::string netns_param(const json& params) {
-  auto it = params.find("netns");
-  return it != params.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
 std::vector<Interface> select(std::vector<Interface> all, const std::vector<std::string>& names,
                               bool include_down) {
   require_interfaces(all, names);
@@ -73,14 +56,12 @@ std::string watch_summary(const json& delta, int64_t elapsed_ns) {
 
 }  // namespace
 
-json scan_action(const json& params, Context& ctx) {
-  const std::vector<std::string> names = names_param(params);
-  const bool include_down = params.value("include_down", true);
-  const std::string netns = netns_param(params);
+json scan(const ScanOptions& options, Context& ctx) {
+  const std::string netns = options.netns.value_or("");
 
   std::vector<Interface> interfaces;
   run_in_netns(netns, [&] { interfaces = dump_interfaces(); });
-  json record = scan_record(select(std::move(interfaces), names, include_down));
+  json record = scan_record(select(std::move(interfaces), options.interfaces, options.include_down));
   if (!netns.empty()) {
     record["netns"] = netns;
   }
@@ -88,20 +69,15 @@ json scan_action(const json& params, Context& ctx) {
   return record;
 }
 
-json watch_action(const json& params, Context& ctx) {
-  const std::vector<std::string> names = names_param(params);
-  const std::string netns = netns_param(params);
-  const int64_t interval_ns = params.value("interval", kDefaultWatchIntervalNs);
-  if (interval_ns <= 0) {
-    throw StepError("interval must be positive, got " + std::to_string(interval_ns) + " ns",
-                    "invalid_param", {{"error", {{"parameter", "interval"}}}});
-  }
+json watch(const WatchOptions& options, Context& ctx) {
+  const std::string netns = options.netns.value_or("");
+  const int64_t interval_ns = options.interval_ns;
 
   json record;
   // The whole loop runs in the target namespace: one setns() for the watch,
   // and every dump's netlink socket belongs to that namespace.
   run_in_netns(netns, [&] {
-    const CounterSnapshot start = take_snapshot(names);
+    const CounterSnapshot start = take_snapshot(options.interfaces);
     json watched = json::array();
     for (const auto& e : start.entries) {
       watched.push_back(e.name);

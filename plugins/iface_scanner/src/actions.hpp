@@ -1,9 +1,11 @@
-// The iface_scanner actions and their parameter schemas. Kept out of the
+// The iface_scanner actions, their options and parameter tables. Kept out of the
 // MODULE source so the tests and the bench call exactly what the host calls.
 #pragma once
 
-#include <iterator>
+#include <optional>
 #include <sonda/plugin.hpp>
+#include <string>
+#include <vector>
 
 namespace sonda::iface {
 
@@ -12,46 +14,64 @@ inline constexpr const char* kNetnsDoc =
     "Network namespace to read: a name under /run/netns (as made by `ip netns add`) or a path "
     "such as /proc/PID/ns/net; the runner's own namespace when absent";
 
-/// Schema of `scan`. Normalised by the host before scan_action sees it.
-inline constexpr sonda_param_spec kScanParams[] = {
-    {.name = "interface",
-     .type = SONDA_PARAM_STRING_LIST,
-     .doc = "Only these interfaces (names); every interface when absent"},
-    {.name = "include_down",
-     .type = SONDA_PARAM_BOOL,
-     .default_value = "true",
-     .doc = "Also list interfaces that are administratively down"},
-    {.name = "netns", .type = SONDA_PARAM_STRING, .doc = kNetnsDoc},
+/// Options of `scan`.
+struct ScanOptions {
+  std::vector<std::string> interfaces;  ///< empty: every interface
+  bool include_down = true;
+  std::optional<std::string> netns;  ///< absent: the runner's own namespace
 };
 
-/// Default sampling period of `watch`, as written in kWatchParams.
-inline constexpr int64_t kDefaultWatchIntervalNs = 1'000'000'000;
-
-/// Schema of `watch`.
-inline constexpr sonda_param_spec kWatchParams[] = {
-    {.name = "interface",
-     .type = SONDA_PARAM_STRING_LIST,
-     .doc = "Interfaces to watch (names); every interface present at start when absent"},
-    {.name = "interval",
-     .type = SONDA_PARAM_DURATION,
-     .default_value = "1s",
-     .min = 10e6,
-     .max = 3600e9,
-     .unit = "ns",
-     .doc = "Period of the interval samples (deltas and rates since the previous sample)"},
-    {.name = "netns", .type = SONDA_PARAM_STRING, .doc = kNetnsDoc},
+/// Options of `watch`.
+struct WatchOptions {
+  std::vector<std::string> interfaces;  ///< empty: every interface present at start
+  int64_t interval_ns = 0;
+  std::optional<std::string> netns;
 };
+
+/// Parameters of `scan`: the schema the host validates and the binder.
+inline constexpr auto kScanParams = sonda::params<ScanOptions>(
+    sonda::param<&ScanOptions::interfaces>(
+        {.name = "interface",
+         .type = SONDA_PARAM_STRING_LIST,
+         .doc = "Only these interfaces (names); every interface when absent"}),
+    sonda::param<&ScanOptions::include_down>(
+        {.name = "include_down",
+         .type = SONDA_PARAM_BOOL,
+         .default_value = "true",
+         .doc = "Also list interfaces that are administratively down"}),
+    sonda::param<&ScanOptions::netns>({.name = "netns", .type = SONDA_PARAM_STRING, .doc = kNetnsDoc}));
+
+/// Parameters of `watch`.
+inline constexpr auto kWatchParams = sonda::params<WatchOptions>(
+    sonda::param<&WatchOptions::interfaces>(
+        {.name = "interface",
+         .type = SONDA_PARAM_STRING_LIST,
+         .doc = "Interfaces to watch (names); every interface present at start when absent"}),
+    sonda::param<&WatchOptions::interval_ns>(
+        {.name = "interval",
+         .type = SONDA_PARAM_DURATION,
+         .default_value = "1s",
+         .min = 10e6,
+         .max = 3600e9,
+         .unit = "ns",
+         .doc = "Period of the interval samples (deltas and rates since the previous sample)"}),
+    sonda::param<&WatchOptions::netns>({.name = "netns", .type = SONDA_PARAM_STRING, .doc = kNetnsDoc}));
 
 /// `scan`: every interface (or the `interface` list), with flags, MTU,
 /// operstate, MAC, qdisc, addresses and 64-bit counters. Record: see
 /// scan_record(); plus "netns" when given. Unknown interface names throw
 /// StepError kind "not_found".
-json scan_action(const json& params, Context& ctx);
+json scan(const ScanOptions& options, Context& ctx);
 
 /// `watch` (background): snapshots counters, calls ctx.ready(), samples
 /// deltas every `interval` until ctx.should_stop(), then returns the deltas
 /// and rates over the whole watch (see snapshot_delta()) plus "samples",
 /// "interval_ns" and a "summary" line.
-json watch_action(const json& params, Context& ctx);
+json watch(const WatchOptions& options, Context& ctx);
+
+/// The actions as the host calls them: parameters bound, then run. Tests
+/// and the bench call these with partial JSON (absent = the default).
+inline constexpr auto& scan_action = sonda::bound<kScanParams, &scan>;
+inline constexpr auto& watch_action = sonda::bound<kWatchParams, &watch>;
 
 }  // namespace sonda::iface

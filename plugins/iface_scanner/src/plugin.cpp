@@ -1,6 +1,5 @@
 // The iface_scanner MODULE: only the action table and the export. Everything
 // it runs lives in iface_scanner_core, which the tests link too.
-#include <iterator>
 #include <sonda/plugin.hpp>
 
 #include "actions.hpp"
@@ -8,18 +7,14 @@
 namespace {
 
 const sonda::Action kActions[] = {
-    {{.name = "scan",
-      .doc = "Interfaces with flags, MTU, state, MAC, qdisc, IPv4/IPv6 addresses and 64-bit "
-             "counters (what `ip addr` and `ip -s link` show)",
-      .params = sonda::iface::kScanParams,
-      .param_count = std::size(sonda::iface::kScanParams)},
-     &sonda::iface::scan_action},
-    {{.name = "watch",
-      .doc = "Background: interface counter deltas and rates while other steps run",
-      .flags = SONDA_ACTION_BACKGROUND,
-      .params = sonda::iface::kWatchParams,
-      .param_count = std::size(sonda::iface::kWatchParams)},
-     &sonda::iface::watch_action},
+    sonda::action<sonda::iface::kScanParams, &sonda::iface::scan>(
+        {.name = "scan",
+         .doc = "Interfaces with flags, MTU, state, MAC, qdisc, IPv4/IPv6 addresses and 64-bit "
+                "counters (what `ip addr` and `ip -s link` show)"}),
+    sonda::action<sonda::iface::kWatchParams, &sonda::iface::watch>(
+        {.name = "watch",
+         .doc = "Background: interface counter deltas and rates while other steps run",
+         .flags = SONDA_ACTION_BACKGROUND}),
 };
 
 }  // namespace

@@ -46,26 +46,13 @@ SocketList sockets_on_port(int port, bool tcp, bool listening_only) {
   return hits;
 }
 
-void check_spec(int port, const std::string& protocol, const char* action) {
-  if (port < 1 || port > 65535) {
-    throw StepError(std::string("proc_scanner.") + action + ": parameter 'port' = " +
-                        std::to_string(port) + " is not a port (1..65535)",
-                    "invalid_param");
-  }
-  if (protocol != "tcp" && protocol != "udp") {
-    throw StepError(std::string("proc_scanner.") + action + ": parameter 'protocol' = '" +
-                        protocol + "'; expected tcp or udp",
-                    "invalid_param");
-  }
-}
-
 /// The port's holders in the other network namespaces this host has (named
 /// ones under /run/netns, Docker's, and those of running processes), from an
 /// all-namespace scan: [{netns, netns_name?, local, state, owners}].
 json held_elsewhere(int port, const std::string& protocol) {
   json record;
   try {
-    record = run_scan(ScanOptions::from_json(
+    record = run_scan(ScanOptions::bind(
         {{"port", port}, {"protocol", protocol}, {"all_netns", true}, {"identify", false}}));
   } catch (const std::exception&) {
     return json::array();  // a best-effort hint: the answer for this namespace stands
@@ -106,7 +93,7 @@ json held_elsewhere(int port, const std::string& protocol) {
 /// A listener on the port in another namespace, for wait_for with
 /// all_netns (owned by one of `tree` when it is not empty); null when none.
 json listening_elsewhere(const WaitSpec& spec, const std::vector<int>& tree) {
-  const json record = run_scan(ScanOptions::from_json({{"port", spec.port},
+  const json record = run_scan(ScanOptions::bind({{"port", spec.port},
                                                        {"protocol", spec.protocol},
                                                        {"all_netns", true},
                                                        {"listening", true},
@@ -190,7 +177,6 @@ std::string format_duration_ns(int64_t ns) {
 }
 
 json find_port_owner(int port, const std::string& protocol, bool all_netns) {
-  check_spec(port, protocol, "owner");
   const SocketList hits = sockets_on_port(port, protocol == "tcp", false);
   json record = {{"port", port}, {"protocol", protocol}, {"found", !hits.empty()}};
   json owners = json::array();
@@ -264,24 +250,23 @@ json find_port_owner(int port, const std::string& protocol, bool all_netns) {
 }
 
 json wait_for_port(const WaitSpec& spec, const std::function<bool()>& should_stop) {
-  check_spec(spec.port, spec.protocol, "wait_for");
   const int64_t start_ns = common::monotonic_ns();
   const bool tcp = spec.protocol == "tcp";
   const std::string what = std::to_string(spec.port) + "/" + spec.protocol +
-                           (spec.pid != 0 ? " owned by pid " + std::to_string(spec.pid) +
+                           (spec.pid ? " owned by pid " + std::to_string(*spec.pid) +
                                                 " or its children"
                                           : "");
   for (;;) {
     const SocketList hits = sockets_on_port(spec.port, tcp, true);
     if (!hits.empty()) {
       WalkOptions walk;
-      if (spec.pid != 0) {
-        walk.only_pids = process_tree(spec.pid);
+      if (spec.pid) {
+        walk.only_pids = process_tree(*spec.pid);
       }
       const OwnerIndex index = walk_proc(walk);
       for (const SocketEntry& s : hits) {
         const auto [first, last] = index.owners_of(s.inode);
-        if (spec.pid != 0 && (s.inode == 0 || first == last)) {
+        if (spec.pid && (s.inode == 0 || first == last)) {
           continue;  // listening, but not by the process tree we wait for
         }
         json record = {{"port", spec.port},
@@ -299,7 +284,7 @@ json wait_for_port(const WaitSpec& spec, const std::function<bool()>& should_sto
       }
     }
     if (spec.all_netns) {
-      json found = listening_elsewhere(spec, spec.pid != 0 ? process_tree(spec.pid)
+      json found = listening_elsewhere(spec, spec.pid ? process_tree(*spec.pid)
                                                            : std::vector<int>{});
       if (!found.is_null()) {
         found["waited_ns"] = common::monotonic_ns() - start_ns;

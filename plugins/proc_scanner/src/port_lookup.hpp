@@ -5,11 +5,13 @@
 #include <cstdint>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 namespace sonda::proc_scanner {
 
-/// Who holds a port: listening or bound sockets on that local port in this
+/// Who holds a port (1..65535, protocol tcp or udp: the `owner` table in
+/// params.hpp says so): listening or bound sockets on that local port in this
 /// network namespace. Record: {port, protocol, found, owners[], summary}.
 /// Not an error when nothing holds it (found=false).
 nlohmann::json find_port_owner(int port, const std::string& protocol, bool all_netns = false);
@@ -18,7 +20,7 @@ nlohmann::json find_port_owner(int port, const std::string& protocol, bool all_n
 struct WaitSpec {
   int port = 0;
   std::string protocol = "tcp";
-  int pid = 0;  ///< 0: any owner; else that pid or one of its descendants
+  std::optional<int> pid;  ///< absent: any owner; else that pid or one of its descendants
   int64_t timeout_ns = 10'000'000'000;
   int64_t interval_ns = 50'000'000;
   /// Also accept a listener in another network namespace (a container's, an

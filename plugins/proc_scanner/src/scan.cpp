@@ -18,28 +18,6 @@ namespace {
 
 using nlohmann::json;
 
-std::vector<std::string> as_string_list(const json& v) {
-  if (v.is_string()) {
-    return {v.get<std::string>()};
-  }
-  return v.get<std::vector<std::string>>();
-}
-
-std::vector<int> as_int_list(const json& v) {
-  if (v.is_number_integer()) {
-    return {v.get<int>()};
-  }
-  return v.get<std::vector<int>>();
-}
-
-void check_port(int port, const char* name) {
-  if (port < 0 || port > 65535) {
-    throw StepError(std::string("proc_scanner.scan: parameter '") + name + "' = " +
-                        std::to_string(port) + " is not a port (1..65535)",
-                    "invalid_param");
-  }
-}
-
 bool state_wanted(const ScanOptions& o, const SocketEntry& s) {
   if (o.states.empty()) {
     return true;
@@ -64,83 +42,49 @@ void load_catalog_into(const ScanOptions& options, ScanResult& result,
 
 }  // namespace
 
-ScanOptions ScanOptions::from_json(const json& params) {
+ScanOptions ScanOptions::from(const ScanParams& p) {
   ScanOptions o;
-  try {
-    const std::string protocol = params.value("protocol", std::string("all"));
-    if (protocol != "all" && protocol != "tcp" && protocol != "udp") {
-      throw StepError("proc_scanner.scan: parameter 'protocol' = '" + protocol +
-                          "'; expected tcp, udp or all",
-                      "invalid_param");
+  o.tcp = p.protocol != "udp";
+  o.udp = p.protocol != "tcp";
+  for (const std::string& name : p.states) {
+    const int tcp_state = parse_state_name(IPPROTO_TCP, name);
+    const int udp_state = parse_state_name(IPPROTO_UDP, name);
+    if (tcp_state < 0 && udp_state < 0) {
+      invalid_param("state", "unknown state '" + name + "'; expected LISTEN, ESTABLISHED, TIME_WAIT, UNCONN, ...");
     }
-    o.tcp = protocol != "udp";
-    o.udp = protocol != "tcp";
-    if (params.contains("state") && !params["state"].is_null()) {
-      for (const std::string& name : as_string_list(params["state"])) {
-        const int tcp_state = parse_state_name(IPPROTO_TCP, name);
-        const int udp_state = parse_state_name(IPPROTO_UDP, name);
-        if (tcp_state < 0 && udp_state < 0) {
-          throw StepError("proc_scanner.scan: parameter 'state': unknown state '" + name +
-                              "'; expected LISTEN, ESTABLISHED, TIME_WAIT, UNCONN, ...",
-                          "invalid_param");
-        }
-        // "unconn" means a UDP socket without a peer; other names are TCP's.
-        if (udp_state == 7 && tcp_state != 7) {
-          o.states.emplace_back("UNCONN");
-        } else {
-          o.states.emplace_back(state_name(IPPROTO_TCP, static_cast<uint8_t>(tcp_state)));
-          if (tcp_state == 1) {
-            o.states.emplace_back("ESTABLISHED");
-          }
-        }
+    // "unconn" means a UDP socket without a peer; other names are TCP's.
+    if (udp_state == 7 && tcp_state != 7) {
+      o.states.emplace_back("UNCONN");
+    } else {
+      o.states.emplace_back(state_name(IPPROTO_TCP, static_cast<uint8_t>(tcp_state)));
+      if (tcp_state == 1) {
+        o.states.emplace_back("ESTABLISHED");
       }
     }
-    o.listening_only = params.value("listening", false);
-    o.port = params.value("port", 0);
-    check_port(o.port, "port");
-    o.pid = params.value("pid", 0);
-    o.process = params.value("process", std::string());
-    o.all_netns = params.value("all_netns", false);
-    o.owners = params.value("owners", true);
-    o.identify = params.value("identify", true);
-    if (params.contains("catalog") && !params["catalog"].is_null()) {
-      o.extra_catalogs = as_string_list(params["catalog"]);
-    }
-    if (params.contains("banner_ports") && !params["banner_ports"].is_null()) {
-      o.banner_ports = as_int_list(params["banner_ports"]);
-      for (const int p : o.banner_ports) {
-        check_port(p, "banner_ports");
-      }
-    }
-    o.banner_http = params.value("banner_http", false);
-    o.banner_timeout_ns = params.value("banner_timeout", int64_t{300'000'000});
-    const std::string source = params.value("source", std::string("auto"));
-    if (source != "auto" && source != "sock_diag" && source != "procfs") {
-      throw StepError("proc_scanner.scan: parameter 'source' = '" + source +
-                          "'; expected auto, sock_diag or procfs",
-                      "invalid_param");
-    }
-    o.force_procfs = source == "procfs";
-    o.unix_sockets = params.value("unix", false);
-    const std::string owner_source = params.value("owner_source", std::string("auto"));
-    if (owner_source != "auto" && owner_source != "bpf" && owner_source != "procfs") {
-      throw StepError("proc_scanner.scan: parameter 'owner_source' = '" + owner_source +
-                          "'; expected auto, bpf or procfs",
-                      "invalid_param");
-    }
-    o.owner_source = owner_source == "bpf"      ? OwnerSource::kBpf
-                     : owner_source == "procfs" ? OwnerSource::kProcfs
-                                                : OwnerSource::kAuto;
-  } catch (const json::exception& e) {
-    throw StepError(std::string("proc_scanner.scan: bad parameter type: ") + e.what(),
-                    "invalid_param");
   }
+  o.listening_only = p.listening;
+  o.port = p.port.value_or(0);
+  o.pid = p.pid.value_or(0);
+  o.process = p.process.value_or("");
+  o.all_netns = p.all_netns;
+  o.owners = p.owners;
+  o.identify = p.identify;
+  o.extra_catalogs = p.catalogs;
+  o.banner_ports = p.banner_ports;
+  o.banner_http = p.banner_http;
+  o.banner_timeout_ns = p.banner_timeout_ns;
+  o.force_procfs = p.source == "procfs";
+  o.unix_sockets = p.unix_sockets;
+  o.owner_source = p.owner_source == "bpf"      ? OwnerSource::kBpf
+                   : p.owner_source == "procfs" ? OwnerSource::kProcfs
+                                                : OwnerSource::kAuto;
   if ((o.pid != 0 || !o.process.empty()) && !o.owners) {
-    throw StepError("proc_scanner.scan: 'pid'/'process' filters need owners: true",
-                    "invalid_param");
+    invalid_param(o.pid != 0 ? "pid" : "process", "the pid/process filters need owners: true");
   }
   return o;
 }
+
+ScanOptions ScanOptions::bind(const json& params) { return from(kScanParams.bind(params)); }
 
 namespace {
 

@@ -13,13 +13,14 @@
 #include "catalog.hpp"
 #include "containers.hpp"
 #include "netns.hpp"
+#include "params.hpp"
 #include "proc_table.hpp"
 #include "socket_table.hpp"
 #include "unix_table.hpp"
 
 namespace sonda::proc_scanner {
 
-/// Validated scan parameters (see README for the user-facing table).
+/// Validated scan options (the user-facing table is kScanParams).
 struct ScanOptions {
   bool tcp = true;
   bool udp = true;
@@ -40,9 +41,14 @@ struct ScanOptions {
   bool unix_sockets = false;  ///< unix: also list UNIX domain sockets
   std::string proc_root = "/proc";
 
-  /// Reads the action's normalised params. Throws sonda::StepError naming
-  /// the parameter on a bad value.
-  static ScanOptions from_json(const nlohmann::json& params);
+  /// The scan's options from its bound parameters: protocol and source
+  /// resolved, state names made canonical. Throws sonda::StepError kind
+  /// "invalid_param" naming the parameter (an unknown state; pid/process
+  /// without owners).
+  static ScanOptions from(const ScanParams& params);
+  /// from(kScanParams.bind(params)): params as the runner passes them, or
+  /// partial (absent = the table's default).
+  static ScanOptions bind(const nlohmann::json& params);
 };
 
 /// Raw scan output before rendering: kept separate so the benchmark can time

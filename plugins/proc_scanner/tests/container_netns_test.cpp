@@ -126,7 +126,7 @@ TEST_F(DockerLikeCgroup, ListenerInsideIsAttributedToTheContainerId) {
       FAIL() << "cannot run: " << "cannot move a process into " << scope_;
     }
   }
-  const json record = run_scan(ScanOptions::from_json(
+  const json record = run_scan(ScanOptions::bind(
       {{"pid", child_->pid()}, {"port", std::stoi(port)}, {"protocol", "tcp"}, {"listening", true}}));
   ASSERT_EQ(record["sockets"].size(), 1u) << record.dump(2);
   const json& owner = record["sockets"][0]["owners"][0];
@@ -230,11 +230,11 @@ TEST_F(TestNetns, AllNetnsScanFindsTheListenerInsideWithItsNamespace) {
   const uint64_t inside = st.st_ino;
 
   const json own_only = run_scan(
-      ScanOptions::from_json({{"port", port}, {"protocol", "tcp"}, {"listening", true}}));
+      ScanOptions::bind({{"port", port}, {"protocol", "tcp"}, {"listening", true}}));
   EXPECT_EQ(own_only["sockets"].size(), 1u);
 
   const json all = run_scan(
-      ScanOptions::from_json(
+      ScanOptions::bind(
           {{"port", port}, {"protocol", "tcp"}, {"listening", true}, {"all_netns", true}}));
   ASSERT_EQ(all["sockets"].size(), 2u) << all.dump(2);
   bool found_inside = false;

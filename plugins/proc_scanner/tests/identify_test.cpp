@@ -106,7 +106,7 @@ class PythonHttpServer : public ::testing::Test {
     ASSERT_TRUE(listening()) << "python3 -m http.server did not start on " << port_;
   }
   bool listening() const {
-    const json r = run_scan(ScanOptions::from_json(
+    const json r = run_scan(ScanOptions::bind(
         {{"port", port_}, {"protocol", "tcp"}, {"listening", true}, {"identify", false}, {"owners", false}}));
     return !r["sockets"].empty();
   }
@@ -116,7 +116,7 @@ class PythonHttpServer : public ::testing::Test {
 
 TEST_F(PythonHttpServer, IsIdentifiedAsHttpServerPython3) {
   const json record =
-      run_scan(ScanOptions::from_json({{"port", port_}, {"listening", true}, {"protocol", "tcp"}}));
+      run_scan(ScanOptions::bind({{"port", port_}, {"listening", true}, {"protocol", "tcp"}}));
   ASSERT_EQ(record["services"].size(), 1u) << record.dump(2);
   const json& service = record["services"][0];
   EXPECT_EQ(service["application"], "HTTP server (python3)");
@@ -131,7 +131,7 @@ TEST_F(PythonHttpServer, IsIdentifiedAsHttpServerPython3) {
 
 TEST_F(PythonHttpServer, EvidenceSaysWhenTheExecutableIsAnotherFile) {
   const json record =
-      run_scan(ScanOptions::from_json({{"port", port_}, {"listening", true}, {"protocol", "tcp"}}));
+      run_scan(ScanOptions::bind({{"port", port_}, {"listening", true}, {"protocol", "tcp"}}));
   ASSERT_EQ(record["services"].size(), 1u);
   // python3 runs /usr/bin/python3.11 (python3 is a link): the comm and the
   // executable differ, and the evidence says why instead of looking wrong.
@@ -154,7 +154,7 @@ TEST(HttpEvidence, AStatusLineWithoutServerHeaderIsMediumEvidenceOfAnHttpServer)
                                 "  c,_=s.accept(); c.recv(4096); c.sendall(b'HTTP/1.0 200 OK\\r\\n\\r\\n'); c.close()\n"});
   json record;
   for (int i = 0; i < 200; ++i) {
-    record = run_scan(ScanOptions::from_json({{"port", port}, {"listening", true}, {"protocol", "tcp"},
+    record = run_scan(ScanOptions::bind({{"port", port}, {"listening", true}, {"protocol", "tcp"},
                                               {"banner_ports", {port}}, {"banner_http", true},
                                               {"banner_timeout", 500000000}}));
     if (!record["services"].empty()) {
@@ -172,7 +172,7 @@ TEST(HttpEvidence, AStatusLineWithoutServerHeaderIsMediumEvidenceOfAnHttpServer)
 
 TEST_F(PythonHttpServer, BannerNeedsHttpOptInAndReadsServerHeader) {
   // Without banner_http nothing is sent: http.server greets no one.
-  json record = run_scan(ScanOptions::from_json(
+  json record = run_scan(ScanOptions::bind(
       {{"port", port_},
        {"protocol", "tcp"},
        {"listening", true},
@@ -181,7 +181,7 @@ TEST_F(PythonHttpServer, BannerNeedsHttpOptInAndReadsServerHeader) {
   ASSERT_EQ(record["services"].size(), 1u);
   EXPECT_TRUE(record["services"][0]["banner"].contains("error"));
 
-  record = run_scan(ScanOptions::from_json(
+  record = run_scan(ScanOptions::bind(
       {{"port", port_},
        {"protocol", "tcp"},
        {"listening", true},

@@ -47,7 +47,7 @@ TEST(KernelThreads, AScanTablesEveryKernelThreadAndAUserCatalogWins) {
   ASSERT_GE(fd, 0);
   ::close(fd);
   std::ofstream(path) << "kernel_threads:\n  - { name: kthreadd, what: \"the lab's own words\" }\n";
-  const json record = run_scan(ScanOptions::from_json({{"protocol", "tcp"}, {"listening", true},
+  const json record = run_scan(ScanOptions::bind({{"protocol", "tcp"}, {"listening", true},
                                                        {"catalog", json::array({path})}}));
   std::remove(path);
   ASSERT_TRUE(record.contains("kernel_threads")) << record.dump().substr(0, 500);

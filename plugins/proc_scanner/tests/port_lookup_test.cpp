@@ -9,6 +9,7 @@
 #include <sonda/plugin.hpp>
 #include <thread>
 
+#include "params.hpp"
 #include "port_lookup.hpp"
 #include "test_support.hpp"
 
@@ -75,8 +76,9 @@ TEST(Owner, FindsUdpBoundSocketsAndRejectsBadPorts) {
   EXPECT_EQ(record["owners"][0]["pid"], static_cast<int>(::getpid()));
   EXPECT_EQ(record["owners"][0]["state"], "UNCONN");
   EXPECT_EQ(find_port_owner(port, "tcp")["found"], false);
-  EXPECT_THROW(find_port_owner(0, "tcp"), StepError);
-  EXPECT_THROW(find_port_owner(80, "sctp"), StepError);
+  // Through the action's table, as the host and the plugin dispatcher do.
+  EXPECT_THROW(kOwnerParams.bind({{"port", 0}}), StepError);
+  EXPECT_THROW(kOwnerParams.bind({{"port", 80}, {"protocol", "sctp"}}), StepError);
   ::close(fd);
 }
 

@@ -141,7 +141,7 @@ BENCHMARK(BM_CollectScan)->Unit(benchmark::kMillisecond);
 
 void BM_RenderScan(benchmark::State& state) {
   LoopbackTable::get();
-  const ScanOptions options = ScanOptions::from_json({{"identify", false}});
+  const ScanOptions options = ScanOptions::bind({{"identify", false}});
   const ScanResult r = collect_scan(options);
   for (auto _ : state) {
     const std::string text = render_scan(r, options).dump();
@@ -153,7 +153,7 @@ BENCHMARK(BM_RenderScan)->Unit(benchmark::kMillisecond);
 
 void BM_RenderScanText(benchmark::State& state) {
   LoopbackTable::get();
-  const ScanOptions options = ScanOptions::from_json({{"identify", false}});
+  const ScanOptions options = ScanOptions::bind({{"identify", false}});
   const ScanResult r = collect_scan(options);
   for (auto _ : state) {
     const std::string text = render_scan_text(r, options);

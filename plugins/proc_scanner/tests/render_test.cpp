@@ -22,7 +22,7 @@ TEST(Render, TextRendererPrintsTheSameRecordAsTheDom) {
     fds.push_back(::accept(listener, nullptr, nullptr));
   }
   fds.push_back(testing::bound_socket(AF_INET, SOCK_DGRAM, "127.0.0.1", 0));
-  const ScanOptions options = ScanOptions::from_json(json::object());
+  const ScanOptions options = ScanOptions::bind(json::object());
   const ScanResult result = collect_scan(options);
   const json dom = render_scan(result, options);
   const json text = json::parse(render_scan_text(result, options));
@@ -60,7 +60,7 @@ TEST(Render, BoundDeviceIsNamedInTheLocalEndpoint) {
   const int plain = testing::bound_socket(AF_INET, SOCK_DGRAM, "127.0.0.1", 0);
   fds.push_back(plain);
   const ScanOptions options =
-      ScanOptions::from_json({{"pid", static_cast<int>(::getpid())}, {"identify", false}});
+      ScanOptions::bind({{"pid", static_cast<int>(::getpid())}, {"identify", false}});
   const ScanResult result = collect_scan(options);
   const json dom = render_scan(result, options);
   const json text = json::parse(render_scan_text(result, options));

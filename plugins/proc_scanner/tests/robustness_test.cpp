@@ -66,7 +66,7 @@ TEST(ProcWalk, ScansStayCorrectWhileProcessesComeAndGo) {
   // second owner; this process must always be one.
   int scans_with_us = 0;
   for (int i = 0; i < 15; ++i) {
-    const ScanResult r = collect_scan(ScanOptions::from_json(
+    const ScanResult r = collect_scan(ScanOptions::bind(
         {{"port", port}, {"protocol", "tcp"}, {"listening", true}}));
     if (r.sockets.size() != 1) {
       ADD_FAILURE() << "scan " << i << " saw " << r.sockets.size() << " sockets on port " << port;
@@ -100,7 +100,7 @@ TEST(ProcWalk, ForkedServerHasEveryOwnerListed) {
   }
   ::close(pipe_fds[0]);
   const json record = run_scan(
-      ScanOptions::from_json({{"port", port}, {"protocol", "tcp"}, {"listening", true}}));
+      ScanOptions::bind({{"port", port}, {"protocol", "tcp"}, {"listening", true}}));
   ASSERT_EQ(record["sockets"].size(), 1u);
   std::vector<int> pids;
   for (const json& o : record["sockets"][0]["owners"]) {
@@ -142,7 +142,7 @@ TEST(ProcRead, KernelThreadsAreRecognised) {
   if (kthread == 0) {
     FAIL() << "cannot run: " << "no kernel thread visible in this pid namespace";
   }
-  const json record = run_scan(ScanOptions::from_json({{"pid", kthread}}));
+  const json record = run_scan(ScanOptions::bind({{"pid", kthread}}));
   EXPECT_TRUE(record["sockets"].empty());
   ASSERT_TRUE(record.contains("notes"));
   EXPECT_NE(record["notes"][0].get<std::string>().find("is a kernel thread"), std::string::npos);

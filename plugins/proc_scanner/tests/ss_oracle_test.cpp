@@ -279,7 +279,7 @@ TEST(SsOracle, FiltersKeepOnlyWhatTheyName) {
   }
   EXPECT_EQ(ours, 60u);  // 40 IPv4 + 20 IPv6 listeners
 
-  ScanOptions time_wait = ScanOptions::from_json({{"state", {"time-wait"}}, {"protocol", "tcp"}});
+  ScanOptions time_wait = ScanOptions::bind({{"state", {"time-wait"}}, {"protocol", "tcp"}});
   const ScanResult tw = collect_scan(time_wait);
   size_t our_tw = 0;
   for (const SocketEntry& s : tw.sockets) {

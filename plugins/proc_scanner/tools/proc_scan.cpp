@@ -39,7 +39,7 @@ int main(int argc, char** argv) {
     }
   }
   try {
-    const auto options = sonda::proc_scanner::ScanOptions::from_json(params);
+    const auto options = sonda::proc_scanner::ScanOptions::bind(params);
     const auto result = sonda::proc_scanner::collect_scan(options);
     const int64_t collected_ns = sonda::common::monotonic_ns();
     if (timing) {

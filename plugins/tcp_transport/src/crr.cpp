@@ -69,8 +69,7 @@ void crr_worker(const common::SockAddr& addr, const RrOptions& o, const std::str
 
 }  // namespace
 
-json run_crr(const json& params, Context& ctx) {
-  const RrOptions o = parse_rr_options(params, true);
+json crr(const RrOptions& o, Context& ctx) {
   const common::SockAddr addr = common::resolve_endpoint(o.target, SOCK_STREAM);
   const std::string target = addr.to_string();
   const LatencyTotals t = run_latency_workers(
@@ -90,7 +89,7 @@ json run_crr(const json& params, Context& ctx) {
           {"payload_bytes", o.payload_bytes},
           {"response_bytes", response_bytes},
           {"connections", o.connections},
-          {"rate_per_sec", o.rate_per_sec},
+          {"rate_per_sec", o.rate_per_sec()},
           {"duration_ns", t.measured_ns},
           {"transactions", t.transactions},
           {"connections_per_sec", cps},

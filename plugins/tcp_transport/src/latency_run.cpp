@@ -11,10 +11,10 @@
 namespace sonda::tcp {
 
 int64_t scheduled_send_ns(const RrOptions& o, const RunClock& clock, uint64_t seq) {
-  if (o.rate_per_sec <= 0) {
+  if (o.rate_per_sec() <= 0) {
     return 0;
   }
-  const double period_ns = 1e9 * o.connections / o.rate_per_sec;
+  const double period_ns = 1e9 * o.connections / o.rate_per_sec();
   return clock.start_ns + static_cast<int64_t>(period_ns * static_cast<double>(seq));
 }
 

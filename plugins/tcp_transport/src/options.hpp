@@ -1,86 +1,214 @@
-// Typed, validated options of the tcp_transport actions.
-//
-// The host normalises parameters (durations -> ns, sizes -> bytes, rates ->
-// objects) and fills declared defaults; the parsers here still apply the same
-// defaults so the bench driver and tests can pass partial JSON. Every range is
-// checked once here ("validate, then trust"); the action code trusts the
-// structs.
+// Options of the tcp_transport actions and their parameter tables: one table
+// per action is both the schema the host validates (describe, README) and
+// the binder that fills the struct (sonda/params.hpp). The rules across
+// parameters live in the tables' checks (options.cpp); the action code
+// trusts the structs ("validate, then trust").
 #pragma once
 
 #include <cstdint>
-#include <nlohmann/json.hpp>
+#include <optional>
+#include <sonda/plugin.hpp>
 #include <string>
 
 namespace sonda::tcp {
 
 using json = nlohmann::json;
 
-/// Write/read size used by stream and the server unless told otherwise.
-/// 1 MiB measured cheapest per byte on loopback (bytes per CPU-second of
-/// sender + receiver: 64 KiB 1.3, 256 KiB 1.6, 1 MiB 2.1 GB; README
-/// "Defaults").
+/// Write/read size used by stream and the server unless told otherwise
+/// ("1MiB" in the tables). 1 MiB measured cheapest per byte on loopback
+/// (bytes per CPU-second of sender + receiver: 64 KiB 1.3, 256 KiB 1.6,
+/// 1 MiB 2.1 GB; README "Defaults").
 inline constexpr int64_t kDefaultMessageBytes = 1024 * 1024;
-/// Socket buffers requested by default: 0 keeps kernel autotuning, which
-/// measured 1.5-2.5x faster on loopback than a fixed 4 MiB (SO_*BUF locks the
-/// buffer and the receive window; tcp_rmem may autotune to 32 MiB) with far
-/// fewer retransmissions. Set sndbuf/rcvbuf to fix them.
+/// Socket buffers requested by default ("0" in the tables): 0 keeps kernel
+/// autotuning, which measured 1.5-2.5x faster on loopback than a fixed
+/// 4 MiB (SO_*BUF locks the buffer and the receive window; tcp_rmem may
+/// autotune to 32 MiB) with far fewer retransmissions. Set sndbuf/rcvbuf to
+/// fix them.
 inline constexpr int64_t kDefaultSocketBufferBytes = 0;
 
 /// Socket tuning shared by every action.
 struct SocketTuning {
-  int64_t send_buffer_bytes = kDefaultSocketBufferBytes;  ///< 0 = kernel autotuning
-  int64_t recv_buffer_bytes = kDefaultSocketBufferBytes;  ///< 0 = kernel autotuning
-  bool nodelay = false;                                   ///< TCP_NODELAY
-  std::string congestion;                                 ///< "" = system default
-  int64_t mss_bytes = 0;                                  ///< TCP_MAXSEG, 0 = default
+  /// 0 or absent = kernel autotuning (rr/crr declare no default: absent).
+  std::optional<int64_t> send_buffer_bytes;
+  std::optional<int64_t> recv_buffer_bytes;
+  bool nodelay = false;                   ///< TCP_NODELAY
+  std::optional<std::string> congestion;  ///< absent = system default
+  int64_t mss_bytes = 0;                  ///< TCP_MAXSEG, 0 = default
 };
 
 /// `server` action.
 struct ServerOptions {
-  std::string listen = "127.0.0.1:0";
-  std::string mode = "echo";  ///< sink | source | echo
-  int64_t message_bytes = kDefaultMessageBytes;
+  std::string listen;
+  std::string mode;  ///< sink | source | echo
+  int64_t message_bytes = 0;
   bool recv_trunc = false;  ///< sink: MSG_TRUNC, skip the copy to user space
-  int backlog = 1024;
+  int backlog = 0;
   SocketTuning tuning;
 };
 
 /// `stream` action.
 struct StreamOptions {
   std::string target;
-  int64_t duration_ns = 5'000'000'000;
+  int64_t duration_ns = 0;
   int64_t bytes = 0;  ///< total to send (split across streams); 0 = use duration
-  int parallel = 1;
+  int parallel = 0;
   bool reverse = false;
   bool bidir = false;
-  int64_t message_bytes = kDefaultMessageBytes;
-  int64_t interval_ns = 1'000'000'000;
+  int64_t message_bytes = 0;
+  int64_t interval_ns = 0;
   bool recv_trunc = false;
-  bool handshake = true;  ///< send the 32-byte sonda hello (see wire.hpp)
-  int64_t timeout_ns = 5'000'000'000;
+  bool handshake = false;  ///< send the 32-byte sonda hello (see wire.hpp)
+  int64_t timeout_ns = 0;
   SocketTuning tuning;
 };
 
 /// `rr` and `crr` actions.
 struct RrOptions {
   std::string target;
-  int64_t duration_ns = 5'000'000'000;
-  int64_t payload_bytes = 64;
+  int64_t duration_ns = 0;
+  int64_t payload_bytes = 0;
   int64_t response_bytes = 0;  ///< 0 = same as payload (echo)
-  int connections = 1;
-  int outstanding = 1;
-  double rate_per_sec = 0;  ///< transactions/s over all connections; 0 = as fast as possible
+  int connections = 0;
+  int outstanding = 1;  ///< crr has no such parameter: one at a time
+  Rate rate;            ///< transactions/s (packets_per_sec) over all connections; unlimited = as fast as possible
   int64_t warmup_ns = 0;
-  int64_t interval_ns = 1'000'000'000;
+  int64_t interval_ns = 0;
   bool verify = false;
-  int64_t timeout_ns = 5'000'000'000;
+  int64_t timeout_ns = 0;
   SocketTuning tuning;
+
+  /// Transactions per second asked for; 0 = as fast as possible.
+  double rate_per_sec() const { return rate.packets_per_sec(); }
 };
 
-/// Parsers: apply defaults, check ranges, throw sonda::StepError(kind
-/// "invalid_param") naming the parameter and the allowed range.
-ServerOptions parse_server_options(const json& params);
-StreamOptions parse_stream_options(const json& params);
-RrOptions parse_rr_options(const json& params, bool is_crr);
+/// The rules across parameters (and the kernel's limits the spec cannot
+/// say); each fails with sonda::invalid_param naming the parameter.
+void check_server_options(const ServerOptions& o);
+void check_stream_options(const StreamOptions& o);
+void check_rr_options(const RrOptions& o);
+
+namespace params_detail {
+
+inline constexpr double kDay = 86400e9;
+
+/// sndbuf, rcvbuf, nodelay, congestion, mss: in every table, with the
+/// action's defaults.
+template <class Options>
+consteval auto tuning_params(const char* buffer_default, const char* nodelay_default) {
+  return sonda::param_group(
+      sonda::param<&Options::tuning, &SocketTuning::send_buffer_bytes>(
+          {.name = "sndbuf", .type = SONDA_PARAM_SIZE, .default_value = buffer_default, .min = 0,
+           .max = 1073741824, .unit = "bytes",
+           .doc = "SO_SNDBUF request (0: kernel autotuning; a server sets it on the listener)"}),
+      sonda::param<&Options::tuning, &SocketTuning::recv_buffer_bytes>(
+          {.name = "rcvbuf", .type = SONDA_PARAM_SIZE, .default_value = buffer_default, .min = 0,
+           .max = 1073741824, .unit = "bytes",
+           .doc = "SO_RCVBUF request (0: kernel autotuning; a server sets it on the listener)"}),
+      sonda::param<&Options::tuning, &SocketTuning::nodelay>(
+          {.name = "nodelay", .type = SONDA_PARAM_BOOL, .default_value = nodelay_default,
+           .doc = "TCP_NODELAY: send small segments at once"}),
+      sonda::param<&Options::tuning, &SocketTuning::congestion>(
+          {.name = "congestion", .type = SONDA_PARAM_STRING,
+           .doc = "congestion control algorithm (TCP_CONGESTION), e.g. cubic, bbr; default: the system's"}),
+      sonda::param<&Options::tuning, &SocketTuning::mss_bytes>(
+          {.name = "mss", .type = SONDA_PARAM_SIZE, .default_value = "0", .min = 0, .max = 65495,
+           .unit = "bytes", .doc = "TCP_MAXSEG (0: path default)"}));
+}
+
+/// What rr and crr share (crr has no `outstanding`).
+inline constexpr auto kRrCommon = sonda::param_group(
+    sonda::param<&RrOptions::target>(
+        {.name = "target", .type = SONDA_PARAM_ENDPOINT, .required = 1, .doc = "server host:port (any echo server)"}),
+    sonda::param<&RrOptions::duration_ns>({.name = "duration", .type = SONDA_PARAM_DURATION, .default_value = "5s",
+                                           .min = 1e6, .max = kDay, .unit = "ns",
+                                           .doc = "how long to run, warm-up included"}),
+    sonda::param<&RrOptions::payload_bytes>({.name = "size", .type = SONDA_PARAM_SIZE, .default_value = "64B",
+                                             .min = 1, .max = 67108864, .unit = "bytes", .doc = "request size"}),
+    sonda::param<&RrOptions::response_bytes>(
+        {.name = "response_size", .type = SONDA_PARAM_SIZE, .default_value = "0", .min = 0, .max = 67108864,
+         .unit = "bytes", .doc = "response size (0: same as size, an echo; other sizes need a sonda server)"}),
+    sonda::param<&RrOptions::connections>({.name = "parallel", .type = SONDA_PARAM_INT, .default_value = "1",
+                                           .min = 1, .max = 1024,
+                                           .doc = "concurrent connections (crr: concurrent connect loops)"}),
+    sonda::param<&RrOptions::rate>(
+        {.name = "rate", .type = SONDA_PARAM_RATE, .default_value = "unlimited",
+         .doc = "transactions/s over all connections, e.g. 10kpps; paced latency counts from the scheduled send "
+                "(unlimited: as fast as possible)"}),
+    sonda::param<&RrOptions::warmup_ns>({.name = "warmup", .type = SONDA_PARAM_DURATION, .default_value = "0s",
+                                         .min = 0, .max = kDay, .unit = "ns",
+                                         .doc = "first part of the run excluded from the figures (reported)"}),
+    sonda::param<&RrOptions::interval_ns>({.name = "interval", .type = SONDA_PARAM_DURATION, .default_value = "1s",
+                                           .min = 1e7, .max = kDay, .unit = "ns",
+                                           .doc = "interval between samples"}),
+    sonda::param<&RrOptions::verify>({.name = "verify", .type = SONDA_PARAM_BOOL, .default_value = "false",
+                                      .doc = "check every response is exactly its request (needs an echo)"}),
+    sonda::param<&RrOptions::timeout_ns>({.name = "timeout", .type = SONDA_PARAM_DURATION, .default_value = "5s",
+                                          .min = 1e6, .max = kDay, .unit = "ns",
+                                          .doc = "connect timeout and longest wait for a response"}));
+
+}  // namespace params_detail
+
+/// `server` parameters.
+inline constexpr auto kServerParams = sonda::params<ServerOptions, &check_server_options>(
+    sonda::param<&ServerOptions::listen>(
+        {.name = "listen", .type = SONDA_PARAM_ENDPOINT, .default_value = "127.0.0.1:0",
+         .doc = "address to listen on, host:port or [v6]:port; port 0 picks a free one (reported)"}),
+    sonda::param<&ServerOptions::mode>({.name = "mode", .type = SONDA_PARAM_STRING, .default_value = "echo",
+                                        .choices = "sink|source|echo",
+                                        .doc = "what to do with a client that does not speak the sonda hello"}),
+    sonda::param<&ServerOptions::message_bytes>({.name = "size", .type = SONDA_PARAM_SIZE, .default_value = "1MiB",
+                                                 .min = 1, .max = 67108864, .unit = "bytes",
+                                                 .doc = "read/write size"}),
+    sonda::param<&ServerOptions::recv_trunc>(
+        {.name = "recv_trunc", .type = SONDA_PARAM_BOOL, .default_value = "false",
+         .doc = "sink: recv with MSG_TRUNC (no copy to user space; reported as such)"}),
+    sonda::param<&ServerOptions::backlog>({.name = "backlog", .type = SONDA_PARAM_INT, .default_value = "1024",
+                                           .min = 1, .max = 65535, .doc = "listen() backlog"}),
+    params_detail::tuning_params<ServerOptions>("0", "true"));
+
+/// `stream` parameters.
+inline constexpr auto kStreamParams = sonda::params<StreamOptions, &check_stream_options>(
+    sonda::param<&StreamOptions::target>(
+        {.name = "target", .type = SONDA_PARAM_ENDPOINT, .required = 1, .doc = "server host:port"}),
+    sonda::param<&StreamOptions::duration_ns>({.name = "duration", .type = SONDA_PARAM_DURATION,
+                                               .default_value = "5s", .min = 1e6, .max = params_detail::kDay,
+                                               .unit = "ns", .doc = "how long to send (ignored when bytes is set)"}),
+    sonda::param<&StreamOptions::bytes>(
+        {.name = "bytes", .type = SONDA_PARAM_SIZE, .default_value = "0", .min = 0, .max = 4.6e18, .unit = "bytes",
+         .doc = "total bytes per direction, split across streams (0: use duration)"}),
+    sonda::param<&StreamOptions::parallel>({.name = "parallel", .type = SONDA_PARAM_INT, .default_value = "1",
+                                            .min = 1, .max = 128, .doc = "connections per direction"}),
+    sonda::param<&StreamOptions::reverse>({.name = "reverse", .type = SONDA_PARAM_BOOL, .default_value = "false",
+                                           .doc = "server sends, client receives"}),
+    sonda::param<&StreamOptions::bidir>({.name = "bidir", .type = SONDA_PARAM_BOOL, .default_value = "false",
+                                         .doc = "both directions at once (parallel connections each way)"}),
+    sonda::param<&StreamOptions::message_bytes>({.name = "size", .type = SONDA_PARAM_SIZE, .default_value = "1MiB",
+                                                 .min = 1, .max = 67108864, .unit = "bytes",
+                                                 .doc = "bytes per send()/recv() call"}),
+    sonda::param<&StreamOptions::interval_ns>({.name = "interval", .type = SONDA_PARAM_DURATION,
+                                               .default_value = "1s", .min = 1e7, .max = params_detail::kDay,
+                                               .unit = "ns", .doc = "interval between samples"}),
+    sonda::param<&StreamOptions::recv_trunc>(
+        {.name = "recv_trunc", .type = SONDA_PARAM_BOOL, .default_value = "false",
+         .doc = "receiver uses MSG_TRUNC: skips the copy to user space (reported as such; not comparable to "
+                "copying)"}),
+    sonda::param<&StreamOptions::handshake>(
+        {.name = "handshake", .type = SONDA_PARAM_BOOL, .default_value = "true",
+         .doc = "open with the 32-byte sonda hello so a sonda server reports receiver counts"}),
+    sonda::param<&StreamOptions::timeout_ns>({.name = "timeout", .type = SONDA_PARAM_DURATION,
+                                              .default_value = "5s", .min = 1e6, .max = params_detail::kDay,
+                                              .unit = "ns", .doc = "connect timeout and longest tolerated stall"}),
+    params_detail::tuning_params<StreamOptions>("0", "false"));
+
+/// `rr` parameters.
+inline constexpr auto kRrParams = sonda::params<RrOptions, &check_rr_options>(
+    params_detail::kRrCommon,
+    sonda::param<&RrOptions::outstanding>({.name = "outstanding", .type = SONDA_PARAM_INT, .default_value = "1",
+                                           .min = 1, .max = 4096, .doc = "requests in flight per connection"}),
+    params_detail::tuning_params<RrOptions>(nullptr, "true"));
+
+/// `crr` parameters: rr's without `outstanding` (one request per connection).
+inline constexpr auto kCrrParams = sonda::params<RrOptions, &check_rr_options>(
+    params_detail::kRrCommon, params_detail::tuning_params<RrOptions>(nullptr, "true"));
 
 }  // namespace sonda::tcp

@@ -92,8 +92,7 @@ void rr_connection(common::Fd fd, const RrOptions& o, const std::string& target,
 
 }  // namespace
 
-json run_rr(const json& params, Context& ctx) {
-  const RrOptions o = parse_rr_options(params, false);
+json rr(const RrOptions& o, Context& ctx) {
   const common::SockAddr addr = common::resolve_endpoint(o.target, SOCK_STREAM);
   const std::string target = addr.to_string();
   const auto hello = rr_hello(o.payload_bytes, o.response_bytes);
@@ -131,8 +130,8 @@ json run_rr(const json& params, Context& ctx) {
           {"response_bytes", response_bytes},
           {"connections", o.connections},
           {"outstanding", o.outstanding},
-          {"rate_per_sec", o.rate_per_sec},
-          {"latency_from", o.rate_per_sec > 0 ? "scheduled send time" : "send() call"},
+          {"rate_per_sec", o.rate_per_sec()},
+          {"latency_from", o.rate_per_sec() > 0 ? "scheduled send time" : "send() call"},
           {"duration_ns", t.measured_ns},
           {"transactions", t.transactions},
           {"transactions_per_sec", tps},

@@ -129,8 +129,7 @@ class AcceptorPool {
 
 }  // namespace
 
-json run_server(const json& params, Context& ctx) {
-  const ServerOptions o = parse_server_options(params);
+json serve(const ServerOptions& o, Context& ctx) {
   common::SockAddr bound;
   common::Fd listener = open_listener(o, bound);
   const std::string listen_text = bound.to_string();

@@ -38,19 +38,19 @@ timeval to_timeval(int64_t ns) {
 }  // namespace
 
 void apply_tuning(int fd, const SocketTuning& t) {
-  if (t.send_buffer_bytes > 0) {
-    set_buffer(fd, SO_SNDBUF, SO_SNDBUFFORCE, t.send_buffer_bytes, "SO_SNDBUF (send_buffer)");
+  if (const int64_t bytes = t.send_buffer_bytes.value_or(0); bytes > 0) {
+    set_buffer(fd, SO_SNDBUF, SO_SNDBUFFORCE, bytes, "SO_SNDBUF (send_buffer)");
   }
-  if (t.recv_buffer_bytes > 0) {
-    set_buffer(fd, SO_RCVBUF, SO_RCVBUFFORCE, t.recv_buffer_bytes, "SO_RCVBUF (recv_buffer)");
+  if (const int64_t bytes = t.recv_buffer_bytes.value_or(0); bytes > 0) {
+    set_buffer(fd, SO_RCVBUF, SO_RCVBUFFORCE, bytes, "SO_RCVBUF (recv_buffer)");
   }
   if (t.nodelay) {
     common::set_opt(fd, IPPROTO_TCP, TCP_NODELAY, 1, "TCP_NODELAY (nodelay)");
   }
-  if (!t.congestion.empty()) {
-    if (::setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, t.congestion.data(),
-                     static_cast<socklen_t>(t.congestion.size())) != 0) {
-      throw_sys("setsockopt", "TCP_CONGESTION '" + t.congestion + "' (congestion; see net.ipv4.tcp_available_congestion_control)",
+  if (t.congestion && !t.congestion->empty()) {
+    const std::string& name = *t.congestion;
+    if (::setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, name.data(), static_cast<socklen_t>(name.size())) != 0) {
+      throw_sys("setsockopt", "TCP_CONGESTION '" + name + "' (congestion; see net.ipv4.tcp_available_congestion_control)",
                 errno);
     }
   }

@@ -106,8 +106,7 @@ json direction_totals(std::vector<std::unique_ptr<StreamConnection>>& conns, boo
 
 }  // namespace
 
-json run_stream(const json& params, Context& ctx) {
-  const StreamOptions o = parse_stream_options(params);
+json stream(const StreamOptions& o, Context& ctx) {
   const common::SockAddr addr = common::resolve_endpoint(o.target, SOCK_STREAM);
   const std::string target = addr.to_string();
 
@@ -238,8 +237,8 @@ json run_stream(const json& params, Context& ctx) {
                  {"direction", o.bidir ? "bidir" : (o.reverse ? "reverse" : "forward")},
                  {"parallel", o.parallel},
                  {"message_size_bytes", o.message_bytes},
-                 {"send_buffer_bytes", o.tuning.send_buffer_bytes},
-                 {"recv_buffer_bytes", o.tuning.recv_buffer_bytes},
+                 {"send_buffer_bytes", o.tuning.send_buffer_bytes.value_or(0)},
+                 {"recv_buffer_bytes", o.tuning.recv_buffer_bytes.value_or(0)},
                  {"recv_trunc", o.recv_trunc},
                  {"recv_mode", o.recv_trunc ? "MSG_TRUNC: receiver skipped the copy to user space" : "copy"},
                  {"duration_ns", common::monotonic_ns() - start_ns}};

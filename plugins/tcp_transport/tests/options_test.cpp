@@ -21,27 +21,31 @@ std::string error_of(void (*fn)(const json&), const json& p) {
   return "";
 }
 
-void stream(const json& p) { parse_stream_options(p); }
-void rr(const json& p) { parse_rr_options(p, false); }
-void server(const json& p) { parse_server_options(p); }
+void stream(const json& p) { kStreamParams.bind(p); }
+void rr(const json& p) { kRrParams.bind(p); }
+void server(const json& p) { kServerParams.bind(p); }
 
 TEST(OptionsTest, StreamDefaultsAreTheDocumentedOnes) {
-  const StreamOptions o = parse_stream_options({{"target", "127.0.0.1:1"}});
+  const StreamOptions o = kStreamParams.bind({{"target", "127.0.0.1:1"}});
   EXPECT_EQ(o.duration_ns, 5'000'000'000);
   EXPECT_EQ(o.message_bytes, kDefaultMessageBytes);
   EXPECT_EQ(o.tuning.send_buffer_bytes, kDefaultSocketBufferBytes);
+  EXPECT_EQ(o.interval_ns, 1'000'000'000);
+  EXPECT_EQ(o.timeout_ns, 5'000'000'000);
+  EXPECT_FALSE(o.tuning.nodelay);
+  EXPECT_FALSE(o.tuning.congestion.has_value());
   EXPECT_EQ(o.parallel, 1);
   EXPECT_FALSE(o.recv_trunc);
   EXPECT_TRUE(o.handshake);
 }
 
 TEST(OptionsTest, RejectsOutOfRangeNamingTheParameter) {
-  EXPECT_EQ(error_of(&stream, {{"target", "h:1"}, {"parallel", 0}}), "parameter 'parallel': 0 out of range [1, 128]");
-  EXPECT_EQ(error_of(&stream, {}), "parameter 'target': required (host:port)");
+  EXPECT_EQ(error_of(&stream, {{"target", "h:1"}, {"parallel", 0}}), "parameter 'parallel': 0 is out of range; expected 1 to 128");
+  EXPECT_EQ(error_of(&stream, {}), "parameter 'target': is required");
   EXPECT_EQ(error_of(&stream, {{"target", "h:1"}, {"reverse", true}, {"bidir", true}}),
             "parameter 'bidir': cannot be combined with reverse (bidir already runs both directions)");
   EXPECT_EQ(error_of(&stream, {{"target", "h:1"}, {"mss", 40}}), "parameter 'mss': 40 below the kernel minimum of 88 bytes");
-  EXPECT_EQ(error_of(&rr, {{"target", "h:1"}, {"size", 0}}), "parameter 'size': 0 out of range [1, 67108864]");
+  EXPECT_EQ(error_of(&rr, {{"target", "h:1"}, {"size", 0}}), "parameter 'size': 0 is out of range; expected 1 to 67108864");
   EXPECT_EQ(error_of(&rr, {{"target", "h:1"}, {"warmup", 2'000'000'000}, {"duration", 1'000'000'000}}),
             "parameter 'warmup': must be shorter than duration");
   EXPECT_EQ(error_of(&rr, {{"target", "h:1"}, {"verify", true}, {"response_size", 10}}),
@@ -49,13 +53,19 @@ TEST(OptionsTest, RejectsOutOfRangeNamingTheParameter) {
   EXPECT_EQ(error_of(&rr, {{"target", "h:1"}, {"rate", {{"bits_per_sec", 1000}}}}),
             "parameter 'rate': give transactions per second (e.g. 10kpps), not bits per second");
   EXPECT_EQ(error_of(&server, {{"mode", "discard"}}), "parameter 'mode': 'discard' is not one of sink|source|echo");
+  EXPECT_EQ(error_of(&server, {{"congestion", "a-name-longer-than-15"}}),
+            "parameter 'congestion': name longer than 15 characters (TCP_CA_NAME_MAX)");
+  EXPECT_EQ(error_of(&stream, {{"target", "h:1"}, {"duration", "5s"}}),
+            "parameter 'duration': expected an integer, got \"5s\"");
 }
 
 TEST(OptionsTest, RrKeepsKernelBuffersAndNodelayUnlessTold) {
-  const RrOptions o = parse_rr_options({{"target", "h:1"}, {"rate", {{"packets_per_sec", 500}}}}, false);
-  EXPECT_EQ(o.tuning.send_buffer_bytes, 0);
+  const RrOptions o = kRrParams.bind({{"target", "h:1"}, {"rate", {{"packets_per_sec", 500}}}});
+  EXPECT_FALSE(o.tuning.send_buffer_bytes.has_value());  // no default: kernel autotuning
   EXPECT_TRUE(o.tuning.nodelay);
-  EXPECT_DOUBLE_EQ(o.rate_per_sec, 500);
+  EXPECT_DOUBLE_EQ(o.rate_per_sec(), 500);
+  EXPECT_EQ(o.outstanding, 1);
+  EXPECT_EQ(kCrrParams.bind({{"target", "h:1"}}).outstanding, 1);
 }
 
 TEST(WireTest, HelloAndReportRoundTrip) {

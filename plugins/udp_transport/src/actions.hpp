@@ -1,21 +1,24 @@
-// The plugin's actions as plain functions of (normalised params, context), so
+// The plugin's actions as plain functions of (bound params, context), so
 // the .so, the tests and the benchmark driver all run the same code.
 #pragma once
 
 #include <sonda/plugin.hpp>
 
+#include "params.hpp"
+
 namespace sonda::udp {
 
 /// BACKGROUND: UDP sink/echo server with a TCP control port of the same number.
-nlohmann::json server_action(const nlohmann::json& params, Context& ctx);
+nlohmann::json serve(const ServerParams& p, Context& ctx);
 /// Paced/unlimited datagram stream; figures measured by the receiver.
-nlohmann::json stream_action(const nlohmann::json& params, Context& ctx);
+nlohmann::json stream(const StreamParams& p, Context& ctx);
 /// Request/response latency with per-request timeouts.
-nlohmann::json rr_action(const nlohmann::json& params, Context& ctx);
+nlohmann::json rr(const RrParams& p, Context& ctx);
 
-/// Parameter access with errors naming the parameter (kind "invalid_param").
-int64_t int_param(const nlohmann::json& params, const char* name, int64_t fallback);
-std::string string_param(const nlohmann::json& params, const char* name, const std::string& fallback);
-bool bool_param(const nlohmann::json& params, const char* name, bool fallback);
+/// The actions as the host runs them (parameters bound through the tables
+/// in params.hpp). Tests and the driver call these with partial JSON.
+inline constexpr auto& server_action = sonda::bound<kServerParams, &serve>;
+inline constexpr auto& stream_action = sonda::bound<kStreamParams, &stream>;
+inline constexpr auto& rr_action = sonda::bound<kRrParams, &rr>;
 
 }  // namespace sonda::udp

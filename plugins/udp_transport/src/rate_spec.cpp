@@ -4,23 +4,17 @@
 
 namespace sonda::udp {
 
-RateSpec RateSpec::from_json(const nlohmann::json& j) {
+RateSpec RateSpec::from(const Rate& rate) {
   RateSpec r;
-  if (j.is_null() || (j.is_object() && j.value("unlimited", false))) {
+  if (rate.unlimited()) {
     return r;
   }
-  if (j.is_object() && j.contains("bits_per_sec") && j["bits_per_sec"].is_number()) {
-    r.unlimited = false;
-    r.bits_per_sec = j["bits_per_sec"].get<double>();
-  } else if (j.is_object() && j.contains("packets_per_sec") && j["packets_per_sec"].is_number()) {
-    r.unlimited = false;
-    r.packets_per_sec = j["packets_per_sec"].get<double>();
-  } else {
-    invalid_param("rate", "expected {bits_per_sec}|{packets_per_sec}|{unlimited}, got " + j.dump());
+  if (!(rate.value > 0)) {
+    invalid_param("rate", "must be positive, got " + rate.to_json().dump());
   }
-  if (r.bits_per_sec < 0 || r.packets_per_sec < 0 || (r.bits_per_sec == 0 && r.packets_per_sec == 0)) {
-    invalid_param("rate", "must be positive, got " + j.dump());
-  }
+  r.unlimited = false;
+  r.bits_per_sec = rate.bits_per_sec();
+  r.packets_per_sec = rate.packets_per_sec();
   return r;
 }
 

@@ -1,8 +1,10 @@
-// The target send rate of a stream, decoded from the host's normalised JSON.
+// The target send rate of a stream: the bound `rate` parameter (sonda::Rate)
+// with the arithmetic the senders need.
 #pragma once
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <sonda/plugin.hpp>
 
 namespace sonda::udp {
 
@@ -13,8 +15,9 @@ struct RateSpec {
   double bits_per_sec = 0;
   double packets_per_sec = 0;
 
-  /// Throws StepError kind "invalid_param" naming the parameter on bad input.
-  static RateSpec from_json(const nlohmann::json& j);
+  /// Throws StepError kind "invalid_param" naming `rate` when a limited
+  /// rate is not positive.
+  static RateSpec from(const Rate& rate);
   /// Nanoseconds between datagrams of `payload_bytes` at this rate shared by
   /// `flows` flows; 0 when unlimited.
   double interval_ns(uint64_t payload_bytes, unsigned flows) const;

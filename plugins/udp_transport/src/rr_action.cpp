@@ -75,22 +75,12 @@ class RecvWait {
 
 }  // namespace
 
-nlohmann::json rr_action(const nlohmann::json& params, Context& ctx) {
-  const std::string target_text = string_param(params, "target", "");
-  if (target_text.empty()) {
-    invalid_param("target", "required (host:port of a UDP echo server)");
-  }
-  const auto size = static_cast<size_t>(int_param(params, "size", 64));
-  if (size < kHeaderBytes || size > 65507) {
-    invalid_param("size", "must be in [24, 65507] bytes");
-  }
-  const int64_t duration_ns = int_param(params, "duration", 2'000'000'000);
-  const auto count = static_cast<uint64_t>(int_param(params, "count", 0));
-  const int64_t timeout_ns = int_param(params, "timeout", 200'000'000);
-  if (timeout_ns <= 0) {
-    invalid_param("timeout", "must be positive");
-  }
-  const common::SockAddr target = common::resolve_endpoint(target_text, SOCK_DGRAM);
+nlohmann::json rr(const RrParams& p, Context& ctx) {
+  const auto size = static_cast<size_t>(p.payload_bytes);
+  const int64_t duration_ns = p.duration_ns;
+  const auto count = static_cast<uint64_t>(p.count);
+  const int64_t timeout_ns = p.timeout_ns;
+  const common::SockAddr target = common::resolve_endpoint(p.target, SOCK_DGRAM);
   common::Fd fd = open_udp(target.family());
   if (::connect(fd.get(), target.get(), target.len) != 0) {
     common::throw_sys("connect", "udp " + target.to_string(), errno);

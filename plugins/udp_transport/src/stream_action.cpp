@@ -25,27 +25,16 @@ namespace {
 constexpr int64_t kQuietNs = 100'000'000;
 constexpr int64_t kConnectTimeoutNs = 2'000'000'000;
 
-StreamShape shape_from_params(const nlohmann::json& p, bool target_is_loopback) {
+StreamShape shape_from_params(const StreamParams& p, bool target_is_loopback) {
   StreamShape s;
-  s.payload_bytes = static_cast<uint64_t>(int_param(p, "size", 1400));
-  if (s.payload_bytes < kHeaderBytes || s.payload_bytes > 65507) {
-    invalid_param("size", std::to_string(s.payload_bytes) + " bytes is outside [" +
-                        std::to_string(kHeaderBytes) + ", 65507]");
-  }
-  s.rate = RateSpec::from_json(p.value("rate", nlohmann::json{{"unlimited", true}}));
-  s.duration_ns = int_param(p, "duration", 2'000'000'000);
-  s.count = static_cast<uint64_t>(int_param(p, "count", 0));
-  if (s.duration_ns <= 0 && s.count == 0) {
-    throw StepError("parameters 'duration' and 'count': at least one must be positive", "invalid_param");
-  }
-  s.flows = static_cast<unsigned>(int_param(p, "parallel", 1));
-  if (s.flows == 0 || s.flows > 1024) {
-    invalid_param("parallel", "must be 1..1024");
-  }
-  const std::string gso = string_param(p, "gso", "auto");
-  s.gso = gso == "on" || (gso == "auto" && target_is_loopback);
-  s.sndbuf_bytes = static_cast<int>(int_param(p, "sndbuf", 4 << 20));
-  s.max_lag_ns = int_param(p, "max_lag", 5'000'000);
+  s.payload_bytes = static_cast<uint64_t>(p.payload_bytes);
+  s.rate = RateSpec::from(p.rate);
+  s.duration_ns = p.duration_ns;
+  s.count = static_cast<uint64_t>(p.count);
+  s.flows = static_cast<unsigned>(p.flows);
+  s.gso = p.gso == "on" || (p.gso == "auto" && target_is_loopback);
+  s.sndbuf_bytes = p.sndbuf_bytes;
+  s.max_lag_ns = p.max_lag_ns;
   return s;
 }
 
@@ -155,12 +144,22 @@ std::vector<SendResult> results_of(const std::vector<FlowSend>& sends) {
 
 }  // namespace
 
-nlohmann::json stream_action(const nlohmann::json& params, Context& ctx) {
-  const std::string target_text = string_param(params, "target", "");
-  const bool reverse = bool_param(params, "reverse", false);
-  const int rcvbuf = static_cast<int>(int_param(params, "rcvbuf", 32 << 20));
-  const int64_t interval_ns = int_param(params, "interval", 1'000'000'000);
-  const int64_t report_timeout_ns = int_param(params, "report_timeout", 10'000'000'000);
+void check_stream_params(const StreamParams& p) {
+  if (p.duration_ns <= 0 && p.count == 0) {
+    throw StepError("parameters 'duration' and 'count': at least one must be positive", "invalid_param");
+  }
+  if (p.reverse && p.target.value_or("").empty()) {
+    invalid_param("reverse", "needs a 'target' (a sonda udp_transport.server)");
+  }
+  RateSpec::from(p.rate);
+}
+
+nlohmann::json stream(const StreamParams& params, Context& ctx) {
+  const std::string target_text = params.target.value_or("");
+  const bool reverse = params.reverse;
+  const int rcvbuf = params.rcvbuf_bytes;
+  const int64_t interval_ns = params.interval_ns;
+  const int64_t report_timeout_ns = params.report_timeout_ns;
   std::function<bool()> stop = [&ctx] { return ctx.should_stop(); };
   nlohmann::json record;
   nlohmann::json receiver_flows;
@@ -170,11 +169,7 @@ nlohmann::json stream_action(const nlohmann::json& params, Context& ctx) {
   clock.basis = ClockSync::Basis::kShared;
 
   if (target_text.empty()) {
-    if (reverse) {
-      invalid_param("reverse", "needs a 'target' (a sonda udp_transport.server)");
-    }
-    const common::SockAddr bind_to =
-        common::resolve_endpoint(string_param(params, "listen", "127.0.0.1:0"), SOCK_DGRAM);
+    const common::SockAddr bind_to = common::resolve_endpoint(params.listen, SOCK_DGRAM);
     const StreamShape shape = shape_from_params(params, is_loopback(bind_to));
     LocalReceiver rx(bind_to, rcvbuf, interval_ns);
     const std::vector<FlowSend> sends = send_flows(rx.addr(), shape, stop, &sndbuf);
@@ -194,7 +189,7 @@ nlohmann::json stream_action(const nlohmann::json& params, Context& ctx) {
     // The report channel: TCP on the target's port number, unless the server
     // was given another (`control`, from its ready info).
     common::SockAddr control = target;
-    if (const int64_t port = int_param(params, "control", 0); port > 0) {
+    if (const int port = params.control_port; port > 0) {
       reinterpret_cast<sockaddr_in*>(&control.storage)->sin_port = htons(static_cast<uint16_t>(port));  // v6 too
     }
     clock = sync_clock(control, kConnectTimeoutNs);

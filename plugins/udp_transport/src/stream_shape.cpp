@@ -22,7 +22,7 @@ StreamShape StreamShape::from_json(const nlohmann::json& j) {
   try {
     StreamShape s;
     s.payload_bytes = j.at("payload_bytes").get<uint64_t>();
-    s.rate = RateSpec::from_json(j.at("rate"));
+    s.rate = RateSpec::from(Rate::from_json(j.at("rate"), "rate"));
     s.duration_ns = j.at("duration_ns").get<int64_t>();
     s.count = j.at("count").get<uint64_t>();
     s.flows = j.at("flows").get<unsigned>();
