@@ -180,8 +180,8 @@ int run_command(const RunCommand& cmd) {
     return kExitInvalidScenario;
   }
   const int64_t start_ns = monotonic_now_ns();
-  const nlohmann::json header =
-      run_header(*scenario, registry, to_string(isolation), writer->dir(), utc_iso_timestamp());
+  const std::string started_at = utc_iso_timestamp();
+  nlohmann::json header;
   // Every output of the run is a reporter (reporters.hpp).
   ReporterSet report;
   report.add(writer.get());  // events.jsonl
@@ -196,13 +196,13 @@ int run_command(const RunCommand& cmd) {
     report.add(make_csv_reporter(cmd.csv_dir));
   }
   report.add(make_summary_reporter(*writer, std::cout));
-  report.run_start(header);
-  spdlog::info("running {} -> {}", scenario->name, writer->dir());
 
   // The watcher starts before the runner: the runner's executor starts a
   // spare agent (and its reader thread) at once, and every thread must
   // inherit the mask that leaves SIGINT/SIGTERM to the watcher (signals.hpp).
   // A signal before the runner exists is kept and interrupts it at start.
+  // The run's context (kernel, CPU, sysctls, interfaces: ~3 ms) is read
+  // after the runner exists, while that first agent starts on the other core.
   std::mutex runner_mu;
   Runner* active = nullptr;
   bool early_signal = false;
@@ -220,6 +220,9 @@ int run_command(const RunCommand& cmd) {
       }
     });
     Runner runner(*scenario, registry, report, writer->dir(), isolation);
+    header = run_header(*scenario, registry, to_string(isolation), writer->dir(), started_at);
+    report.run_start(header);
+    spdlog::info("running {} -> {}", scenario->name, writer->dir());
     {
       std::lock_guard lock(runner_mu);
       active = &runner;
