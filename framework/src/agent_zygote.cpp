@@ -36,7 +36,7 @@ std::shared_ptr<AgentZygote> g_zygote;
 /// rest of the runner's descriptors.
 constexpr int kControlFd = 3;
 
-int count_threads() {
+[[maybe_unused]] int count_threads() {
   DIR* d = opendir("/proc/self/task");
   if (d == nullptr) return -1;
   int n = 0;
@@ -130,7 +130,7 @@ void serve_one(int channel_fd, int err_fd) {
   (void)!::send(kControlFd, &reply, sizeof reply, MSG_NOSIGNAL);
 }
 
-[[noreturn]] void zygote_main(int control_fd, pid_t runner) {
+[[maybe_unused]] [[noreturn]] void zygote_main(int control_fd, pid_t runner) {
   setpgid(0, 0);  // a terminal's Ctrl-C is for the runner to handle
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != runner) _exit(0);
