@@ -58,7 +58,8 @@ void load_every_plugin(Registry& registry, const PluginOptions& opts) {
 /// every plugin and capability it needs is there. Returns 0, or
 /// kExitPluginError after printing why.
 int load_plugins(const ScenarioSource& source, Registry& registry, const PluginOptions& opts) {
-  for (const auto& path : source.plugin_paths()) {
+  const std::vector<std::string> explicit_paths = source.plugin_paths();
+  for (const auto& path : explicit_paths) {
     registry.load_file(path);
   }
   const auto dirs = Registry::search_dirs(opts.plugin_dirs);
@@ -69,8 +70,7 @@ int load_plugins(const ScenarioSource& source, Registry& registry, const PluginO
     // A refused file the scenario names, or one found while looking for a
     // plugin it uses: either way it stops the run with its reason.
     if (needed.count(std::filesystem::path(r.path).stem().string()) != 0 ||
-        std::find(source.plugin_paths().begin(), source.plugin_paths().end(), r.path) !=
-            source.plugin_paths().end()) {
+        std::find(explicit_paths.begin(), explicit_paths.end(), r.path) != explicit_paths.end()) {
       std::cerr << "error: " << r.reason << '\n';
       rc = kExitPluginError;
     } else {

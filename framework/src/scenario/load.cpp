@@ -334,6 +334,8 @@ struct ScenarioSource::Doc {
   std::string file;
   YamlNode root;
   std::vector<Diagnostic> diags;  ///< duplicate keys, --set problems
+  std::set<std::string> plugins;  ///< every `use:` plugin among the steps
+  uint64_t capabilities = 0;      ///< what the runner needs beyond them
 };
 
 namespace {
@@ -369,6 +371,9 @@ ScenarioSource ScenarioSource::from_text(const std::string& text, const std::str
   doc->root = scenario::parse_yaml(text, file);
   scenario::check_duplicate_keys(doc->root, doc->diags);
   scenario::apply_overrides(doc->root, overrides, doc->diags);
+  if (const YamlEntry* steps = doc->root.is_map() ? doc->root.find("steps") : nullptr) {
+    collect_needs(steps->value, doc->plugins, doc->capabilities);
+  }
   ScenarioSource source;
   source.doc_ = std::move(doc);
   return source;
@@ -385,23 +390,9 @@ std::vector<std::string> ScenarioSource::plugin_paths() const {
   return read_plugin_paths(doc_->root, doc_->file, ignored);
 }
 
-std::set<std::string> ScenarioSource::needed_plugins() const {
-  std::set<std::string> plugins;
-  uint64_t caps = 0;
-  if (const YamlEntry* steps = doc_->root.is_map() ? doc_->root.find("steps") : nullptr) {
-    collect_needs(steps->value, plugins, caps);
-  }
-  return plugins;
-}
+std::set<std::string> ScenarioSource::needed_plugins() const { return doc_->plugins; }
 
-uint64_t ScenarioSource::needed_capabilities() const {
-  std::set<std::string> plugins;
-  uint64_t caps = 0;
-  if (const YamlEntry* steps = doc_->root.is_map() ? doc_->root.find("steps") : nullptr) {
-    collect_needs(steps->value, plugins, caps);
-  }
-  return caps;
-}
+uint64_t ScenarioSource::needed_capabilities() const { return doc_->capabilities; }
 
 Scenario load_scenario_text(const std::string& text, const std::string& file,
                             const std::vector<std::string>& overrides,
