@@ -7,6 +7,9 @@
 // /dev/null and fd 1 a copy of fd 2, so whatever a plugin prints (or closes)
 // never reaches the protocol. The agent exits when its input ends.
 #include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -89,12 +92,62 @@ class Agent {
   FrameWriter out_;
   Registry registry_;
   bool searched_ = false;
+  bool fd_records_ = false;  ///< the runner's hello asked for memfd records
   std::map<std::string, Run> runs_;
 };
+
+/// Records at least this large go to a local runner as a memfd: copied once
+/// into it here and mapped there, instead of crossing the socket in
+/// socket-buffer-sized pieces and being copied again into the runner's heap.
+constexpr size_t kMemfdRecordBytes = 256 * 1024;
+
+/// A sealed memfd holding `text` and a NUL (the runner's validator reads up
+/// to a NUL). -1 when any call fails: the record then goes as bytes.
+int record_memfd(std::string_view text) {
+  const int fd = memfd_create("sonda-record", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0) {
+    return -1;
+  }
+  const char nul = '\0';
+  iovec iov[2] = {{const_cast<char*>(text.data()), text.size()}, {const_cast<char*>(&nul), 1}};
+  size_t left = text.size() + 1;
+  int first = 0;
+  while (left > 0) {
+    const ssize_t n = ::writev(fd, iov + first, 2 - first);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      ::close(fd);
+      return -1;
+    }
+    left -= static_cast<size_t>(n);
+    size_t done = static_cast<size_t>(n);
+    while (first < 2 && done >= iov[first].iov_len) {
+      done -= iov[first].iov_len;
+      ++first;
+    }
+    if (first < 2) {
+      iov[first].iov_base = static_cast<char*>(iov[first].iov_base) + done;
+      iov[first].iov_len -= done;
+    }
+  }
+  if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
 
 bool Agent::hello(const Frame& f) {
   const int theirs = f.header.value("protocol", -1);
   if (theirs == kAgentProtocolVersion) {
+    // A runner that made this channel itself takes large records as memfds.
+    sockaddr_storage addr{};
+    socklen_t len = sizeof addr;
+    fd_records_ = f.header.value("fd_records", false) &&
+                  getsockname(out_.fd(), reinterpret_cast<sockaddr*>(&addr), &len) == 0 &&
+                  addr.ss_family == AF_UNIX;
     return true;
   }
   out_.write({{"type", "error"},
@@ -211,8 +264,19 @@ void Agent::start_run(const Frame& f) {
   hooks.on_log = [out, id](int level, const char* msg) {
     out->write({{"type", "log"}, {"id", id}, {"level", level}, {"message", msg}});
   };
-  // The plugin's text goes to the channel from its own buffer: no copy.
-  hooks.on_record_text = [out, id](std::string_view text) {
+  // The plugin's text goes to the channel from its own buffer (no copy), or
+  // a large one into a memfd whose descriptor goes instead.
+  hooks.on_record_text = [out, id, memfd = fd_records_](std::string_view text) {
+    if (memfd && text.size() >= kMemfdRecordBytes) {
+      const int fd = record_memfd(text);
+      if (fd >= 0) {
+        const bool sent = out->write_with_fd({{"type", "record"}, {"id", id}, {"memfd", text.size()}}, fd);
+        ::close(fd);
+        if (sent) {
+          return;
+        }
+      }
+    }
     out->write({{"type", "record"}, {"id", id}}, text);
   };
   hooks.on_done = [out, id](int rc, const std::string& error) {

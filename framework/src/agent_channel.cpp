@@ -23,13 +23,69 @@ std::string Frame::type() const {
   return it != header.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
+OwnedFd& OwnedFd::operator=(OwnedFd&& o) noexcept {
+  if (this != &o) {
+    reset(o.release());
+  }
+  return *this;
+}
+
+void OwnedFd::reset(int fd) {
+  if (fd_ >= 0) {
+    ::close(fd_);
+  }
+  fd_ = fd;
+}
+
+FrameReader::~FrameReader() {
+  for (int fd : fds_) {
+    ::close(fd);
+  }
+}
+
 bool FrameReader::fill() {
   const size_t old = buf_.size();
   buf_.resize(old + 65536);
   ssize_t n;
-  do {
-    n = ::read(fd_, buf_.data() + old, 65536);
-  } while (n < 0 && errno == EINTR);
+  for (;;) {
+    if (socket_) {
+      iovec iov{buf_.data() + old, 65536};
+      alignas(cmsghdr) char control[CMSG_SPACE(8 * sizeof(int))];
+      msghdr msg{};
+      msg.msg_iov = &iov;
+      msg.msg_iovlen = 1;
+      msg.msg_control = control;
+      msg.msg_controllen = sizeof control;
+      n = ::recvmsg(fd_, &msg, MSG_CMSG_CLOEXEC);
+      if (n < 0 && errno == ENOTSOCK) {
+        socket_ = false;
+        continue;
+      }
+      if (n >= 0) {
+        for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+          if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+            const size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+            for (size_t i = 0; i < count; ++i) {
+              int fd;
+              std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+              fds_.push_back(fd);
+            }
+          }
+        }
+        if ((msg.msg_flags & MSG_CTRUNC) != 0) {
+          buf_.resize(old);
+          error_ = "the peer sent more descriptors at once than the protocol allows";
+          return false;
+        }
+      }
+    } else {
+      n = ::read(fd_, buf_.data() + old, 65536);
+    }
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    break;
+  }
   buf_.resize(old + (n > 0 ? static_cast<size_t>(n) : 0));
   if (n < 0) {
     error_ = std::string("read: ") + std::strerror(errno);
@@ -65,6 +121,16 @@ bool FrameReader::next(Frame& frame) {
     return false;
   }
   frame.payload.clear();
+  frame.fd.reset();
+  if (frame.header.contains("memfd")) {
+    // Its descriptor came with the bytes of this line, so it is here.
+    if (fds_.empty()) {
+      error_ = "a message announced a descriptor that did not come with it";
+      return false;
+    }
+    frame.fd.reset(fds_.front());
+    fds_.pop_front();
+  }
   auto bytes = frame.header.find("bytes");
   if (bytes == frame.header.end()) {
     return true;
@@ -108,10 +174,18 @@ bool FrameWriter::write(nlohmann::json header, std::string_view payload) {
   return write_all(line, payload);
 }
 
-bool FrameWriter::write_all(std::string_view a, std::string_view b) {
+bool FrameWriter::write_with_fd(nlohmann::json header, int fd) {
+  std::string line = header.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  line += '\n';
+  std::lock_guard lock(mu_);
+  return write_all(line, std::string_view(), fd);
+}
+
+bool FrameWriter::write_all(std::string_view a, std::string_view b, int attach_fd) {
   iovec iov[2] = {{const_cast<char*>(a.data()), a.size()}, {const_cast<char*>(b.data()), b.size()}};
   int first = 0;
   bool socket = true;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
   while (first < 2) {
     if (iov[first].iov_len == 0) {
       ++first;
@@ -122,8 +196,23 @@ bool FrameWriter::write_all(std::string_view a, std::string_view b) {
       msghdr msg{};
       msg.msg_iov = iov + first;
       msg.msg_iovlen = static_cast<size_t>(2 - first);
+      if (attach_fd >= 0) {  // with the first bytes that go, and only with them
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof control;
+        cmsghdr* c = CMSG_FIRSTHDR(&msg);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        std::memcpy(CMSG_DATA(c), &attach_fd, sizeof attach_fd);
+      }
       n = ::sendmsg(fd_, &msg, MSG_NOSIGNAL);
+      if (n > 0) {
+        attach_fd = -1;
+      }
       if (n < 0 && errno == ENOTSOCK) {
+        if (attach_fd >= 0) {
+          return false;  // a pipe cannot carry a descriptor
+        }
         socket = false;  // a pipe (ssh, docker exec): SIGPIPE is ignored by the agent
         continue;
       }

@@ -65,11 +65,7 @@ std::shared_ptr<AgentConnection> AgentConnection::start(const std::vector<std::s
 
 std::shared_ptr<AgentConnection> AgentConnection::start_impl(const std::vector<std::string>& argv,
                                                              const std::string& stderr_path,
-                                                             const std::string& label, bool forked) {
-  int sv[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
-    throw std::runtime_error(std::string("socketpair: ") + std::strerror(errno));
-  }
+                                                             const std::string& label, bool local) {
   std::shared_ptr<AgentConnection> c(new AgentConnection());
   c->label_ = label;
   for (const auto& a : argv) {
@@ -77,27 +73,44 @@ std::shared_ptr<AgentConnection> AgentConnection::start_impl(const std::vector<s
   }
   c->stderr_path_ = stderr_path;
   c->output_path_ = stderr_path;
-  SpawnSpec spec;
-  spec.argv = argv;
-  try {
-    const auto zygote = forked ? agent_zygote() : nullptr;
-    if (zygote != nullptr) {
-      c->process_ = SpawnedProcess::adopt(zygote->fork_agent(sv[1], -1));
-    } else {
-      c->process_ = SpawnedProcess::start_with_stdio(spec, sv[1], stderr_path);
+  const auto zygote = local ? agent_zygote() : nullptr;
+  pid_t first_pid = -1;
+  int first_fd = -1;
+  if (zygote != nullptr && zygote->take_first(first_pid, first_fd)) {
+    c->process_ = SpawnedProcess::adopt(first_pid);
+    c->fd_ = first_fd;
+  } else {
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+      throw std::runtime_error(std::string("socketpair: ") + std::strerror(errno));
     }
-  } catch (...) {
-    ::close(sv[0]);
+    SpawnSpec spec;
+    spec.argv = argv;
+    try {
+      if (zygote != nullptr && zygote->forks()) {
+        c->process_ = SpawnedProcess::adopt(zygote->fork_agent(sv[1], -1));
+      } else {
+        c->process_ = SpawnedProcess::start_with_stdio(spec, sv[1], stderr_path);
+      }
+    } catch (...) {
+      ::close(sv[0]);
+      ::close(sv[1]);
+      throw;
+    }
     ::close(sv[1]);
-    throw;
+    c->fd_ = sv[0];
   }
-  ::close(sv[1]);
-  c->fd_ = sv[0];
   c->pid_ = c->process_->pid();
   c->writer_ = std::make_unique<FrameWriter>(c->fd_);
   // Our hello goes first without waiting for the agent's: the agent checks
   // it before anything else, and a refusal arrives as an `error`.
-  c->writer_->write({{"type", "hello"}, {"protocol", kAgentProtocolVersion}, {"sonda", kSondaVersion}});
+  // A local agent is on the other end of this very socket pair, so it may
+  // hand large records over as memfds (docs/AGENT_PROTOCOL.md).
+  nlohmann::json hello = {{"type", "hello"}, {"protocol", kAgentProtocolVersion}, {"sonda", kSondaVersion}};
+  if (local) {
+    hello["fd_records"] = true;
+  }
+  c->writer_->write(std::move(hello));
   {
     std::lock_guard lock(g_live_mu);
     g_live[c->pid_] = c.get();
@@ -288,7 +301,10 @@ void AgentConnection::read_loop() {
       r->cv.notify_all();
     } else if (type == "record") {
       std::string problem;
-      StepRecord record = StepRecord::from_text(std::move(f.payload), problem);
+      StepRecord record = f.fd.get() >= 0
+                              ? StepRecord::from_memfd(f.fd.get(), f.header.value("memfd", size_t{0}), problem)
+                              : StepRecord::from_text(std::move(f.payload), problem);
+      f.fd.reset();
       std::lock_guard lock(r->mu);
       r->outcome.record = std::move(record);
       r->outcome.record_problem = std::move(problem);

@@ -95,7 +95,7 @@ class AgentConnection {
  private:
   static std::shared_ptr<AgentConnection> start_impl(const std::vector<std::string>& argv,
                                                      const std::string& stderr_path, const std::string& label,
-                                                     bool forked);
+                                                     bool local);
   AgentConnection() = default;
   void read_loop();
   /// Called once the channel ended: reaps the agent and ends open runs.

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
+#include <utility>
 
 #include "commands.hpp"
 #include "logging.hpp"
@@ -82,9 +83,8 @@ void retitle_as_agent() {
   if (err_fd >= 0) {
     dup2(err_fd, 2);
   }
-  for (int fd : {channel_fd, err_fd, kControlFd}) {
-    if (fd > 2) ::close(fd);
-  }
+  // Nothing else of the runner's (or the zygote's) stays open in an agent.
+  close_range(3, ~0U, 0);
   init_logging(0);  // what `sonda agent` without -v/-q logs
   const AgentCommand cmd;
   _exit(agent_command(cmd));
@@ -177,25 +177,56 @@ void serve_one(int channel_fd, int err_fd) {
 
 }  // namespace
 
-std::shared_ptr<AgentZygote> AgentZygote::start(std::string& why) {
+std::shared_ptr<AgentZygote> AgentZygote::start(size_t planned_runs, std::string& why) {
   const char* mode = std::getenv("SONDA_AGENT_START");
   if (mode != nullptr && std::strcmp(mode, "exec") == 0) {
     why = "SONDA_AGENT_START=exec";
     return nullptr;
   }
 #ifdef SONDA_TSAN
+  (void)planned_runs;
   why = "a ThreadSanitizer build";
   return nullptr;
 #else
+  if (planned_runs == 0) {
+    why = "the scenario has no local action run";
+    return nullptr;
+  }
   const int threads = count_threads();
   if (threads != 1) {
     why = "the process has " + std::to_string(threads) + " threads already";
     return nullptr;
   }
+  std::shared_ptr<AgentZygote> z(new AgentZygote());
+  // The first agent: forked from this process directly, now, so it is
+  // ready by the time the first step wants it (one fork, no round trip
+  // through the zygote, no middle process).
+  int first[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, first) != 0) {
+    why = std::string("socketpair: ") + std::strerror(errno);
+    return nullptr;
+  }
+  const pid_t agent = fork();
+  if (agent < 0) {
+    why = std::string("fork: ") + std::strerror(errno);
+    ::close(first[0]);
+    ::close(first[1]);
+    return nullptr;
+  }
+  if (agent == 0) {
+    become_agent(first[1], -1);
+  }
+  setpgid(agent, agent);  // before anyone can signal its group
+  ::close(first[1]);
+  z->first_pid_ = agent;
+  z->first_fd_ = first[0];
+  if (planned_runs == 1) {
+    return z;  // nothing will ask for a second agent: no zygote
+  }
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
     why = std::string("socketpair: ") + std::strerror(errno);
-    return nullptr;
+    return z;  // later agents are exec'd
   }
   // Agents are orphaned to us by the zygote: we wait for them and read
   // their exit status as if we had spawned them.
@@ -203,7 +234,7 @@ std::shared_ptr<AgentZygote> AgentZygote::start(std::string& why) {
     why = std::string("prctl(PR_SET_CHILD_SUBREAPER): ") + std::strerror(errno);
     ::close(sv[0]);
     ::close(sv[1]);
-    return nullptr;
+    return z;
   }
   const pid_t runner = getpid();
   const pid_t pid = fork();
@@ -211,24 +242,41 @@ std::shared_ptr<AgentZygote> AgentZygote::start(std::string& why) {
     why = std::string("fork: ") + std::strerror(errno);
     ::close(sv[0]);
     ::close(sv[1]);
-    return nullptr;
+    return z;
   }
   if (pid == 0) {
     ::close(sv[0]);
     zygote_main(sv[1], runner);
   }
   ::close(sv[1]);
-  return std::shared_ptr<AgentZygote>(new AgentZygote(pid, sv[0]));
+  z->pid_ = pid;
+  z->fd_ = sv[0];
+  return z;
 #endif
 }
 
+bool AgentZygote::take_first(pid_t& pid, int& fd) {
+  std::lock_guard lock(mu_);
+  if (first_pid_ <= 0) return false;
+  pid = std::exchange(first_pid_, -1);
+  fd = std::exchange(first_fd_, -1);
+  return true;
+}
+
 AgentZygote::~AgentZygote() {
-  ::close(fd_);  // the zygote exits when it reads the end
-  while (waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+  // An unused first agent and the zygote both exit when their input ends.
+  for (auto [pid, fd] : {std::pair{first_pid_, first_fd_}, std::pair{pid_, fd_}}) {
+    if (pid <= 0) continue;
+    ::close(fd);
+    while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
   }
 }
 
 pid_t AgentZygote::fork_agent(int channel_fd, int err_fd) {
+  if (pid_ <= 0) {
+    throw std::runtime_error("agent zygote: not started (one local run was planned)");
+  }
   char byte = err_fd >= 0 ? 'e' : 'a';
   iovec iov{&byte, 1};
   alignas(cmsghdr) char control[CMSG_SPACE(2 * sizeof(int))] = {};

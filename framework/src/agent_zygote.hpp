@@ -9,6 +9,11 @@
 // agent code (agent_command) on its channel. An agent is still a process of
 // its own: a crashing plugin still fails only its step.
 //
+// The first agent is forked by the runner itself at that same moment (one
+// fork, ready while the runner writes its headers and reads the run
+// context), and the zygote is forked only when the scenario plans more
+// than one local action run: a one-step scenario forks once.
+//
 // Each agent is made a child of the runner (the runner is a child subreaper,
 // the zygote double-forks), in a process group of its own, so waiting for it,
 // its exit status and killing its group work exactly as for an exec'd agent.
@@ -16,6 +21,8 @@
 #pragma once
 
 #include <sys/types.h>
+
+#include <cstddef>
 
 #include <memory>
 #include <mutex>
@@ -25,13 +32,25 @@ namespace sonda {
 
 class AgentZygote {
  public:
-  /// Forks the zygote. nullptr, with `why` set, when it must not or cannot:
-  /// SONDA_AGENT_START=exec, a ThreadSanitizer build (it does not follow a
-  /// fork of a fork), the process has threads already, or a call failed.
-  static std::shared_ptr<AgentZygote> start(std::string& why);
+  /// Forks the first local agent and, when `planned_runs` (local action
+  /// runs, repeats counted) says more will follow, the zygote. nullptr,
+  /// with `why` set, when it must not or cannot: SONDA_AGENT_START=exec, a
+  /// ThreadSanitizer build (it does not follow a fork of a fork), no local
+  /// run planned, the process has threads already, or a call failed. When
+  /// only the zygote could not start, `why` says so and later agents are
+  /// exec'd.
+  static std::shared_ptr<AgentZygote> start(size_t planned_runs, std::string& why);
   ~AgentZygote();
   AgentZygote(const AgentZygote&) = delete;
   AgentZygote& operator=(const AgentZygote&) = delete;
+
+  /// The agent forked at start(), once: its pid (a child of this process,
+  /// leading its own process group) and this side of its channel, which the
+  /// caller then owns. False when it was taken already.
+  bool take_first(pid_t& pid, int& fd);
+
+  /// True when the zygote runs (fork_agent can be called).
+  bool forks() const { return pid_ > 0; }
 
   /// A new agent serving the protocol on `channel_fd` (its fds 0 and 1),
   /// with fd 2 on `err_fd` (-1: the runner's stderr). Returns its pid: a
@@ -40,14 +59,16 @@ class AgentZygote {
   /// call that failed.
   pid_t fork_agent(int channel_fd, int err_fd);
 
-  /// The zygote's pid (tests).
+  /// The zygote's pid (tests); -1 when only the first agent was forked.
   pid_t pid() const { return pid_; }
 
  private:
-  AgentZygote(pid_t pid, int fd) : pid_(pid), fd_(fd) {}
+  AgentZygote() = default;
 
-  pid_t pid_;
-  int fd_;
+  pid_t pid_ = -1;
+  int fd_ = -1;
+  pid_t first_pid_ = -1;
+  int first_fd_ = -1;
   std::mutex mu_;
 };
 

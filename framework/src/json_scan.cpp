@@ -44,8 +44,8 @@ int hex_value(unsigned char c) {
 /// reading further (each multi-byte check tests its bytes in order).
 class Scanner {
  public:
-  Scanner(std::string& text, json* skeleton)
-      : p_(reinterpret_cast<unsigned char*>(text.data())), end_(p_ + text.size()), skeleton_(skeleton) {}
+  Scanner(char* text, size_t size, json* skeleton)
+      : p_(reinterpret_cast<unsigned char*>(text)), end_(p_ + size), skeleton_(skeleton) {}
 
   JsonRoot run() {
     if (end_ - p_ >= 3 && p_[0] == 0xEF && p_[1] == 0xBB && p_[2] == 0xBF) {
@@ -337,8 +337,10 @@ class Scanner {
 
 }  // namespace
 
-JsonRoot scan_json(std::string& text, json* skeleton) {
-  Scanner scanner(text, skeleton);
+JsonRoot scan_json(std::string& text, json* skeleton) { return scan_json(text.data(), text.size(), skeleton); }
+
+JsonRoot scan_json(char* text, size_t size, json* skeleton) {
+  Scanner scanner(text, size, skeleton);
   const JsonRoot root = scanner.run();
   if (skeleton != nullptr && root != JsonRoot::kObject) {
     *skeleton = json::object();

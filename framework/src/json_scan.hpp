@@ -5,6 +5,7 @@
 // and builds nothing but the skeleton.
 #pragma once
 
+#include <cstddef>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -28,5 +29,8 @@ enum class JsonRoot { kInvalid, kObject, kArray, kString, kNumber, kBoolean, kNu
 /// scalars typed as a parse would type them, and no array at all (a member
 /// whose last value is an array is absent). Duplicate keys: the last wins.
 JsonRoot scan_json(std::string& text, nlohmann::json* skeleton);
+/// The same over `size` bytes at `text`, which must be followed by a NUL
+/// byte (text[size] == 0; a std::string's is).
+JsonRoot scan_json(char* text, size_t size, nlohmann::json* skeleton);
 
 }  // namespace sonda

@@ -163,10 +163,11 @@ int run_command(const RunCommand& cmd) {
     // Now, while this process has one thread and its plugins loaded: local
     // agents are forked from it instead of exec'd (agent_zygote.hpp).
     std::string why;
-    if (auto zygote = AgentZygote::start(why)) {
+    if (auto zygote = AgentZygote::start(planned_local_runs(scenario->root), why)) {
       set_agent_zygote(std::move(zygote));
-    } else {
-      spdlog::debug("agents are exec'd: {}", why);
+    }
+    if (!why.empty()) {
+      spdlog::debug("local agents are exec'd: {}", why);
     }
   }
   struct ZygoteEnd {

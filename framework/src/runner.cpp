@@ -37,7 +37,9 @@ void collect_steps(const Group& group, std::vector<const Step*>& out) {
   }
 }
 
-/// Local action runs the group will start, repeats counted.
+
+}  // namespace
+
 size_t planned_local_runs(const Group& group) {
   size_t n = 0;
   for (const auto& node : group.nodes) {
@@ -49,8 +51,6 @@ size_t planned_local_runs(const Group& group) {
   }
   return n;
 }
-
-}  // namespace
 
 Runner::Runner(const Scenario& scenario, const Registry& registry, RunReporter& report, std::string run_dir,
                Isolation isolation)

@@ -52,6 +52,10 @@ struct RunOutcome {
 };
 
 /// One run of one scenario. run() once; interrupt() from any thread.
+/// Local action runs (steps without `on:`) the group will start, repeats
+/// counted: how many local agents a run needs.
+size_t planned_local_runs(const Group& group);
+
 class Runner {
  public:
   /// All references must outlive the runner. Spawned programs, and agents

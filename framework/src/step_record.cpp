@@ -2,7 +2,14 @@
 
 #include "json_scan.hpp"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <cstdint>
 #include <vector>
 
@@ -210,55 +217,110 @@ const char* kind_name(nlohmann::json::value_t t) {
 }  // namespace
 
 StepRecord StepRecord::from_text(std::string&& text, std::string& problem) {
-  problem.clear();
   auto kept = std::make_shared<std::string>(std::move(text));
+  char* data = kept->data();
+  const size_t size = kept->size();
+  return from_scanned(std::move(kept), data, size, problem);
+}
+
+namespace {
+
+/// A private, writable mapping of a memfd: the scan rewrites layout bytes
+/// in place, and only the pages it touches are copied.
+struct Mapping {
+  Mapping(void* a, size_t n) : addr(a), length(n) {}
+  Mapping(const Mapping&) = delete;
+  Mapping& operator=(const Mapping&) = delete;
+  ~Mapping() { munmap(addr, length); }
+  void* addr;
+  size_t length;
+};
+
+}  // namespace
+
+StepRecord StepRecord::from_memfd(int fd, size_t size, std::string& problem) {
+  problem.clear();
+  struct stat st {};
+  const int seals = fcntl(fd, F_GET_SEALS);
+  constexpr int kSeals = F_SEAL_SHRINK | F_SEAL_WRITE;
+  if (fstat(fd, &st) != 0 || seals < 0 || (seals & kSeals) != kSeals || st.st_size < 0 ||
+      static_cast<uint64_t>(st.st_size) != static_cast<uint64_t>(size) + 1) {
+    problem = "unusable record descriptor (not a sealed memfd of " + std::to_string(size) + " bytes and a NUL)";
+    return StepRecord();
+  }
+  void* addr = mmap(nullptr, size + 1, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+  if (addr == MAP_FAILED) {
+    problem = std::string("unusable record descriptor (mmap: ") + std::strerror(errno) + ")";
+    return StepRecord();
+  }
+  auto mapping = std::make_shared<Mapping>(addr, size + 1);
+#ifdef MADV_POPULATE_READ
+  // The memfd's pages mapped in one call (read-only until written, so only a
+  // page the validator rewrites is copied), not a fault at a time while the
+  // validator walks them. Best effort: faults do the same, slower.
+  (void)madvise(addr, size + 1, MADV_POPULATE_READ);
+#endif
+  char* data = static_cast<char*>(addr);
+  if (data[size] != '\0') {
+    problem = "unusable record descriptor (the text is not followed by a NUL)";
+    return StepRecord();
+  }
+  return from_scanned(std::move(mapping), data, size, problem);
+}
+
+StepRecord StepRecord::from_scanned(std::shared_ptr<const void> owner, char* data, size_t size,
+                                    std::string& problem) {
+  problem.clear();
+  const std::string_view text(data, size);
   nlohmann::json skeleton;
-  const JsonRoot root = scan_json(*kept, &skeleton);  // line breaks become spaces
+  const JsonRoot root = scan_json(data, size, &skeleton);  // line breaks become spaces
   if (root == JsonRoot::kInvalid) {
     problem = "not JSON";
-    return StepRecord(nlohmann::json{{"invalid_json", kept->substr(0, 4096)}});
+    return StepRecord(nlohmann::json{{"invalid_json", std::string(text.substr(0, 4096))}});
   }
   if (root != JsonRoot::kObject) {
-    auto value = nlohmann::json::parse(*kept);
+    auto value = nlohmann::json::parse(text);
     problem = std::string("not a JSON object (") + kind_name(value.type()) + ")";
     return StepRecord(std::move(value));
   }
   StepRecord r;
   r.top_ = std::move(skeleton);
-  r.text_ = std::move(kept);
+  r.owner_ = std::move(owner);
+  r.text_ = text;
   return r;
 }
 
 nlohmann::json StepRecord::tree() const {
-  if (text_ != nullptr) {
-    return nlohmann::json::parse(*text_);
+  if (owner_ != nullptr) {
+    return nlohmann::json::parse(text_);
   }
   return top_;
 }
 
 nlohmann::json StepRecord::tree(const RecordFilter& keep) const {
-  if (text_ == nullptr || keep.whole) {
+  if (owner_ == nullptr || keep.whole) {
     return tree();
   }
   FilteredBuilder builder(keep);
-  nlohmann::json::sax_parse(*text_, &builder);  // validated in from_text
+  nlohmann::json::sax_parse(text_, &builder);  // validated in from_text
   return std::move(builder.result());
 }
 
 nlohmann::json& StepRecord::edit() {
-  if (text_ != nullptr) {
-    top_ = nlohmann::json::parse(*text_);
-    text_.reset();
+  if (owner_ != nullptr) {
+    top_ = nlohmann::json::parse(text_);
+    owner_.reset();
+    text_ = {};
   }
   return top_;
 }
 
 void StepRecord::write_json(JsonOut& out, int indent, int level) const {
-  if (text_ != nullptr) {
-    if (indent < 0 || text_->size() > kRelayoutLimit) {
-      out.write(*text_);  // one line already (from_text); compactness is cosmetic
+  if (owner_ != nullptr) {
+    if (indent < 0 || text_.size() > kRelayoutLimit) {
+      out.write(text_);  // one line already (from_text); compactness is cosmetic
     } else {
-      write_indented(out, *text_, indent, level);
+      write_indented(out, text_, indent, level);
     }
     return;
   }

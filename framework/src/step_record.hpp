@@ -46,9 +46,14 @@ class StepRecord {
   /// ("not JSON", "not a JSON object (an array)") why a record is not an
   /// object; `problem` is cleared for a good one.
   static StepRecord from_text(std::string&& text, std::string& problem);
+  /// The same, for a record handed over as a memfd (a local agent's large
+  /// record): `size` bytes of text and a NUL, sealed against writing and
+  /// shrinking. Mapped, not copied: the text stays in the memfd's pages.
+  /// A descriptor that is not that gives an empty record and a `problem`.
+  static StepRecord from_memfd(int fd, size_t size, std::string& problem);
 
   /// True while the record is the plugin's text, unparsed.
-  bool is_text() const { return text_ != nullptr; }
+  bool is_text() const { return owner_ != nullptr; }
   /// Text form: the record's skeleton, every member except arrays (objects
   /// with their members; enough for `summary` and headline figures). Tree
   /// form: every member.
@@ -78,7 +83,13 @@ class StepRecord {
   friend bool operator==(const StepRecord& a, const StepRecord& b) { return a.tree() == b.tree(); }
 
  private:
-  std::shared_ptr<const std::string> text_;
+  /// Validated text of `size` bytes at `data` (data[size] == 0), kept alive
+  /// by `owner`, becomes a record (or a problem).
+  static StepRecord from_scanned(std::shared_ptr<const void> owner, char* data, size_t size,
+                                 std::string& problem);
+
+  std::shared_ptr<const void> owner_;  ///< holds text_'s bytes; null in tree form
+  std::string_view text_;
   nlohmann::json top_ = nlohmann::json::object();
 };
 

@@ -21,6 +21,7 @@
 #include <ostream>
 #include <sstream>
 #include <stdexcept>
+#include <set>
 #include <string>
 #include <thread>
 #include <utility>
@@ -256,6 +257,30 @@ TEST_F(AgentCli, LocalAgentsAreChildrenOfTheRunnerInGroupsOfTheirOwnForkedOrExec
     EXPECT_NE(a["pid"], b["pid"]);
     EXPECT_EQ(a["ppid"], b["ppid"]);
     EXPECT_EQ(step_of(run, "crash")["reason"], "plugin chaos: action segv crashed: SIGSEGV");
+  }
+  // One local run: its agent is forked by the runner itself (no zygote) and
+  // is the same to everything that looks, holding nothing of the runner's.
+  const std::string one = dir_.write("whoami1.yaml", "name: whoami1\nsteps:\n  - { id: a, use: chaos.whoami }\n");
+  for (const std::string mode : {"fork", "exec"}) {
+    SCOPED_TRACE(mode + ", one step");
+    auto env = marked_env();
+    env["SONDA_AGENT_START"] = mode;
+    const SondaResult r = run_sonda({"-v", "run", one, "-o", out()}, env, 60);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    expect_no_marked_process_left(dir_.path());
+    json run;
+    ASSERT_NO_THROW(run = latest_run(out(), "whoami1")) << r.err;
+    const json who = step_of(run, "a")["record"];
+    EXPECT_EQ(who["pgid"], who["pid"]) << who;
+    EXPECT_TRUE(who["cmdline"].get<std::string>().ends_with("sonda agent")) << who;
+    EXPECT_TRUE(contains(who["parent_cmdline"].get<std::string>(), " run " + one)) << who;
+    std::set<std::string> sockets;  // its channel is open twice (read and write ends)
+    for (const json& fd : who["fds"]) {
+      const std::string target = fd.get<std::string>();
+      if (target.starts_with("socket:")) sockets.insert(target);
+      EXPECT_FALSE(contains(target, "events.jsonl") || contains(target, "run.json")) << who["fds"];
+    }
+    EXPECT_EQ(sockets.size(), 1u) << "an agent holds its channel and no other socket: " << who["fds"];
   }
 }
 

@@ -9,11 +9,13 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <sonda/plugin.hpp>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace {
 
@@ -103,10 +105,27 @@ std::string cmdline_of(pid_t pid) {
 }
 
 /// Where the agent running it stands: its pid, parent, group, command line.
+/// What each open descriptor of this process points at ("socket:[123]",
+/// a path), fd order.
+json open_fds() {
+  json out = json::array();
+  std::error_code ec;
+  std::vector<int> fds;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd", ec)) {
+    fds.push_back(std::atoi(e.path().filename().c_str()));
+  }
+  std::sort(fds.begin(), fds.end());
+  for (int fd : fds) {
+    const auto target = std::filesystem::read_symlink("/proc/self/fd/" + std::to_string(fd), ec);
+    if (!ec) out.push_back(target.string());  // the iterator's own fd is gone by now
+  }
+  return out;
+}
+
 json whoami_action(const json&, sonda::Context&) {
-  return {{"pid", getpid()},       {"ppid", getppid()},
-          {"pgid", getpgrp()},     {"cmdline", cmdline_of(getpid())},
-          {"parent_cmdline", cmdline_of(getppid())}};
+  return {{"pid", getpid()},   {"ppid", getppid()},
+          {"pgid", getpgrp()}, {"cmdline", cmdline_of(getpid())},
+          {"parent_cmdline", cmdline_of(getppid())}, {"fds", open_fds()}};
 }
 
 const sonda_param_spec kBigParams[] = {
