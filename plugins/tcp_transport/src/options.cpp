@@ -23,6 +23,9 @@ void check_stream_options(const StreamOptions& o) {
   if (o.reverse && o.bidir) {
     invalid_param("bidir", "cannot be combined with reverse (bidir already runs both directions)");
   }
+  if (o.zerocopy && o.reverse) {
+    invalid_param("zerocopy", "applies to the client's sends: not with reverse (the server sends)");
+  }
   check_tuning(o.tuning);
 }
 

@@ -57,6 +57,7 @@ struct StreamOptions {
   int64_t message_bytes = 0;
   int64_t interval_ns = 0;
   bool recv_trunc = false;
+  bool zerocopy = false;   ///< the client's sends use MSG_ZEROCOPY (SO_ZEROCOPY)
   bool handshake = false;  ///< send the 32-byte sonda hello (see wire.hpp)
   int64_t timeout_ns = 0;
   SocketTuning tuning;
@@ -192,6 +193,10 @@ inline constexpr auto kStreamParams = sonda::params<StreamOptions, &check_stream
         {.name = "recv_trunc", .type = SONDA_PARAM_BOOL, .default_value = "false",
          .doc = "receiver uses MSG_TRUNC: skips the copy to user space (reported as such; not comparable to "
                 "copying)"}),
+    sonda::param<&StreamOptions::zerocopy>(
+        {.name = "zerocopy", .type = SONDA_PARAM_BOOL, .default_value = "false",
+         .doc = "the client's sends use MSG_ZEROCOPY: pages pinned, not copied; the record counts the sends the "
+                "kernel copied anyway (all of them on loopback)"}),
     sonda::param<&StreamOptions::handshake>(
         {.name = "handshake", .type = SONDA_PARAM_BOOL, .default_value = "true",
          .doc = "open with the 32-byte sonda hello so a sonda server reports receiver counts"}),

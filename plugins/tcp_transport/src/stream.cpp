@@ -241,7 +241,19 @@ json stream(const StreamOptions& o, Context& ctx) {
                  {"recv_buffer_bytes", o.tuning.recv_buffer_bytes.value_or(0)},
                  {"recv_trunc", o.recv_trunc},
                  {"recv_mode", o.recv_trunc ? "MSG_TRUNC: receiver skipped the copy to user space" : "copy"},
+                 {"send_mode", o.zerocopy ? "MSG_ZEROCOPY" : "copy"},
                  {"duration_ns", common::monotonic_ns() - start_ns}};
+  uint64_t zc_sends = 0;
+  uint64_t zc_completed = 0;
+  uint64_t zc_copied = 0;
+  if (o.zerocopy) {
+    for (auto& s : conns) {
+      zc_sends += s->zc_sends;
+      zc_completed += s->zc_completed;
+      zc_copied += s->zc_copied;
+    }
+    record["zerocopy"] = {{"sends", zc_sends}, {"completed", zc_completed}, {"copied_by_kernel", zc_copied}};
+  }
   double total_bps = 0;
   uint64_t total_bytes = 0;
   std::string summary = "stream " + target + ":";
@@ -270,6 +282,10 @@ json stream(const StreamOptions& o, Context& ctx) {
   summary += " " + std::to_string(retransmits) + " retransmits";
   if (o.recv_trunc) {
     summary += " (MSG_TRUNC receive)";
+  }
+  if (o.zerocopy) {
+    summary += " (MSG_ZEROCOPY send: the kernel copied " + std::to_string(zc_copied) + " of " +
+               std::to_string(zc_completed) + " released sends)";
   }
   record["summary"] = summary;
   return record;

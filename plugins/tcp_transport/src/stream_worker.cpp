@@ -1,9 +1,12 @@
 #include "stream_worker.hpp"
 
+#include <linux/errqueue.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <cstring>
 #include <sonda/plugin.hpp>
 
 namespace sonda::tcp {
@@ -15,10 +18,58 @@ namespace {
                   "timeout");
 }
 
+/// Reads the MSG_ZEROCOPY completion notifications queued on the socket's
+/// error queue, waiting up to `wait_ms` for the first (0: what is there).
+void reap_zerocopy(StreamConnection& s, int wait_ms) {
+  for (;;) {
+    if (wait_ms > 0) {
+      pollfd p{s.fd.get(), 0, 0};  // POLLERR is always reported
+      ::poll(&p, 1, wait_ms);
+      wait_ms = 0;
+    }
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(sock_extended_err) + sizeof(sockaddr_in6))];
+    msghdr msg{};
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    if (::recvmsg(s.fd.get(), &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) {
+      return;  // EAGAIN: nothing (more) queued
+    }
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+      const bool recverr = (c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) ||
+                           (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR);
+      if (!recverr) {
+        continue;
+      }
+      sock_extended_err err{};
+      std::memcpy(&err, CMSG_DATA(c), sizeof err);
+      if (err.ee_origin != SO_EE_ORIGIN_ZEROCOPY || err.ee_errno != 0) {
+        continue;
+      }
+      // One notification covers the sends numbered ee_info..ee_data (a
+      // 32-bit counter that wraps).
+      const uint64_t count = static_cast<uint64_t>(static_cast<uint32_t>(err.ee_data - err.ee_info)) + 1;
+      s.zc_completed += count;
+      if ((err.ee_code & SO_EE_CODE_ZEROCOPY_COPIED) != 0) {
+        s.zc_copied += count;
+      }
+    }
+  }
+}
+
 void send_loop(StreamConnection& s, const StreamOptions& o, int64_t end_ns, const std::atomic<bool>& stop) {
   std::vector<char> buf(static_cast<size_t>(o.message_bytes));
   for (size_t i = 0; i < buf.size(); ++i) {
     buf[i] = static_cast<char>(i * 131 + 7);
+  }
+  int send_flags = MSG_NOSIGNAL;
+  if (o.zerocopy) {
+    const int one = 1;
+    if (::setsockopt(s.fd.get(), SOL_SOCKET, SO_ZEROCOPY, &one, sizeof one) != 0) {
+      common::throw_sys("setsockopt(SO_ZEROCOPY)", "on the connection to " + s.target_text, errno);
+    }
+    // The buffer is never written again, so a send needs no wait for the
+    // kernel to release the previous one's pages.
+    send_flags |= MSG_ZEROCOPY;
   }
   uint64_t sent = 0;
   int64_t progress_ns = common::monotonic_ns();
@@ -35,14 +86,22 @@ void send_loop(StreamConnection& s, const StreamOptions& o, int64_t end_ns, cons
     } else if (common::monotonic_ns() >= end_ns) {
       break;
     }
-    const ssize_t n = ::send(s.fd.get(), buf.data(), len, MSG_NOSIGNAL);
+    const ssize_t n = ::send(s.fd.get(), buf.data(), len, send_flags);
     if (n > 0) {
       sent += static_cast<uint64_t>(n);
       s.bytes.store(sent, std::memory_order_relaxed);
       progress_ns = common::monotonic_ns();
+      if (o.zerocopy) {
+        ++s.zc_sends;
+        reap_zerocopy(s, 0);
+      }
       continue;
     }
     if (errno == EINTR) {
+      continue;
+    }
+    if (errno == ENOBUFS && o.zerocopy) {
+      reap_zerocopy(s, 10);  // too many notifications unread (optmem): read them
       continue;
     }
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -57,6 +116,14 @@ void send_loop(StreamConnection& s, const StreamOptions& o, int64_t end_ns, cons
   s.last_byte_ns = common::monotonic_ns();
   // EOF tells a sonda server to send its final report.
   ::shutdown(s.fd.get(), SHUT_WR);
+  if (o.zerocopy) {
+    // The kernel may still hold the buffer's pages: it is freed only once
+    // every send is released (or the stall timeout has passed).
+    const int64_t give_up_ns = common::monotonic_ns() + o.timeout_ns;
+    while (s.zc_completed < s.zc_sends && common::monotonic_ns() < give_up_ns) {
+      reap_zerocopy(s, 20);
+    }
+  }
 }
 
 void recv_loop(StreamConnection& s, const StreamOptions& o, int64_t end_ns, const std::atomic<bool>& stop) {

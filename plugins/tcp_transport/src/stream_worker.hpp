@@ -28,6 +28,11 @@ struct StreamConnection {
   int64_t last_byte_ns = 0;        ///< reverse: last byte received; forward: send loop end
   int64_t cpu_ns = 0;              ///< worker thread CPU time
   TcpInfoSnapshot tcp_info;        ///< at the end of the stream
+  /// zerocopy: sends made with MSG_ZEROCOPY, and what the kernel's completion
+  /// notifications (the socket's error queue) said of them.
+  uint64_t zc_sends = 0;
+  uint64_t zc_completed = 0;  ///< sends whose pages the kernel has released
+  uint64_t zc_copied = 0;     ///< of those, sends it copied anyway (SO_EE_CODE_ZEROCOPY_COPIED)
   std::exception_ptr error;
 
   // Receiver reports (forward + handshake); touched only by the orchestrator.

@@ -76,6 +76,30 @@ TEST(LoopbackTest, StreamRecvTruncIsReportedAsSuch) {
   EXPECT_EQ(r["bytes"].get<uint64_t>(), server.stop()["bytes_in"].get<uint64_t>());
 }
 
+TEST(LoopbackTest, StreamZerocopySendsAreCountedAndTheBytesAreExact) {
+  ServerThread server(test::plugin(), "server", json{{"mode", "sink"}});
+  const int64_t want = 64 * 1024 * 1024 + 12'345;
+  const json r = run_action("stream", {{"target", server.ready()["listen"]}, {"bytes", want}, {"zerocopy", true}});
+  // Not a client send in reverse: refused with the reason, before connecting.
+  const StepError e =
+      test::run_expect_error("stream", {{"target", server.ready()["listen"]}, {"reverse", true}, {"zerocopy", true}});
+  EXPECT_EQ(e.kind(), "invalid_param");
+  EXPECT_NE(std::string(e.what()).find("zerocopy"), std::string::npos) << e.what();
+  const json served = server.stop();
+  EXPECT_EQ(r["send_mode"], "MSG_ZEROCOPY");
+  EXPECT_EQ(r["bytes"].get<int64_t>(), want);
+  EXPECT_EQ(served["bytes_in"].get<int64_t>(), want);
+  const json& zc = r["zerocopy"];
+  // 1 MiB per send: at least 65 sends, each released by the kernel before
+  // the client let its buffer go; on loopback the kernel copies them all
+  // (the receiver is local), and the record says so.
+  EXPECT_GE(zc["sends"].get<uint64_t>(), 65U) << zc;
+  EXPECT_EQ(zc["completed"], zc["sends"]) << zc;
+  EXPECT_EQ(zc["copied_by_kernel"], zc["completed"]) << zc;
+  EXPECT_NE(r["summary"].get<std::string>().find("MSG_ZEROCOPY send: the kernel copied"), std::string::npos)
+      << r["summary"];
+}
+
 TEST(LoopbackTest, RrAndCrrAgainstSondaEchoOverIpv6) {
   ServerThread server(test::plugin(), "server", json{{"listen", "[::1]:0"}, {"mode", "echo"}});
   const std::string target = server.ready()["listen"];
