@@ -9,7 +9,6 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -102,37 +101,23 @@ class Agent {
 constexpr size_t kMemfdRecordBytes = 256 * 1024;
 
 /// A sealed memfd holding `text` and a NUL (the runner's validator reads up
-/// to a NUL). -1 when any call fails: the record then goes as bytes.
+/// to a NUL; the file is sized first, so its last byte is already zero).
+/// -1 when any call fails: the record then goes as bytes.
 int record_memfd(std::string_view text) {
   const int fd = memfd_create("sonda-record", MFD_CLOEXEC | MFD_ALLOW_SEALING);
   if (fd < 0) {
     return -1;
   }
-  const char nul = '\0';
-  iovec iov[2] = {{const_cast<char*>(text.data()), text.size()}, {const_cast<char*>(&nul), 1}};
-  size_t left = text.size() + 1;
-  int first = 0;
-  while (left > 0) {
-    const ssize_t n = ::writev(fd, iov + first, 2 - first);
+  bool ok = ::ftruncate(fd, static_cast<off_t>(text.size() + 1)) == 0;
+  while (ok && !text.empty()) {
+    const ssize_t n = ::write(fd, text.data(), text.size());
     if (n < 0 && errno == EINTR) {
       continue;
     }
-    if (n <= 0) {
-      ::close(fd);
-      return -1;
-    }
-    left -= static_cast<size_t>(n);
-    size_t done = static_cast<size_t>(n);
-    while (first < 2 && done >= iov[first].iov_len) {
-      done -= iov[first].iov_len;
-      ++first;
-    }
-    if (first < 2) {
-      iov[first].iov_base = static_cast<char*>(iov[first].iov_base) + done;
-      iov[first].iov_len -= done;
-    }
+    ok = n > 0;
+    text.remove_prefix(ok ? static_cast<size_t>(n) : 0);
   }
-  if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) {
+  if (!ok || fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) {
     ::close(fd);
     return -1;
   }

@@ -239,7 +239,6 @@ struct Mapping {
 }  // namespace
 
 StepRecord StepRecord::from_memfd(int fd, size_t size, std::string& problem) {
-  problem.clear();
   struct stat st {};
   const int seals = fcntl(fd, F_GET_SEALS);
   constexpr int kSeals = F_SEAL_SHRINK | F_SEAL_WRITE;
