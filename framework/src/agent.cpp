@@ -160,6 +160,11 @@ std::shared_ptr<const LoadedPlugin> Agent::plugin(const std::string& name, const
   if (auto p = registry_.get(name)) {
     return p;
   }
+  if (cmd_.inherited != nullptr) {
+    if (auto p = cmd_.inherited->get(name); p != nullptr && (path.empty() || p->path == path)) {
+      return p;
+    }
+  }
   if (!path.empty()) {
     registry_.load_file(path);
     if (auto p = registry_.get(name)) {

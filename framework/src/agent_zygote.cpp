@@ -73,6 +73,10 @@ void retitle_as_agent() {
   std::memcpy(g_argv_begin + argv0 + 1, kAgent, sizeof kAgent);
 }
 
+/// The runner's registry, as start() was given it: every agent forked from
+/// this image (the first, and the zygote's) has these plugins loaded.
+const Registry* g_inherited_plugins = nullptr;
+
 /// The agent: the same code `sonda agent` runs, on the channel it was given.
 [[noreturn]] void become_agent(int channel_fd, int err_fd) {
   setpgid(0, 0);
@@ -86,7 +90,8 @@ void retitle_as_agent() {
   // Nothing else of the runner's (or the zygote's) stays open in an agent.
   close_range(3, ~0U, 0);
   init_logging(0);  // what `sonda agent` without -v/-q logs
-  const AgentCommand cmd;
+  AgentCommand cmd;
+  cmd.inherited = g_inherited_plugins;
   _exit(agent_command(cmd));
 }
 
@@ -177,7 +182,9 @@ void serve_one(int channel_fd, int err_fd) {
 
 }  // namespace
 
-std::shared_ptr<AgentZygote> AgentZygote::start(size_t planned_runs, std::string& why) {
+std::shared_ptr<AgentZygote> AgentZygote::start(size_t planned_runs, std::string& why,
+                                                const Registry* plugins) {
+  g_inherited_plugins = plugins;
   const char* mode = std::getenv("SONDA_AGENT_START");
   if (mode != nullptr && std::strcmp(mode, "exec") == 0) {
     why = "SONDA_AGENT_START=exec";

@@ -30,6 +30,8 @@
 
 namespace sonda {
 
+class Registry;
+
 class AgentZygote {
  public:
   /// Forks the first local agent and, when `planned_runs` (local action
@@ -38,8 +40,11 @@ class AgentZygote {
   /// ThreadSanitizer build (it does not follow a fork of a fork), no local
   /// run planned, the process has threads already, or a call failed. When
   /// only the zygote could not start, `why` says so and later agents are
-  /// exec'd.
-  static std::shared_ptr<AgentZygote> start(size_t planned_runs, std::string& why);
+  /// exec'd. `plugins`: the runner's registry, which the agents forked from
+  /// this image use as it is (AgentCommand::inherited); it must not change
+  /// before start() returns (agents hold their own copy of it from then).
+  static std::shared_ptr<AgentZygote> start(size_t planned_runs, std::string& why,
+                                            const Registry* plugins = nullptr);
   ~AgentZygote();
   AgentZygote(const AgentZygote&) = delete;
   AgentZygote& operator=(const AgentZygote&) = delete;

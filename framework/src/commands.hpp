@@ -26,10 +26,16 @@ struct RunCommand {
 };
 
 /// `sonda agent`: serves the agent protocol on stdin/stdout.
+class Registry;
+
 struct AgentCommand {
   std::vector<std::string> plugin_files;  ///< --plugin: load these first (the runner names one)
   PluginOptions plugins;
-
+  /// A forked agent: the runner's registry, in the copy of its memory the
+  /// fork made. Its plugins are already loaded in this image, checked and
+  /// described, so a run of one of them (same name and file) uses it as it
+  /// is instead of loading and checking the file again. Null for `sonda agent`.
+  const Registry* inherited = nullptr;
 };
 
 /// `sonda compare BASE NEW`.

@@ -163,7 +163,7 @@ int run_command(const RunCommand& cmd) {
     // Now, while this process has one thread and its plugins loaded: local
     // agents are forked from it instead of exec'd (agent_zygote.hpp).
     std::string why;
-    if (auto zygote = AgentZygote::start(planned_local_runs(scenario->root), why)) {
+    if (auto zygote = AgentZygote::start(planned_local_runs(scenario->root), why, &registry)) {
       set_agent_zygote(std::move(zygote));
     }
     if (!why.empty()) {
@@ -231,7 +231,8 @@ int run_command(const RunCommand& cmd) {
         runner.interrupt();
       }
     }
-    outcome = runner.run();
+    // `${hosts.local...}` read the interfaces the context has just read.
+    outcome = runner.run(header["context"].value("interfaces", nlohmann::json()));
     std::lock_guard lock(runner_mu);
     active = nullptr;
   }

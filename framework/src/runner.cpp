@@ -140,7 +140,7 @@ void Runner::publish_record(const std::string& id, const StepRecord& record) {
   records_[id] = std::move(tree);
 }
 
-RunOutcome Runner::run() {
+RunOutcome Runner::run(const nlohmann::json& local_interfaces) {
   std::vector<const Step*> steps;
   collect_steps(scenario_.root, steps);
   for (const Step* s : steps) {
@@ -181,7 +181,8 @@ RunOutcome Runner::run() {
   {
     // `${hosts.NAME.ipv4}` and the like: each host's addresses, as its
     // preflight context read them; `local` is this runner's.
-    nlohmann::json host_refs = {{"local", host_reference_record(collect_interfaces())}};
+    nlohmann::json host_refs = {
+        {"local", host_reference_record(local_interfaces.is_array() ? local_interfaces : collect_interfaces())}};
     for (const auto& [name, h] : outcome.hosts.items()) {
       host_refs[name] = host_reference_record(h["context"].value("interfaces", nlohmann::json::array()));
     }

@@ -71,7 +71,9 @@ class Runner {
   /// Runs every step and evaluates the expectations. Never throws for a step
   /// problem (it becomes that step's status); background steps and spawned
   /// processes are always stopped before it returns, even on an exception.
-  RunOutcome run();
+  /// `local_interfaces`: this host's interfaces as the run's context read
+  /// them (collect_interfaces()), for `${hosts.local...}`; null: read them.
+  RunOutcome run(const nlohmann::json& local_interfaces = nullptr);
   /// Ctrl-C: stops every running foreground step (servers are stopped as
   /// their groups unwind); steps not started yet are skipped; the run winds
   /// down within about a second. Thread-safe.
