@@ -20,8 +20,10 @@ struct ReceiveLoopStats {
 /// time is CLOCK_MONOTONIC read once per recvmmsg batch: datagrams read in
 /// one batch (or coalesced by GRO) share it. When `echo` is set every
 /// datagram is also sent back to its source (the socket must not have GRO
-/// on). `on_tick` runs between batches, at least every 50 ms, without the
-/// table lock held.
+/// on), and the loop then waits for datagrams in recvmmsg (SO_RCVTIMEO
+/// 50 ms) instead of poll() while no ReceiveTable::Reader is alive.
+/// `on_tick` runs between batches, at least every 50 ms, without the table
+/// lock held.
 ReceiveLoopStats run_receive_loop(int fd, ReceiveTable& table, bool echo,
                                   const std::function<bool()>& should_stop,
                                   const std::function<void()>& on_tick);

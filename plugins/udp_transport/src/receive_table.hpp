@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include <array>
+#include <atomic>
 #include <functional>
 #include <cstdint>
 #include <memory>
@@ -45,6 +46,22 @@ class ReceiveTable {
 
   std::mutex& mutex() { return mutex_; }
 
+  /// Alive while a thread other than the receive loop reads the table (a
+  /// stream report): an echo loop, which otherwise holds mutex() while it
+  /// waits in recvmmsg, then waits in poll() without it, so the reader
+  /// waits at most one receive timeout (50 ms) for the lock, once.
+  class Reader {
+   public:
+    explicit Reader(ReceiveTable& table) : table_(table) { table_.readers_.fetch_add(1); }
+    ~Reader() { table_.readers_.fetch_sub(1); }
+    Reader(const Reader&) = delete;
+    Reader& operator=(const Reader&) = delete;
+
+   private:
+    ReceiveTable& table_;
+  };
+  bool has_readers() const { return readers_.load() > 0; }
+
   /// Parses and accounts one datagram from `from`.
   void on_datagram(const sockaddr_storage& from, const uint8_t* data, size_t len, int64_t arrival_ns);
 
@@ -68,6 +85,7 @@ class ReceiveTable {
 
  private:
   std::mutex mutex_;
+  std::atomic<int> readers_{0};
   int64_t interval_ns_;
   std::unordered_map<FlowKey, std::unique_ptr<FlowReceiver>, FlowKeyHash> flows_;
   // Most datagrams come from the flow the previous one came from.

@@ -219,6 +219,7 @@ void UdpServer::serve_control(common::Fd conn, const std::function<bool()>& shou
 
 nlohmann::json UdpServer::report_flows(const nlohmann::json& request,
                                        const std::function<bool()>& should_stop) {
+  const ReceiveTable::Reader reading(table_);  // an echo loop lets go of the lock
   std::vector<std::pair<FlowKey, uint64_t>> wanted;
   for (const nlohmann::json& f : request.at("flows")) {
     const common::SockAddr src = common::resolve_endpoint(f.at("source").get<std::string>(), SOCK_DGRAM);

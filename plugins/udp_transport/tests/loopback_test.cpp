@@ -20,6 +20,10 @@ json run_stream(const json& params) {
   return test::run("stream", params);
 }
 
+json run_rr(const json& params) {
+  return test::run("rr", params);
+}
+
 TEST(UdpLoopback, LocalStreamAccountsForEveryDatagram) {
   const json rec = run_stream({{"size", 64}, {"rate", test::packets_per_sec(100000)}, {"count", 20000},
                                {"duration", 0}, {"interval", 100'000'000}});
@@ -54,6 +58,32 @@ TEST(UdpLoopback, ForwardStreamGetsTheServersFigures) {
   const json srv = server.stop();
   EXPECT_EQ(srv["reports_served"], 1);
   EXPECT_EQ(srv["flows"].size(), 0u);  // reported flows are handed over, not kept
+}
+
+TEST(UdpLoopback, EchoServerReportsAStreamWhileItAnswersRequests) {
+  // An echo server waits for datagrams inside recvmmsg with its table lock
+  // held; a stream report (another thread) must still get the lock, and
+  // find every datagram taken out of the socket accounted.
+  ServerThread server(json{{"listen", "127.0.0.1:0"}, {"mode", "echo"}});
+  ASSERT_NE(server.port(), 0);
+  const std::string target = "127.0.0.1:" + std::to_string(server.port());
+  json rr;
+  std::thread client([&] {
+    rr = run_rr({{"target", target}, {"size", 64}, {"count", 3000}, {"duration", 0},
+                 {"timeout", 1'000'000'000}});
+  });
+  const json rec = run_stream({{"target", target}, {"size", 256}, {"rate", test::packets_per_sec(10000)},
+                               {"count", 4000}, {"duration", 0}, {"parallel", 2}});
+  client.join();
+  ASSERT_TRUE(rec["receiver"].is_object()) << rec.dump();
+  EXPECT_EQ(rec["sender"]["sent"], 4000);
+  EXPECT_EQ(rec["receiver"]["flows"].size(), 2u);
+  EXPECT_EQ(rec["receiver"]["received"].get<uint64_t>() + rec["receiver"]["lost"].get<uint64_t>(), 4000u);
+  ASSERT_FALSE(rr.contains("error")) << rr.dump();
+  EXPECT_EQ(rr["replies"].get<uint64_t>() + rr["lost"].get<uint64_t>(), 3000u);
+  const json srv = server.stop();
+  EXPECT_EQ(srv["reports_served"], 1);
+  EXPECT_GE(srv["echoed"].get<uint64_t>(), rr["replies"].get<uint64_t>());
 }
 
 TEST(UdpLoopback, ServerTellsConcurrentSendersApart) {
