@@ -9,7 +9,8 @@ medians over pairs.
 
   work         peer                                        sonda scenario
   tcp_stream   iperf3 -l 1M | -l 1M -w 4M | -l 1M -Z;       tcp_transport.server (sink) + .stream, defaults
-               tools/tcp_ceiling.c (copy-path ceiling)
+               tools/tcp_ceiling.c (copy-path ceiling)       labelled options against the ceiling:
+                                                           zerocopy, recv_mmap, zerocopy + recv_mmap
   tcp_rr       sockperf ping-pong --tcp -m 64               tcp_transport.server (echo) + .rr
   udp_rr       sockperf ping-pong -m 64                     udp_transport.server (echo) + .rr
   udp_stream   iperf3 -u -b 0 -l 1400                       udp_transport.server + .stream rate unlimited
@@ -183,6 +184,22 @@ steps:
             "zc_copied": zc.get("copied_by_kernel", 0), "zc_completed": zc.get("completed", 0)}
 
 
+def sonda_tcp_stream_mmap(sonda, duration, extra=""):
+    """A stream whose receiver (the sonda server) maps with TCP_ZEROCOPY_RECEIVE."""
+    j, _ = sonda.run(f"""name: peers_tcp_stream_mmap
+steps:
+  - {{ id: srv, use: tcp_transport.server, with: {{ mode: sink }} }}
+  - {{ id: s, use: tcp_transport.stream, with: {{ target: "${{srv.listen}}", duration: {duration}s, recv_mmap: true{extra} }} }}
+""")
+    steps = {s["id"]: s for s in j["steps"]}
+    for sid in ("srv", "s"):
+        if steps[sid]["status"] != "ok":
+            raise RuntimeError(f"step {sid}: {steps[sid]['status']}: {steps[sid].get('reason')}")
+    m = steps["srv"]["record"].get("mmap_receive", {})
+    return {"bps": steps["s"]["record"]["bits_per_sec"], "mapped": m.get("mapped_bytes", 0),
+            "copied": m.get("copied_bytes", 0), "refused": m.get("refused")}
+
+
 def section_tcp_stream(sonda, args):
     d = args.duration
     runs = alternate(args.pairs, {
@@ -191,11 +208,14 @@ def section_tcp_stream(sonda, args):
         "iperf3 -l 1M -Z": lambda: iperf3_tcp(d, ["-l", "1M", "-Z"]),
         "sonda": lambda: sonda_tcp_stream(sonda, d),
         "sonda zerocopy": lambda: sonda_tcp_stream(sonda, d, ", zerocopy: true"),
+        "sonda recv_mmap": lambda: sonda_tcp_stream_mmap(sonda, d),
+        "sonda zerocopy + recv_mmap": lambda: sonda_tcp_stream_mmap(sonda, d, ", zerocopy: true"),
         "ceiling": lambda: ceiling_tcp(args.build, d),
     })
     rows = []
     peers = [n for n in runs if n.startswith("iperf3")]
     zc = runs.pop("sonda zerocopy")
+    mmap_runs = {"recv_mmap": runs.pop("sonda recv_mmap"), "zerocopy + recv_mmap": runs.pop("sonda zerocopy + recv_mmap")}
     best = max(peers, key=lambda n: med([r["bps"] for r in runs[n]]))
     # Pair by pair: sonda against the best iperf3 of the same pair.
     pair_ratios = [s["bps"] / max(runs[n][i]["bps"] for n in peers) for i, s in enumerate(runs["sonda"])]
@@ -224,6 +244,19 @@ def section_tcp_stream(sonda, args):
     rows.append(("TCP stream, `zerocopy: true` (MSG_ZEROCOPY sends), labelled option", "tools/tcp_ceiling.c",
                  f"{c_bps / 1e9:.1f} Gbit/s", f"{z_bps / 1e9:.1f} Gbit/s", z_bps / c_bps, "higher",
                  f"kernel copied {copied} of {released} sends (loopback: the receiver is local)"))
+    for label, rs in mmap_runs.items():
+        m_bps = med([r["bps"] for r in rs])
+        mapped = sum(r["mapped"] for r in rs)
+        total = mapped + sum(r["copied"] for r in rs)
+        refused = next((r["refused"] for r in rs if r["refused"]), None)
+        share = f"{100 * mapped / total:.0f} %" if total else "n/a"
+        print(f"  sonda {label:20s} median {m_bps / 1e9:6.2f} Gbit/s (runs: {' '.join('%.1f' % (r['bps'] / 1e9) for r in rs)}); "
+              f"the kernel mapped {share} of the bytes received" + (f"; refused: {refused}" if refused else ""))
+        rows.append((f"TCP stream, `{label.replace('zerocopy', 'zerocopy: true').replace('recv_mmap', 'recv_mmap: true')}` "
+                     "(TCP_ZEROCOPY_RECEIVE), labelled option", "tools/tcp_ceiling.c", f"{c_bps / 1e9:.1f} Gbit/s",
+                     f"{m_bps / 1e9:.1f} Gbit/s", m_bps / c_bps, "higher",
+                     f"kernel mapped {share} of the received bytes, copied the rest" +
+                     (f" (refused: {refused})" if refused else "")))
     return rows
 
 

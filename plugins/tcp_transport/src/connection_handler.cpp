@@ -1,5 +1,7 @@
 #include "connection_handler.hpp"
 
+#include <optional>
+
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -39,7 +41,8 @@ class ConnectionSession {
       switch (hello.op) {
         case wire::Op::kSink:
           c_.sink_sessions.fetch_add(1, std::memory_order_relaxed);
-          return sink(prefix, hello.report_interval_ms, true, (hello.flags & wire::kFlagRecvTrunc) != 0);
+          return sink(prefix, hello.report_interval_ms, true, (hello.flags & wire::kFlagRecvTrunc) != 0,
+                      (hello.flags & wire::kFlagRecvMmap) != 0);
         case wire::Op::kSource:
           c_.source_sessions.fetch_add(1, std::memory_order_relaxed);
           return source();
@@ -50,7 +53,7 @@ class ConnectionSession {
     }
     c_.plain_connections.fetch_add(1, std::memory_order_relaxed);
     if (o_.mode == "sink") {
-      return sink(prefix, 0, false, o_.recv_trunc);
+      return sink(prefix, 0, false, o_.recv_trunc, o_.recv_mmap);
     }
     if (o_.mode == "source") {
       c_.bytes_in.fetch_add(prefix.size(), std::memory_order_relaxed);
@@ -98,9 +101,32 @@ class ConnectionSession {
     send_all(fd_, b.data(), b.size(), peer_);
   }
 
-  void sink(const std::vector<char>& prefix, uint32_t report_interval_ms, bool session, bool recv_trunc) {
+  void sink(const std::vector<char>& prefix, uint32_t report_interval_ms, bool session, bool recv_trunc,
+            bool recv_mmap) {
     std::vector<char> buf(static_cast<size_t>(o_.message_bytes));
-    const int flags = recv_trunc ? MSG_TRUNC : 0;
+    const int flags = recv_trunc && !recv_mmap ? MSG_TRUNC : 0;
+    std::optional<MappedReceiver> mapped;
+    if (recv_mmap) {
+      mapped.emplace(fd_, buf.size());
+      c_.mmap_sessions.fetch_add(1, std::memory_order_relaxed);
+      if (!mapped->usable()) {
+        c_.note_mmap_refused(mapped->refused());
+        mapped.reset();  // copied, and counted as such below
+      }
+    }
+    struct MappedCounts {
+      ServerCounters& c;
+      std::optional<MappedReceiver>& m;
+      const uint64_t& bytes;
+      bool asked;
+      ~MappedCounts() {
+        if (asked) {
+          const uint64_t mapped_bytes = m ? m->mapped_bytes() : 0;
+          c.mmap_mapped_bytes.fetch_add(mapped_bytes, std::memory_order_relaxed);
+          c.mmap_copied_bytes.fetch_add(bytes - mapped_bytes, std::memory_order_relaxed);
+        }
+      }
+    };
     uint64_t bytes = prefix.size();
     const int64_t cpu_start_ns = thread_cpu_ns();
     const int64_t report_every_ns = static_cast<int64_t>(report_interval_ms) * 1'000'000;
@@ -108,8 +134,10 @@ class ConnectionSession {
     int64_t first_ns = bytes > 0 ? common::monotonic_ns() : 0;
     int64_t next_report_ns = (first_ns != 0 && report_every_ns > 0) ? first_ns + report_every_ns : INT64_MAX;
     wire::Report report;
+    const MappedCounts counted{c_, mapped, bytes, recv_mmap};
     for (;;) {
-      const ssize_t n = ::recv(fd_, buf.data(), buf.size(), flags);
+      const ssize_t n = mapped ? mapped->receive(buf.data(), buf.size(), -1)
+                               : ::recv(fd_, buf.data(), buf.size(), flags);
       if (n > 0) {
         bytes += static_cast<uint64_t>(n);
         const int64_t now = common::monotonic_ns();
@@ -237,9 +265,16 @@ void ServerCounters::note_error(const std::string& message) {
   }
 }
 
+void ServerCounters::note_mmap_refused(const std::string& why) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (mmap_refused_.empty()) {
+    mmap_refused_ = why;
+  }
+}
+
 nlohmann::json ServerCounters::to_json() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return {{"connections", connections.load()},
+  nlohmann::json j = {{"connections", connections.load()},
           {"bytes_in", bytes_in.load()},
           {"bytes_out", bytes_out.load()},
           {"sessions",
@@ -250,6 +285,13 @@ nlohmann::json ServerCounters::to_json() const {
           {"resets", resets.load()},
           {"connection_errors", error_count_},
           {"first_errors", first_errors_}};
+  if (mmap_sessions.load() > 0) {
+    j["mmap_receive"] = {{"sessions", mmap_sessions.load()},
+                         {"mapped_bytes", mmap_mapped_bytes.load()},
+                         {"copied_bytes", mmap_copied_bytes.load()},
+                         {"refused", mmap_refused_.empty() ? nlohmann::json(nullptr) : nlohmann::json(mmap_refused_)}};
+  }
+  return j;
 }
 
 bool LiveSockets::add(int fd) {

@@ -26,6 +26,13 @@ struct ServerCounters {
   std::atomic<uint64_t> rr_sessions{0};
   std::atomic<uint64_t> plain_connections{0};  ///< no sonda hello: configured mode
   std::atomic<uint64_t> resets{0};             ///< peers that reset the connection
+  /// Sink sessions that asked to map the payload (recv_mmap), and how their
+  /// bytes came: mapped by the kernel, or copied (what it could not map).
+  std::atomic<uint64_t> mmap_sessions{0};
+  std::atomic<uint64_t> mmap_mapped_bytes{0};
+  std::atomic<uint64_t> mmap_copied_bytes{0};
+  /// Why the kernel refused to map at all (the first reason), if it did.
+  void note_mmap_refused(const std::string& why);
 
   /// Records a per-connection failure (the server itself keeps serving).
   void note_error(const std::string& message);
@@ -33,6 +40,7 @@ struct ServerCounters {
 
  private:
   mutable std::mutex mu_;
+  std::string mmap_refused_;
   uint64_t error_count_ = 0;
   std::vector<std::string> first_errors_;
 };

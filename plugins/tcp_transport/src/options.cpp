@@ -17,11 +17,19 @@ void check_tuning(const SocketTuning& t) {
 
 }  // namespace
 
-void check_server_options(const ServerOptions& o) { check_tuning(o.tuning); }
+void check_server_options(const ServerOptions& o) {
+  if (o.recv_trunc && o.recv_mmap) {
+    invalid_param("recv_mmap", "cannot be combined with recv_trunc (one receive path at a time)");
+  }
+  check_tuning(o.tuning);
+}
 
 void check_stream_options(const StreamOptions& o) {
   if (o.reverse && o.bidir) {
     invalid_param("bidir", "cannot be combined with reverse (bidir already runs both directions)");
+  }
+  if (o.recv_trunc && o.recv_mmap) {
+    invalid_param("recv_mmap", "cannot be combined with recv_trunc (one receive path at a time)");
   }
   if (o.zerocopy && o.reverse) {
     invalid_param("zerocopy", "applies to the client's sends: not with reverse (the server sends)");

@@ -42,6 +42,7 @@ struct ServerOptions {
   std::string mode;  ///< sink | source | echo
   int64_t message_bytes = 0;
   bool recv_trunc = false;  ///< sink: MSG_TRUNC, skip the copy to user space
+  bool recv_mmap = false;   ///< sink: TCP_ZEROCOPY_RECEIVE, map what the kernel can
   int backlog = 0;
   SocketTuning tuning;
 };
@@ -57,6 +58,7 @@ struct StreamOptions {
   int64_t message_bytes = 0;
   int64_t interval_ns = 0;
   bool recv_trunc = false;
+  bool recv_mmap = false;  ///< the receiver maps the payload (TCP_ZEROCOPY_RECEIVE) where it can
   bool zerocopy = false;   ///< the client's sends use MSG_ZEROCOPY (SO_ZEROCOPY)
   bool handshake = false;  ///< send the 32-byte sonda hello (see wire.hpp)
   int64_t timeout_ns = 0;
@@ -163,6 +165,10 @@ inline constexpr auto kServerParams = sonda::params<ServerOptions, &check_server
     sonda::param<&ServerOptions::recv_trunc>(
         {.name = "recv_trunc", .type = SONDA_PARAM_BOOL, .default_value = "false",
          .doc = "sink: recv with MSG_TRUNC (no copy to user space; reported as such)"}),
+    sonda::param<&ServerOptions::recv_mmap>(
+        {.name = "recv_mmap", .type = SONDA_PARAM_BOOL, .default_value = "false",
+         .doc = "sink: map the payload into memory (TCP_ZEROCOPY_RECEIVE) where the kernel can, copy the rest; "
+                "the record counts mapped and copied bytes"}),
     sonda::param<&ServerOptions::backlog>({.name = "backlog", .type = SONDA_PARAM_INT, .default_value = "1024",
                                            .min = 1, .max = 65535, .doc = "listen() backlog"}),
     params_detail::tuning_params<ServerOptions>("0", "true"));
@@ -193,6 +199,11 @@ inline constexpr auto kStreamParams = sonda::params<StreamOptions, &check_stream
         {.name = "recv_trunc", .type = SONDA_PARAM_BOOL, .default_value = "false",
          .doc = "receiver uses MSG_TRUNC: skips the copy to user space (reported as such; not comparable to "
                 "copying)"}),
+    sonda::param<&StreamOptions::recv_mmap>(
+        {.name = "recv_mmap", .type = SONDA_PARAM_BOOL, .default_value = "false",
+         .doc = "the receiver (a sonda server, or this client with reverse) maps the payload "
+                "(TCP_ZEROCOPY_RECEIVE) where the kernel can and copies the rest; the receiver's record counts "
+                "mapped and copied bytes"}),
     sonda::param<&StreamOptions::zerocopy>(
         {.name = "zerocopy", .type = SONDA_PARAM_BOOL, .default_value = "false",
          .doc = "the client's sends use MSG_ZEROCOPY: pages pinned, not copied; the record counts the sends the "

@@ -1,10 +1,14 @@
 #include "socket_io.hpp"
 
 #include <linux/tcp.h>
+#include <poll.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <cstdio>
 #include <ctime>
 #include <sonda/plugin.hpp>
@@ -35,7 +39,89 @@ timeval to_timeval(int64_t ns) {
   return tv;
 }
 
+size_t page_bytes() {
+  static const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  return page;
+}
+
 }  // namespace
+
+MappedReceiver::MappedReceiver(int fd, size_t window_bytes) : fd_(fd) {
+  const size_t page = page_bytes();
+  window_bytes_ = std::max(page, window_bytes / page * page);
+  void* w = ::mmap(nullptr, window_bytes_, PROT_READ, MAP_SHARED, fd, 0);
+  if (w == MAP_FAILED) {
+    refused_ = std::string("mmap of the socket: ") + std::strerror(errno);
+    return;
+  }
+  window_ = w;
+  // One call with nothing asked of it: the kernel says at once whether it
+  // knows TCP_ZEROCOPY_RECEIVE (ENOPROTOOPT, EINVAL before 4.18).
+  tcp_zerocopy_receive zc{};
+  zc.address = reinterpret_cast<uintptr_t>(window_);
+  socklen_t len = sizeof zc;
+  if (::getsockopt(fd_, IPPROTO_TCP, TCP_ZEROCOPY_RECEIVE, &zc, &len) != 0 &&
+      (errno == ENOPROTOOPT || errno == EINVAL || errno == EOPNOTSUPP)) {
+    refused_ = std::string("TCP_ZEROCOPY_RECEIVE: ") + std::strerror(errno);
+  }
+}
+
+MappedReceiver::~MappedReceiver() {
+  if (window_ != nullptr) {
+    ::munmap(window_, window_bytes_);
+  }
+}
+
+ssize_t MappedReceiver::receive(char* buf, size_t len, int wait_ms) {
+  const size_t page = page_bytes();
+  const auto map_len = static_cast<uint32_t>(std::min(window_bytes_, len / page * page));
+  bool waited = false;
+  for (;;) {
+    uint32_t hint = 0;
+    if (map_len > 0) {
+      tcp_zerocopy_receive zc{};
+      zc.address = reinterpret_cast<uintptr_t>(window_);
+      zc.length = map_len;
+      socklen_t zl = sizeof zc;
+      if (::getsockopt(fd_, IPPROTO_TCP, TCP_ZEROCOPY_RECEIVE, &zc, &zl) != 0) {
+        // EIO: nothing left and the peer has closed. recv() tells the end
+        // of the stream (0) from a reset, and says which.
+        return errno == EIO ? ::recv(fd_, buf, len, MSG_DONTWAIT) : -1;
+      }
+      if (zc.err != 0) {
+        errno = zc.err < 0 ? -zc.err : zc.err;
+        return -1;
+      }
+      if (zc.length > 0) {
+        mapped_ += zc.length;
+        return static_cast<ssize_t>(zc.length);
+      }
+      hint = zc.recv_skip_hint;
+    }
+    // Copied: what the kernel would not map (its hint); or everything, when
+    // less than a page is wanted, or when a wait found data it did not
+    // offer to map.
+    if (hint > 0 || map_len == 0 || waited) {
+      const ssize_t n = ::recv(fd_, buf, hint > 0 ? std::min<size_t>(len, hint) : len, waited ? MSG_DONTWAIT : 0);
+      if (n > 0) {
+        copied_ += static_cast<uint64_t>(n);
+      }
+      if (n >= 0 || !waited || errno != EAGAIN) {
+        return n;
+      }
+    }
+    pollfd p{fd_, POLLIN, 0};
+    const int r = ::poll(&p, 1, wait_ms);
+    if (r < 0) {
+      return -1;
+    }
+    if (r == 0) {
+      errno = EAGAIN;
+      return -1;
+    }
+    waited = true;
+  }
+}
 
 void apply_tuning(int fd, const SocketTuning& t) {
   if (const int64_t bytes = t.send_buffer_bytes.value_or(0); bytes > 0) {

@@ -38,6 +38,42 @@ void send_all(int fd, const void* buf, size_t len, const std::string& peer);
 /// `stall_ns` (the socket must have an I/O timeout set).
 bool recv_exact(int fd, void* buf, size_t len, const std::string& peer, int64_t stall_ns);
 
+/// The receive path that maps the payload instead of copying it
+/// (TCP_ZEROCOPY_RECEIVE): whole, page-aligned pages of the socket's queue
+/// are mapped read-only into a window of this process (each call replaces
+/// the previous mapping); what the kernel cannot map (a piece of a page, or
+/// pages it cannot lend, like the compound pages a local sender's copies
+/// land in) is copied with recv(). Every byte received is either mapped or
+/// copied, and the counts say which.
+class MappedReceiver {
+ public:
+  /// Maps a window of `window_bytes` (whole pages) over the connected TCP
+  /// socket `fd`. When the kernel refuses, usable() is false and refused()
+  /// says why (the caller then copies with recv()).
+  MappedReceiver(int fd, size_t window_bytes);
+  ~MappedReceiver();
+  MappedReceiver(const MappedReceiver&) = delete;
+  MappedReceiver& operator=(const MappedReceiver&) = delete;
+
+  bool usable() const { return refused_.empty(); }
+  const std::string& refused() const { return refused_; }
+  /// Takes at most `len` bytes of what has arrived, mapped or copied into
+  /// `buf`, waiting up to `wait_ms` (-1: no limit) for some. Returns the
+  /// count, 0 at the end of the stream, -1 with errno (EAGAIN: nothing
+  /// within wait_ms).
+  ssize_t receive(char* buf, size_t len, int wait_ms);
+  uint64_t mapped_bytes() const { return mapped_; }
+  uint64_t copied_bytes() const { return copied_; }
+
+ private:
+  int fd_;
+  void* window_ = nullptr;
+  size_t window_bytes_ = 0;
+  std::string refused_;
+  uint64_t mapped_ = 0;
+  uint64_t copied_ = 0;
+};
+
 /// TCP_INFO figures of one socket (units in names).
 struct TcpInfoSnapshot {
   uint64_t total_retransmits = 0;

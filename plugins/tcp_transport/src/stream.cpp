@@ -127,7 +127,7 @@ json stream(const StreamOptions& o, Context& ctx) {
       wire::Hello h;
       h.op = s->forward ? wire::Op::kSink : wire::Op::kSource;
       h.report_interval_ms = static_cast<uint32_t>(std::max<int64_t>(10, o.interval_ns / 10 / 1'000'000));
-      h.flags = o.recv_trunc ? wire::kFlagRecvTrunc : 0;
+      h.flags = (o.recv_trunc ? wire::kFlagRecvTrunc : 0) | (o.recv_mmap ? wire::kFlagRecvMmap : 0);
       const auto b = wire::encode(h);
       send_all(s->fd.get(), b.data(), b.size(), target);
     }
@@ -240,12 +240,31 @@ json stream(const StreamOptions& o, Context& ctx) {
                  {"send_buffer_bytes", o.tuning.send_buffer_bytes.value_or(0)},
                  {"recv_buffer_bytes", o.tuning.recv_buffer_bytes.value_or(0)},
                  {"recv_trunc", o.recv_trunc},
-                 {"recv_mode", o.recv_trunc ? "MSG_TRUNC: receiver skipped the copy to user space" : "copy"},
+                 {"recv_mmap", o.recv_mmap},
+                 {"recv_mode", o.recv_trunc  ? "MSG_TRUNC: receiver skipped the copy to user space"
+                               : o.recv_mmap ? "TCP_ZEROCOPY_RECEIVE: receiver mapped what the kernel could and "
+                                               "copied the rest (its record counts both)"
+                                             : "copy"},
                  {"send_mode", o.zerocopy ? "MSG_ZEROCOPY" : "copy"},
                  {"duration_ns", common::monotonic_ns() - start_ns}};
   uint64_t zc_sends = 0;
   uint64_t zc_completed = 0;
   uint64_t zc_copied = 0;
+  if (o.recv_mmap && n_reverse > 0) {
+    // This client received: its own counts (a sonda server's are in its record).
+    uint64_t mapped = 0;
+    uint64_t copied = 0;
+    std::string refused;
+    for (auto& s : conns) {
+      if (!s->forward) {
+        mapped += s->mmap_mapped;
+        copied += s->mmap_copied;
+        refused = refused.empty() ? s->mmap_refused : refused;
+      }
+    }
+    record["mmap_receive"] = {{"mapped_bytes", mapped}, {"copied_bytes", copied},
+                              {"refused", refused.empty() ? json(nullptr) : json(refused)}};
+  }
   if (o.zerocopy) {
     for (auto& s : conns) {
       zc_sends += s->zc_sends;
@@ -282,6 +301,9 @@ json stream(const StreamOptions& o, Context& ctx) {
   summary += " " + std::to_string(retransmits) + " retransmits";
   if (o.recv_trunc) {
     summary += " (MSG_TRUNC receive)";
+  }
+  if (o.recv_mmap) {
+    summary += " (TCP_ZEROCOPY_RECEIVE receive)";
   }
   if (o.zerocopy) {
     summary += " (MSG_ZEROCOPY send: the kernel copied " + std::to_string(zc_copied) + " of " +

@@ -7,10 +7,16 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <sonda/plugin.hpp>
 
 namespace sonda::tcp {
 namespace {
+
+/// How long a receive waits for data before looking at the clock and the
+/// stop flag (stream.cpp sets the same as the socket's SO_RCVTIMEO).
+constexpr int kWakeMs = 100;
+
 
 [[noreturn]] void stalled(const char* call, const std::string& target, int64_t timeout_ns) {
   throw StepError(std::string(call) + " " + target + ": no progress for " + std::to_string(timeout_ns / 1'000'000) +
@@ -129,7 +135,27 @@ void send_loop(StreamConnection& s, const StreamOptions& o, int64_t end_ns, cons
 void recv_loop(StreamConnection& s, const StreamOptions& o, int64_t end_ns, const std::atomic<bool>& stop) {
   std::vector<char> buf(static_cast<size_t>(o.message_bytes));
   const int flags = o.recv_trunc ? MSG_TRUNC : 0;
+  std::optional<MappedReceiver> mapped;
+  if (o.recv_mmap) {
+    mapped.emplace(s.fd.get(), buf.size());
+    if (!mapped->usable()) {
+      s.mmap_refused = mapped->refused();
+      mapped.reset();
+    }
+  }
   uint64_t got = 0;
+  struct MappedCounts {
+    StreamConnection& s;
+    std::optional<MappedReceiver>& m;
+    const uint64_t& got;
+    bool asked;
+    ~MappedCounts() {
+      if (asked) {
+        s.mmap_mapped = m ? m->mapped_bytes() : 0;
+        s.mmap_copied = got - s.mmap_mapped;
+      }
+    }
+  } const counted{s, mapped, got, o.recv_mmap};
   int64_t progress_ns = common::monotonic_ns();
   for (;;) {
     if (stop.load(std::memory_order_relaxed)) {
@@ -144,7 +170,8 @@ void recv_loop(StreamConnection& s, const StreamOptions& o, int64_t end_ns, cons
     } else if (progress_ns >= end_ns) {
       break;
     }
-    const ssize_t n = ::recv(s.fd.get(), buf.data(), len, flags);
+    const ssize_t n = mapped ? mapped->receive(buf.data(), len, static_cast<int>(kWakeMs))
+                             : ::recv(s.fd.get(), buf.data(), len, flags);
     if (n > 0) {
       got += static_cast<uint64_t>(n);
       s.bytes.store(got, std::memory_order_relaxed);

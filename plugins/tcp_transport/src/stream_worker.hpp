@@ -33,6 +33,11 @@ struct StreamConnection {
   uint64_t zc_sends = 0;
   uint64_t zc_completed = 0;  ///< sends whose pages the kernel has released
   uint64_t zc_copied = 0;     ///< of those, sends it copied anyway (SO_EE_CODE_ZEROCOPY_COPIED)
+  /// recv_mmap, receiving: bytes the kernel mapped, bytes copied, and why
+  /// it would not map at all (empty when it would).
+  uint64_t mmap_mapped = 0;
+  uint64_t mmap_copied = 0;
+  std::string mmap_refused;
   std::exception_ptr error;
 
   // Receiver reports (forward + handshake); touched only by the orchestrator.

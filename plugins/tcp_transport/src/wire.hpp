@@ -40,11 +40,14 @@ struct Hello {
   uint32_t report_interval_ms = 0;  ///< kSink: 0 = final report only
   uint32_t request_bytes = 0;       ///< kRr
   uint32_t response_bytes = 0;      ///< kRr
-  uint64_t flags = 0;               ///< kFlagRecvTrunc
+  uint64_t flags = 0;               ///< kFlagRecvTrunc | kFlagRecvMmap
 };
 
 /// Hello flag: the receiving server should read with MSG_TRUNC.
 inline constexpr uint64_t kFlagRecvTrunc = 1;
+/// Hello flag: the receiving server should map the payload
+/// (TCP_ZEROCOPY_RECEIVE) where the kernel can, and copy the rest.
+inline constexpr uint64_t kFlagRecvMmap = 2;
 
 /// A receiver's cumulative count, sent by the server for kSink sessions.
 struct Report {

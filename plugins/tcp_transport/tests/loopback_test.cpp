@@ -100,6 +100,42 @@ TEST(LoopbackTest, StreamZerocopySendsAreCountedAndTheBytesAreExact) {
       << r["summary"];
 }
 
+TEST(LoopbackTest, StreamMmapReceiveMapsWhatTheKernelLendsAndCountsEveryByte) {
+  ServerThread server(test::plugin(), "server", json{{"mode", "sink"}});
+  const std::string target = server.ready()["listen"];
+  const int64_t want = 32 * 1024 * 1024 + 4321;
+  // A copying sender: its bytes land in the kernel's compound pages, which
+  // it does not lend to a mapping on loopback: copied, and counted.
+  const json copied = run_action("stream", {{"target", target}, {"bytes", want}, {"recv_mmap", true}});
+  EXPECT_EQ(copied["recv_mode"].get<std::string>().rfind("TCP_ZEROCOPY_RECEIVE", 0), 0U) << copied["recv_mode"];
+  // MSG_ZEROCOPY sends: the kernel's own copies for a local receiver are
+  // whole pages, and those it maps.
+  const json lent =
+      run_action("stream", {{"target", target}, {"bytes", want}, {"recv_mmap", true}, {"zerocopy", true}});
+  EXPECT_EQ(copied["bytes"].get<int64_t>(), want);
+  EXPECT_EQ(lent["bytes"].get<int64_t>(), want);
+  // The client receiving (reverse): its own record counts.
+  const json back = run_action("stream", {{"target", target}, {"bytes", want}, {"recv_mmap", true}, {"reverse", true}});
+  ASSERT_TRUE(back["mmap_receive"].is_object()) << back;
+  EXPECT_EQ(back["mmap_receive"]["mapped_bytes"].get<int64_t>() + back["mmap_receive"]["copied_bytes"].get<int64_t>(),
+            back["bytes"].get<int64_t>())
+      << back["mmap_receive"];
+  EXPECT_TRUE(back["mmap_receive"]["refused"].is_null()) << back["mmap_receive"];
+  const StepError e = test::run_expect_error("stream", {{"target", target}, {"recv_mmap", true}, {"recv_trunc", true}});
+  EXPECT_EQ(e.kind(), "invalid_param");
+  EXPECT_NE(std::string(e.what()).find("recv_mmap"), std::string::npos) << e.what();
+
+  const json served = server.stop();
+  ASSERT_TRUE(served["mmap_receive"].is_object()) << served;
+  const json& m = served["mmap_receive"];
+  EXPECT_EQ(m["sessions"], 2) << m;
+  EXPECT_TRUE(m["refused"].is_null()) << m;
+  EXPECT_EQ(served["bytes_in"].get<int64_t>(), 2 * want);
+  // Every byte either mapped or copied (the 32-byte hellos were copied too).
+  EXPECT_EQ(m["mapped_bytes"].get<int64_t>() + m["copied_bytes"].get<int64_t>(), 2 * want) << m;
+  EXPECT_GT(m["mapped_bytes"].get<int64_t>(), 0) << "the kernel mapped none of the MSG_ZEROCOPY stream: " << m;
+}
+
 TEST(LoopbackTest, RrAndCrrAgainstSondaEchoOverIpv6) {
   ServerThread server(test::plugin(), "server", json{{"listen", "[::1]:0"}, {"mode", "echo"}});
   const std::string target = server.ready()["listen"];
