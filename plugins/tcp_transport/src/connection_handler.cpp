@@ -103,11 +103,11 @@ class ConnectionSession {
 
   void sink(const std::vector<char>& prefix, uint32_t report_interval_ms, bool session, bool recv_trunc,
             bool recv_mmap) {
-    std::vector<char> buf(static_cast<size_t>(o_.message_bytes));
+    std::vector<char> buf(static_cast<size_t>(o_.recv_bytes));
     const int flags = recv_trunc && !recv_mmap ? MSG_TRUNC : 0;
     std::optional<MappedReceiver> mapped;
     if (recv_mmap) {
-      mapped.emplace(fd_, buf.size());
+      mapped.emplace(fd_, kMmapWindowBytes);
       c_.mmap_sessions.fetch_add(1, std::memory_order_relaxed);
       if (!mapped->usable()) {
         c_.note_mmap_refused(mapped->refused());
@@ -136,7 +136,7 @@ class ConnectionSession {
     wire::Report report;
     const MappedCounts counted{c_, mapped, bytes, recv_mmap};
     for (;;) {
-      const ssize_t n = mapped ? mapped->receive(buf.data(), buf.size(), -1)
+      const ssize_t n = mapped ? mapped->receive(buf.data(), buf.size(), UINT64_MAX, -1)
                                : ::recv(fd_, buf.data(), buf.size(), flags);
       if (n > 0) {
         bytes += static_cast<uint64_t>(n);

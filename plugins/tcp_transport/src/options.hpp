@@ -19,6 +19,15 @@ using json = nlohmann::json;
 /// (bytes per CPU-second of sender + receiver: 64 KiB 1.3, 256 KiB 1.6,
 /// 1 MiB 2.1 GB; README "Defaults").
 inline constexpr int64_t kDefaultMessageBytes = 1024 * 1024;
+/// Read size of a receiving stream ("64KiB" in the tables), apart from the
+/// write size: on loopback a reader that takes 64 KiB per recv() moved
+/// 1.26x the bytes of one taking 1 MiB (median of 8 alternated pairs, 1 MiB
+/// writes both), with 1.15-1.28x the bytes per CPU-second. A short read
+/// gives the socket back sooner and more often, so more of the receive-side
+/// TCP work (segments queued to the socket's backlog while the reader holds
+/// it, TcpExtTCPBacklogCoalesce 4x) runs on the reader's core instead of in
+/// the sender's softirq, and the sender is the bottleneck (README Defaults).
+inline constexpr int64_t kDefaultRecvBytes = 64 * 1024;
 /// Socket buffers requested by default ("0" in the tables): 0 keeps kernel
 /// autotuning, which measured 1.5-2.5x faster on loopback than a fixed
 /// 4 MiB (SO_*BUF locks the buffer and the receive window; tcp_rmem may
@@ -41,6 +50,7 @@ struct ServerOptions {
   std::string listen;
   std::string mode;  ///< sink | source | echo
   int64_t message_bytes = 0;
+  int64_t recv_bytes = 0;   ///< sink: bytes per recv()
   bool recv_trunc = false;  ///< sink: MSG_TRUNC, skip the copy to user space
   bool recv_mmap = false;   ///< sink: TCP_ZEROCOPY_RECEIVE, map what the kernel can
   int backlog = 0;
@@ -56,6 +66,7 @@ struct StreamOptions {
   bool reverse = false;
   bool bidir = false;
   int64_t message_bytes = 0;
+  int64_t recv_bytes = 0;  ///< bytes per recv() where this client receives
   int64_t interval_ns = 0;
   bool recv_trunc = false;
   bool recv_mmap = false;  ///< the receiver maps the payload (TCP_ZEROCOPY_RECEIVE) where it can
@@ -161,7 +172,11 @@ inline constexpr auto kServerParams = sonda::params<ServerOptions, &check_server
                                         .doc = "what to do with a client that does not speak the sonda hello"}),
     sonda::param<&ServerOptions::message_bytes>({.name = "size", .type = SONDA_PARAM_SIZE, .default_value = "1MiB",
                                                  .min = 1, .max = 67108864, .unit = "bytes",
-                                                 .doc = "read/write size"}),
+                                                 .doc = "bytes per send() when sending (source)"}),
+    sonda::param<&ServerOptions::recv_bytes>({.name = "recv_size", .type = SONDA_PARAM_SIZE, .default_value = "64KiB",
+                                              .min = 1, .max = 67108864, .unit = "bytes",
+                                              .doc = "bytes per recv() when receiving (sink); 64 KiB measured fastest "
+                                                     "(README Defaults)"}),
     sonda::param<&ServerOptions::recv_trunc>(
         {.name = "recv_trunc", .type = SONDA_PARAM_BOOL, .default_value = "false",
          .doc = "sink: recv with MSG_TRUNC (no copy to user space; reported as such)"}),
@@ -191,7 +206,11 @@ inline constexpr auto kStreamParams = sonda::params<StreamOptions, &check_stream
                                          .doc = "both directions at once (parallel connections each way)"}),
     sonda::param<&StreamOptions::message_bytes>({.name = "size", .type = SONDA_PARAM_SIZE, .default_value = "1MiB",
                                                  .min = 1, .max = 67108864, .unit = "bytes",
-                                                 .doc = "bytes per send()/recv() call"}),
+                                                 .doc = "bytes per send() call"}),
+    sonda::param<&StreamOptions::recv_bytes>({.name = "recv_size", .type = SONDA_PARAM_SIZE, .default_value = "64KiB",
+                                              .min = 1, .max = 67108864, .unit = "bytes",
+                                              .doc = "bytes per recv() call where this client receives (reverse, "
+                                                     "bidir); a sonda server has its own recv_size"}),
     sonda::param<&StreamOptions::interval_ns>({.name = "interval", .type = SONDA_PARAM_DURATION,
                                                .default_value = "1s", .min = 1e7, .max = params_detail::kDay,
                                                .unit = "ns", .doc = "interval between samples"}),

@@ -72,9 +72,10 @@ MappedReceiver::~MappedReceiver() {
   }
 }
 
-ssize_t MappedReceiver::receive(char* buf, size_t len, int wait_ms) {
+ssize_t MappedReceiver::receive(char* buf, size_t buf_len, uint64_t max_bytes, int wait_ms) {
   const size_t page = page_bytes();
-  const auto map_len = static_cast<uint32_t>(std::min(window_bytes_, len / page * page));
+  const auto map_len = static_cast<uint32_t>(std::min<uint64_t>(window_bytes_, max_bytes / page * page));
+  const size_t len = static_cast<size_t>(std::min<uint64_t>(buf_len, max_bytes));
   bool waited = false;
   for (;;) {
     uint32_t hint = 0;

@@ -38,6 +38,9 @@ void send_all(int fd, const void* buf, size_t len, const std::string& peer);
 /// `stall_ns` (the socket must have an I/O timeout set).
 bool recv_exact(int fd, void* buf, size_t len, const std::string& peer, int64_t stall_ns);
 
+/// How much a recv_mmap receiver maps per call at most.
+inline constexpr size_t kMmapWindowBytes = 1024 * 1024;
+
 /// The receive path that maps the payload instead of copying it
 /// (TCP_ZEROCOPY_RECEIVE): whole, page-aligned pages of the socket's queue
 /// are mapped read-only into a window of this process (each call replaces
@@ -47,6 +50,7 @@ bool recv_exact(int fd, void* buf, size_t len, const std::string& peer, int64_t 
 /// copied, and the counts say which.
 class MappedReceiver {
  public:
+
   /// Maps a window of `window_bytes` (whole pages) over the connected TCP
   /// socket `fd`. When the kernel refuses, usable() is false and refused()
   /// says why (the caller then copies with recv()).
@@ -57,11 +61,11 @@ class MappedReceiver {
 
   bool usable() const { return refused_.empty(); }
   const std::string& refused() const { return refused_; }
-  /// Takes at most `len` bytes of what has arrived, mapped or copied into
-  /// `buf`, waiting up to `wait_ms` (-1: no limit) for some. Returns the
-  /// count, 0 at the end of the stream, -1 with errno (EAGAIN: nothing
-  /// within wait_ms).
-  ssize_t receive(char* buf, size_t len, int wait_ms);
+  /// Takes at most `max_bytes` of what has arrived: mapped (up to the
+  /// window), or copied into `buf` (up to `buf_len`), waiting up to
+  /// `wait_ms` (-1: no limit) for some. Returns the count, 0 at the end of
+  /// the stream, -1 with errno (EAGAIN: nothing within wait_ms).
+  ssize_t receive(char* buf, size_t buf_len, uint64_t max_bytes, int wait_ms);
   uint64_t mapped_bytes() const { return mapped_; }
   uint64_t copied_bytes() const { return copied_; }
 

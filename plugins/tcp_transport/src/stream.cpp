@@ -237,6 +237,7 @@ json stream(const StreamOptions& o, Context& ctx) {
                  {"direction", o.bidir ? "bidir" : (o.reverse ? "reverse" : "forward")},
                  {"parallel", o.parallel},
                  {"message_size_bytes", o.message_bytes},
+                 {"recv_size_bytes", o.recv_bytes},
                  {"send_buffer_bytes", o.tuning.send_buffer_bytes.value_or(0)},
                  {"recv_buffer_bytes", o.tuning.recv_buffer_bytes.value_or(0)},
                  {"recv_trunc", o.recv_trunc},

@@ -133,11 +133,11 @@ void send_loop(StreamConnection& s, const StreamOptions& o, int64_t end_ns, cons
 }
 
 void recv_loop(StreamConnection& s, const StreamOptions& o, int64_t end_ns, const std::atomic<bool>& stop) {
-  std::vector<char> buf(static_cast<size_t>(o.message_bytes));
+  std::vector<char> buf(static_cast<size_t>(o.recv_bytes));
   const int flags = o.recv_trunc ? MSG_TRUNC : 0;
   std::optional<MappedReceiver> mapped;
   if (o.recv_mmap) {
-    mapped.emplace(s.fd.get(), buf.size());
+    mapped.emplace(s.fd.get(), kMmapWindowBytes);
     if (!mapped->usable()) {
       s.mmap_refused = mapped->refused();
       mapped.reset();
@@ -170,8 +170,10 @@ void recv_loop(StreamConnection& s, const StreamOptions& o, int64_t end_ns, cons
     } else if (progress_ns >= end_ns) {
       break;
     }
-    const ssize_t n = mapped ? mapped->receive(buf.data(), len, static_cast<int>(kWakeMs))
-                             : ::recv(s.fd.get(), buf.data(), len, flags);
+    const ssize_t n =
+        mapped ? mapped->receive(buf.data(), buf.size(), s.quota_bytes != 0 ? s.quota_bytes - got : UINT64_MAX,
+                                 static_cast<int>(kWakeMs))
+               : ::recv(s.fd.get(), buf.data(), len, flags);
     if (n > 0) {
       got += static_cast<uint64_t>(n);
       s.bytes.store(got, std::memory_order_relaxed);

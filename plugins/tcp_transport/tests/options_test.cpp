@@ -29,6 +29,8 @@ TEST(OptionsTest, StreamDefaultsAreTheDocumentedOnes) {
   const StreamOptions o = kStreamParams.bind({{"target", "127.0.0.1:1"}});
   EXPECT_EQ(o.duration_ns, 5'000'000'000);
   EXPECT_EQ(o.message_bytes, kDefaultMessageBytes);
+  EXPECT_EQ(o.recv_bytes, kDefaultRecvBytes);
+  EXPECT_EQ(kServerParams.bind(json::object()).recv_bytes, kDefaultRecvBytes);
   EXPECT_EQ(o.tuning.send_buffer_bytes, kDefaultSocketBufferBytes);
   EXPECT_EQ(o.interval_ns, 1'000'000'000);
   EXPECT_EQ(o.timeout_ns, 5'000'000'000);
