@@ -105,38 +105,24 @@ class ConnectionSession {
             bool recv_mmap) {
     std::vector<char> buf(static_cast<size_t>(o_.recv_bytes));
     const int flags = recv_trunc && !recv_mmap ? MSG_TRUNC : 0;
-    std::optional<MappedReceiver> mapped;
-    if (recv_mmap) {
-      mapped.emplace(fd_, kMmapWindowBytes);
-      c_.mmap_sessions.fetch_add(1, std::memory_order_relaxed);
-      if (!mapped->usable()) {
-        c_.note_mmap_refused(mapped->refused());
-        mapped.reset();  // copied, and counted as such below
-      }
-    }
-    struct MappedCounts {
-      ServerCounters& c;
-      std::optional<MappedReceiver>& m;
-      const uint64_t& bytes;
-      bool asked;
-      ~MappedCounts() {
-        if (asked) {
-          const uint64_t mapped_bytes = m ? m->mapped_bytes() : 0;
-          c.mmap_mapped_bytes.fetch_add(mapped_bytes, std::memory_order_relaxed);
-          c.mmap_copied_bytes.fetch_add(bytes - mapped_bytes, std::memory_order_relaxed);
-        }
-      }
-    };
     uint64_t bytes = prefix.size();
+    MmapReceive mmap(recv_mmap, fd_, bytes, [this](uint64_t mapped, uint64_t copied, const std::string& refused) {
+      c_.mmap_sessions.fetch_add(1, std::memory_order_relaxed);
+      c_.mmap_mapped_bytes.fetch_add(mapped, std::memory_order_relaxed);
+      c_.mmap_copied_bytes.fetch_add(copied, std::memory_order_relaxed);
+      if (!refused.empty()) {
+        c_.note_mmap_refused(refused);
+      }
+    });
+    MappedReceiver* const mapped = mmap.receiver();
     const int64_t cpu_start_ns = thread_cpu_ns();
     const int64_t report_every_ns = static_cast<int64_t>(report_interval_ms) * 1'000'000;
     // Payload that arrived with the hello starts the clock and the reports.
     int64_t first_ns = bytes > 0 ? common::monotonic_ns() : 0;
     int64_t next_report_ns = (first_ns != 0 && report_every_ns > 0) ? first_ns + report_every_ns : INT64_MAX;
     wire::Report report;
-    const MappedCounts counted{c_, mapped, bytes, recv_mmap};
     for (;;) {
-      const ssize_t n = mapped ? mapped->receive(buf.data(), buf.size(), UINT64_MAX, -1)
+      const ssize_t n = mapped != nullptr ? mapped->receive(buf.data(), buf.size(), UINT64_MAX, -1)
                                : ::recv(fd_, buf.data(), buf.size(), flags);
       if (n > 0) {
         bytes += static_cast<uint64_t>(n);

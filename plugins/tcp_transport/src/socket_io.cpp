@@ -66,6 +66,24 @@ MappedReceiver::MappedReceiver(int fd, size_t window_bytes) : fd_(fd) {
   }
 }
 
+MmapReceive::MmapReceive(bool asked, int fd, const uint64_t& received, Done done)
+    : received_(received), done_(asked ? std::move(done) : nullptr) {
+  if (asked) {
+    mapped_.emplace(fd, kMmapWindowBytes);
+    if (!mapped_->usable()) {
+      refused_ = mapped_->refused();
+      mapped_.reset();
+    }
+  }
+}
+
+MmapReceive::~MmapReceive() {
+  if (done_) {
+    const uint64_t mapped = mapped_ ? mapped_->mapped_bytes() : 0;
+    done_(mapped, received_ - mapped, refused_);
+  }
+}
+
 MappedReceiver::~MappedReceiver() {
   if (window_ != nullptr) {
     ::munmap(window_, window_bytes_);

@@ -7,7 +7,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "options.hpp"
@@ -76,6 +78,27 @@ class MappedReceiver {
   std::string refused_;
   uint64_t mapped_ = 0;
   uint64_t copied_ = 0;
+};
+
+/// recv_mmap for one receive loop: a MappedReceiver when it was asked for
+/// and the kernel maps (null otherwise: recv() copies), and, once the loop
+/// is left however it ends (a throw too), `done(mapped, copied, refused)`:
+/// the bytes the kernel mapped, the rest of `received` (copied), and why it
+/// would not map at all ("" when it would). Nothing when not asked.
+class MmapReceive {
+ public:
+  using Done = std::function<void(uint64_t mapped, uint64_t copied, const std::string& refused)>;
+  MmapReceive(bool asked, int fd, const uint64_t& received, Done done);
+  ~MmapReceive();
+  MmapReceive(const MmapReceive&) = delete;
+  MmapReceive& operator=(const MmapReceive&) = delete;
+  MappedReceiver* receiver() { return mapped_ ? &*mapped_ : nullptr; }
+
+ private:
+  std::optional<MappedReceiver> mapped_;
+  const uint64_t& received_;
+  Done done_;
+  std::string refused_;
 };
 
 /// TCP_INFO figures of one socket (units in names).

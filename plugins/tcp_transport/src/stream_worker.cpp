@@ -135,27 +135,13 @@ void send_loop(StreamConnection& s, const StreamOptions& o, int64_t end_ns, cons
 void recv_loop(StreamConnection& s, const StreamOptions& o, int64_t end_ns, const std::atomic<bool>& stop) {
   std::vector<char> buf(static_cast<size_t>(o.recv_bytes));
   const int flags = o.recv_trunc ? MSG_TRUNC : 0;
-  std::optional<MappedReceiver> mapped;
-  if (o.recv_mmap) {
-    mapped.emplace(s.fd.get(), kMmapWindowBytes);
-    if (!mapped->usable()) {
-      s.mmap_refused = mapped->refused();
-      mapped.reset();
-    }
-  }
   uint64_t got = 0;
-  struct MappedCounts {
-    StreamConnection& s;
-    std::optional<MappedReceiver>& m;
-    const uint64_t& got;
-    bool asked;
-    ~MappedCounts() {
-      if (asked) {
-        s.mmap_mapped = m ? m->mapped_bytes() : 0;
-        s.mmap_copied = got - s.mmap_mapped;
-      }
-    }
-  } const counted{s, mapped, got, o.recv_mmap};
+  MmapReceive mmap(o.recv_mmap, s.fd.get(), got, [&s](uint64_t mapped, uint64_t copied, const std::string& refused) {
+    s.mmap_mapped = mapped;
+    s.mmap_copied = copied;
+    s.mmap_refused = refused;
+  });
+  MappedReceiver* const mapped = mmap.receiver();
   int64_t progress_ns = common::monotonic_ns();
   for (;;) {
     if (stop.load(std::memory_order_relaxed)) {
@@ -171,7 +157,7 @@ void recv_loop(StreamConnection& s, const StreamOptions& o, int64_t end_ns, cons
       break;
     }
     const ssize_t n =
-        mapped ? mapped->receive(buf.data(), buf.size(), s.quota_bytes != 0 ? s.quota_bytes - got : UINT64_MAX,
+        mapped != nullptr ? mapped->receive(buf.data(), buf.size(), s.quota_bytes != 0 ? s.quota_bytes - got : UINT64_MAX,
                                  static_cast<int>(kWakeMs))
                : ::recv(s.fd.get(), buf.data(), len, flags);
     if (n > 0) {
