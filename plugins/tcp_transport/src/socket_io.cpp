@@ -105,7 +105,12 @@ ssize_t MappedReceiver::receive(char* buf, size_t buf_len, uint64_t max_bytes, i
       if (::getsockopt(fd_, IPPROTO_TCP, TCP_ZEROCOPY_RECEIVE, &zc, &zl) != 0) {
         // EIO: nothing left and the peer has closed. recv() tells the end
         // of the stream (0) from a reset, and says which.
-        return errno == EIO ? ::recv(fd_, buf, len, MSG_DONTWAIT) : -1;
+        if (errno != EIO) {
+          return -1;
+        }
+        const ssize_t n = ::recv(fd_, buf, len, MSG_DONTWAIT);
+        copied_ += n > 0 ? static_cast<uint64_t>(n) : 0;
+        return n;
       }
       if (zc.err != 0) {
         errno = zc.err < 0 ? -zc.err : zc.err;
