@@ -4,7 +4,6 @@
 #include <netinet/udp.h>
 #include <poll.h>
 #include <sys/socket.h>
-
 #include <sys/time.h>
 
 #include <cerrno>
@@ -105,34 +104,43 @@ ReceiveLoopStats run_receive_loop(int fd, ReceiveTable& table, bool echo,
   ReceiveLoopStats stats;
   RecvBuffers bufs;
   int64_t last_tick = common::monotonic_ns();
+  struct Batch {
+    int n = 0;             ///< datagrams taken (0: the socket was empty, or a wait timed out)
+    int64_t arrival = 0;   ///< when they were taken
+  };
+  // Takes one batch out of the socket (recvmmsg with `flags`), accounts it
+  // and echoes it.
+  auto take_batch = [&](int flags) -> Batch {
+    bufs.arm();
+    Batch b;
+    {
+      // The lock spans taking the batch out of the socket and accounting
+      // it: a report that finds the socket queue empty under this lock
+      // knows every datagram that was queued is in the table (none is in
+      // flight between the two), so nothing still queued is called lost.
+      std::lock_guard<std::mutex> lock(table.mutex());
+      const int n = ::recvmmsg(fd, bufs.hdr.data(), kBatch, flags, nullptr);
+      if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || errno == ECONNREFUSED) {
+          return b;
+        }
+        common::throw_sys("recvmmsg", "udp receive socket", errno);
+      }
+      b = {n, common::monotonic_ns()};
+      account_batch(table, bufs, b.n, b.arrival);
+    }
+    ++stats.batches;
+    if (echo) {
+      echo_batch(fd, bufs, b.n, stats);
+    }
+    return b;
+  };
   // Reads until the socket is empty, or for at most one tick interval so a
   // flood cannot starve the ticks (or the final drain never end).
   auto drain = [&]() {
     for (;;) {
-      bufs.arm();
-      int64_t arrival = 0;
-      int n = 0;
-      {
-        // The lock spans taking the batch out of the socket and accounting
-        // it: a report that finds the socket queue empty under this lock
-        // knows every datagram that was queued is in the table (none is in
-        // flight between the two), so nothing still queued is called lost.
-        std::lock_guard<std::mutex> lock(table.mutex());
-        n = ::recvmmsg(fd, bufs.hdr.data(), kBatch, MSG_DONTWAIT, nullptr);
-        if (n < 0) {
-          if (errno == EAGAIN || errno == EINTR || errno == ECONNREFUSED) {
-            return;
-          }
-          common::throw_sys("recvmmsg", "udp receive socket", errno);
-        }
-        arrival = common::monotonic_ns();
-        account_batch(table, bufs, n, arrival);
-      }
-      ++stats.batches;
-      if (echo) {
-        echo_batch(fd, bufs, n, stats);
-      }
-      if (static_cast<size_t>(n) < kBatch || arrival - last_tick > kPollMs * 1'000'000LL) {
+      const Batch b = take_batch(MSG_DONTWAIT);
+      if (static_cast<size_t>(b.n) < kBatch || b.arrival - last_tick > kPollMs * 1'000'000LL) {
         return;
       }
     }
@@ -141,32 +149,15 @@ ReceiveLoopStats run_receive_loop(int fd, ReceiveTable& table, bool echo,
   // each reply), so it waits for datagrams in recvmmsg itself
   // (MSG_WAITFORONE, bounded by SO_RCVTIMEO): recvmmsg + sendmmsg per
   // request, two system calls as sockperf's server makes, not three with a
-  // poll() first. It holds the table lock while it waits (a report must
-  // never find a batch taken out of the socket but not yet accounted), so
-  // it does that only while no other thread reads the table.
+  // poll() first. It holds the table lock while it waits, like every batch
+  // (take_batch), so it does that only while no other thread reads the table.
   const timeval wait{kPollMs / 1000, (kPollMs % 1000) * 1000};
   const bool wait_in_recv = echo && ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait) == 0;
   while (!should_stop()) {
     if (wait_in_recv && !table.has_readers()) {
-      bufs.arm();
-      int n = 0;
-      int64_t arrival = 0;
-      {
-        std::lock_guard<std::mutex> lock(table.mutex());
-        n = ::recvmmsg(fd, bufs.hdr.data(), kBatch, MSG_WAITFORONE, nullptr);
-        if (n > 0) {
-          arrival = common::monotonic_ns();
-          account_batch(table, bufs, n, arrival);
-        }
-      }
-      if (n > 0) {
-        ++stats.batches;
-        echo_batch(fd, bufs, n, stats);
-      } else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNREFUSED) {
-        common::throw_sys("recvmmsg", "udp receive socket", errno);
-      }
-      const int64_t now = n > 0 ? arrival : common::monotonic_ns();
-      if (now - last_tick >= kPollMs * 1'000'000LL || n <= 0) {
+      const Batch b = take_batch(MSG_WAITFORONE);
+      const int64_t now = b.n > 0 ? b.arrival : common::monotonic_ns();
+      if (now - last_tick >= kPollMs * 1'000'000LL || b.n == 0) {
         last_tick = now;
         on_tick();
       }
