@@ -1,7 +1,5 @@
 #include "connection_handler.hpp"
 
-#include <optional>
-
 #include <poll.h>
 #include <sys/socket.h>
 

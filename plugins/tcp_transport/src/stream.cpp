@@ -13,8 +13,6 @@
 namespace sonda::tcp {
 namespace {
 
-constexpr int64_t kWakeNs = 100'000'000;  // SO_*TIMEO: how often blocked loops look at the clock
-
 /// Receiver-side cumulative payload bytes of one connection, right now.
 uint64_t receiver_bytes_now(StreamConnection& s, bool handshake) {
   if (!s.forward) {
@@ -131,7 +129,7 @@ json stream(const StreamOptions& o, Context& ctx) {
       const auto b = wire::encode(h);
       send_all(s->fd.get(), b.data(), b.size(), target);
     }
-    set_io_timeout(s->fd.get(), kWakeNs);
+    set_io_timeout(s->fd.get(), kStreamWakeNs);
     conns.push_back(std::move(s));
   }
 

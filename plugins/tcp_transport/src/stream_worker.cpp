@@ -7,16 +7,10 @@
 
 #include <cerrno>
 #include <cstring>
-#include <optional>
 #include <sonda/plugin.hpp>
 
 namespace sonda::tcp {
 namespace {
-
-/// How long a receive waits for data before looking at the clock and the
-/// stop flag (stream.cpp sets the same as the socket's SO_RCVTIMEO).
-constexpr int kWakeMs = 100;
-
 
 [[noreturn]] void stalled(const char* call, const std::string& target, int64_t timeout_ns) {
   throw StepError(std::string(call) + " " + target + ": no progress for " + std::to_string(timeout_ns / 1'000'000) +
@@ -158,7 +152,7 @@ void recv_loop(StreamConnection& s, const StreamOptions& o, int64_t end_ns, cons
     }
     const ssize_t n =
         mapped != nullptr ? mapped->receive(buf.data(), buf.size(), s.quota_bytes != 0 ? s.quota_bytes - got : UINT64_MAX,
-                                 static_cast<int>(kWakeMs))
+                                 static_cast<int>(kStreamWakeNs / 1'000'000))
                : ::recv(s.fd.get(), buf.data(), len, flags);
     if (n > 0) {
       got += static_cast<uint64_t>(n);

@@ -16,6 +16,10 @@
 
 namespace sonda::tcp {
 
+/// How often a stream's blocked send or receive looks at the clock and the
+/// stop flag: the connections' SO_*TIMEO, and a recv_mmap receiver's wait.
+inline constexpr int64_t kStreamWakeNs = 100'000'000;
+
 /// State of one stream connection. The worker thread owns the data loop; the
 /// orchestrating thread reads `bytes` (atomic) and drains reports.
 struct StreamConnection {
