@@ -25,9 +25,9 @@ struct RunCommand {
   bool progress_terminal = false;  ///< stdout is a terminal: one updating line
 };
 
-/// `sonda agent`: serves the agent protocol on stdin/stdout.
 class Registry;
 
+/// `sonda agent`: serves the agent protocol on stdin/stdout.
 struct AgentCommand {
   std::vector<std::string> plugin_files;  ///< --plugin: load these first (the runner names one)
   PluginOptions plugins;
