@@ -18,11 +18,8 @@ uint64_t receiver_bytes_now(StreamConnection& s, bool handshake) {
   if (!s.forward) {
     return s.bytes.load(std::memory_order_relaxed);
   }
-  if (handshake) {
-    s.drain_reports(0);
-  }
-  if (s.have_report) {
-    return s.latest_report.bytes;
+  if (handshake && s.reported.load(std::memory_order_acquire)) {
+    return s.reported_bytes.load(std::memory_order_relaxed);  // the send loop reads the reports
   }
   const TcpInfoSnapshot info = read_tcp_info(s.fd.get());
   const uint64_t hello = handshake ? wire::kHelloBytes : 0;
@@ -82,15 +79,22 @@ json direction_totals(std::vector<std::unique_ptr<StreamConnection>>& conns, boo
     // what the peer's TCP acknowledged.
     measured_by = "sender: TCP_INFO tcpi_bytes_acked (peer sent no sonda report)";
     receiver_bytes = 0;
+    uint64_t returned = 0;
     const uint64_t hello = handshake ? wire::kHelloBytes : 0;
     for (auto& s : conns) {
       if (s->forward) {
         const uint64_t acked = s->tcp_info.bytes_acked > hello ? s->tcp_info.bytes_acked - hello : 0;
         receiver_bytes += std::min(acked, s->bytes.load());
+        returned += s->foreign_bytes;
       }
     }
     elapsed_ns = last_ns - start_ns;
     out["cpu"] = {{"sender_ns", client_cpu_ns}};
+    if (handshake) {
+      // What the peer sent back (an echo server: our hello and bytes), read
+      // and discarded as the stream went so that it never stalled.
+      out["returned_bytes"] = returned;
+    }
   }
   const double bps = elapsed_ns > 0 ? static_cast<double>(receiver_bytes) * 8e9 / static_cast<double>(elapsed_ns) : 0;
   out[forward ? "bytes_sent" : "bytes_received"] = client_bytes;
@@ -172,13 +176,6 @@ json stream(const StreamOptions& o, Context& ctx) {
     }
     if (finished.load() == conns.size()) {
       break;
-    }
-    // Read what the peers sent back every round: sonda servers' reports, or
-    // an echo server's copy of our bytes, which must not fill up and stall.
-    for (auto& s : conns) {
-      if (s->forward && o.handshake) {
-        s->drain_reports(0);
-      }
     }
     if (now >= next_tick_ns) {
       uint64_t cur[2] = {0, 0};

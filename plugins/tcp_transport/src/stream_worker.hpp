@@ -20,6 +20,10 @@ namespace sonda::tcp {
 /// stop flag: the connections' SO_*TIMEO, and a recv_mmap receiver's wait.
 inline constexpr int64_t kStreamWakeNs = 100'000'000;
 
+/// How often a forward stream's send loop reads the receiver's reports
+/// (they come every report_interval_ms, at least 10 ms apart).
+inline constexpr int64_t kReportDrainNs = 20'000'000;
+
 /// State of one stream connection. The worker thread owns the data loop; the
 /// orchestrating thread reads `bytes` (atomic) and drains reports.
 struct StreamConnection {
@@ -44,7 +48,11 @@ struct StreamConnection {
   std::string mmap_refused;
   std::exception_ptr error;
 
-  // Receiver reports (forward + handshake); touched only by the orchestrator.
+  // Receiver reports (forward + handshake): read by the send loop while it
+  // runs, then by the orchestrator once it has joined the worker. While the
+  // worker runs, the orchestrator reads only these two.
+  std::atomic<bool> reported{false};           ///< a report has arrived
+  std::atomic<uint64_t> reported_bytes{0};     ///< the latest report's byte count
   std::vector<char> report_bytes;
   wire::Report latest_report;
   bool have_report = false;

@@ -4,7 +4,9 @@
 Listens on 127.0.0.1 (or --host), port 0 unless --port, prints the bound port
 on stdout, then echoes every connection on its own thread. With --flip-at N
 it corrupts the echo: byte N of each connection's stream comes back with its
-bits inverted (a server that damages data, for the verify test).
+bits inverted (a server that damages data, for the verify test). With
+--buffer BYTES its sockets' send and receive buffers are fixed at that size
+(so a client that stops reading stalls it quickly).
 """
 import argparse
 import socket
@@ -37,10 +39,14 @@ def main():
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--flip-at", type=int, default=None)
+    ap.add_argument("--buffer", type=int, default=0)
     args = ap.parse_args()
     family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
     srv = socket.socket(family, socket.SOCK_STREAM)
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if args.buffer > 0:  # inherited by accepted sockets
+        srv.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, args.buffer)
+        srv.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, args.buffer)
     srv.bind((args.host, args.port))
     srv.listen(128)
     print(srv.getsockname()[1], flush=True)

@@ -34,6 +34,28 @@ TEST(ExternalServerTest, StreamAgainstNonSondaPeerFallsBackToAckedBytes) {
   EXPECT_LE(r["bytes"].get<uint64_t>(), r["sent"]["bytes_sent"].get<uint64_t>());
 }
 
+TEST(ExternalServerTest, StreamKeepsReadingWhatAnEchoServerSendsBack) {
+  // With the hello on, the echo server returns it instead of a report, and
+  // then every byte: the sending thread reads them between its writes. Left
+  // unread until the end, they would fill this client's receive buffer and
+  // the echo's send buffer; the echo would then stop reading, and once its
+  // receive buffer and this client's send buffer were full the stream would
+  // stall: at most those four buffers (~1.3 MiB with these sizes; the kernel
+  // doubles each request) would ever be sent.
+  constexpr uint64_t kBuffer = 64 * 1024;
+  PythonEchoServer echo({"--buffer", std::to_string(kBuffer)});
+  const json r = run_action("stream", {{"target", echo.target()}, {"duration", 1500 * kMs}, {"size", 65536},
+                                          {"sndbuf", 4 * kBuffer}, {"rcvbuf", 4 * kBuffer}});
+  const json& sent = r["sent"];
+  EXPECT_EQ(sent["measured_by"], "sender: TCP_INFO tcpi_bytes_acked (peer sent no sonda report)");
+  const uint64_t bytes_sent = sent["bytes_sent"].get<uint64_t>();
+  const uint64_t four_buffers = 2 * (2 * kBuffer + 2 * 4 * kBuffer);
+  EXPECT_GT(bytes_sent, 8 * four_buffers) << "the stream stalled: were the echoed bytes left unread?";
+  // It returned our hello and our bytes, all of them: the client reads
+  // until the server closes.
+  EXPECT_EQ(sent["returned_bytes"].get<uint64_t>(), bytes_sent + 32);
+}
+
 TEST(ExternalServerTest, VerifyCatchesServerThatFlipsAByte) {
   // Byte 1000 of each connection's stream comes back inverted: transaction 15
   // of 64-byte requests (bytes 960..1023), offset 40.
