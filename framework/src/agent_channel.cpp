@@ -4,6 +4,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -44,12 +45,21 @@ FrameReader::~FrameReader() {
 }
 
 bool FrameReader::fill() {
-  const size_t old = buf_.size();
-  buf_.resize(old + 65536);
+  constexpr size_t kReadBytes = 65536;
+  if (capacity_ - size_ < kReadBytes) {
+    const size_t capacity = std::max(2 * capacity_, size_ + kReadBytes);
+    std::unique_ptr<char[]> larger(new char[capacity]);  // uninitialised: recv() writes it
+    if (size_ > 0) {
+      std::memcpy(larger.get(), buf_.get(), size_);
+    }
+    buf_ = std::move(larger);
+    capacity_ = capacity;
+  }
+  char* const room = buf_.get() + size_;
   ssize_t n;
   for (;;) {
     if (socket_) {
-      iovec iov{buf_.data() + old, 65536};
+      iovec iov{room, kReadBytes};
       alignas(cmsghdr) char control[CMSG_SPACE(8 * sizeof(int))];
       msghdr msg{};
       msg.msg_iov = &iov;
@@ -73,20 +83,19 @@ bool FrameReader::fill() {
           }
         }
         if ((msg.msg_flags & MSG_CTRUNC) != 0) {
-          buf_.resize(old);
           error_ = "the peer sent more descriptors at once than the protocol allows";
           return false;
         }
       }
     } else {
-      n = ::read(fd_, buf_.data() + old, 65536);
+      n = ::read(fd_, room, kReadBytes);
     }
     if (n < 0 && errno == EINTR) {
       continue;
     }
     break;
   }
-  buf_.resize(old + (n > 0 ? static_cast<size_t>(n) : 0));
+  size_ += n > 0 ? static_cast<size_t>(n) : 0;
   if (n < 0) {
     error_ = std::string("read: ") + std::strerror(errno);
   }
@@ -95,25 +104,34 @@ bool FrameReader::fill() {
 
 bool FrameReader::next(Frame& frame) {
   if (pos_ > 0) {
-    buf_.erase(0, pos_);  // what is left of the last read: at most one read's worth
+    // What is left of the last read: at most one read's worth.
+    std::memmove(buf_.get(), buf_.get() + pos_, size_ - pos_);
+    size_ -= pos_;
     pos_ = 0;
   }
   size_t scanned = 0;
-  size_t eol;
-  while ((eol = buf_.find('\n', scanned)) == std::string::npos) {
-    if (buf_.size() - pos_ > kMaxHeaderBytes) {
+  const char* newline = nullptr;
+  for (;;) {
+    if (size_ > scanned) {
+      newline = static_cast<const char*>(std::memchr(buf_.get() + scanned, '\n', size_ - scanned));
+      if (newline != nullptr) {
+        break;
+      }
+    }
+    if (size_ - pos_ > kMaxHeaderBytes) {
       error_ = "a message line is longer than " + std::to_string(kMaxHeaderBytes) + " bytes";
       return false;
     }
-    scanned = buf_.size();
+    scanned = size_;
     if (!fill()) {
-      if (error_.empty() && buf_.size() > pos_) {
+      if (error_.empty() && size_ > pos_) {
         error_ = "the channel ended inside a message";
       }
       return false;
     }
   }
-  const std::string_view line(buf_.data() + pos_, eol - pos_);
+  const size_t eol = static_cast<size_t>(newline - buf_.get());
+  const std::string_view line(buf_.get() + pos_, eol - pos_);
   frame.header = nlohmann::json::parse(line, nullptr, false);
   pos_ = eol + 1;
   if (frame.header.is_discarded() || !frame.header.is_object()) {
@@ -141,9 +159,9 @@ bool FrameReader::next(Frame& frame) {
   }
   const size_t want = bytes->get<size_t>();
   // What is buffered, then straight into the payload: one copy of the bytes.
-  const size_t have = std::min(want, buf_.size() - pos_);
+  const size_t have = std::min(want, size_ - pos_);
   frame.payload.reserve(want);
-  frame.payload.assign(buf_, pos_, have);
+  frame.payload.assign(buf_.get() + pos_, have);
   pos_ += have;
   frame.payload.resize(want);
   size_t got = have;

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -65,7 +66,13 @@ class FrameReader {
   bool fill();
   int fd_;
   bool socket_ = true;  ///< recvmsg until it says ENOTSOCK (a pipe: ssh, docker exec)
-  std::string buf_;
+  /// Bytes read, [0, size_), of which [pos_, size_) are not yet consumed.
+  /// Not a std::string: growing one zero-fills the room before each read,
+  /// a 64 KiB memset and, the first time, 16 page faults in every agent and
+  /// in the runner's reader of each.
+  std::unique_ptr<char[]> buf_;
+  size_t size_ = 0;
+  size_t capacity_ = 0;
   size_t pos_ = 0;
   std::deque<int> fds_;  ///< received, not yet handed to a frame
   std::string error_;
