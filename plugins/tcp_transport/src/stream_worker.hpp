@@ -24,8 +24,9 @@ inline constexpr int64_t kStreamWakeNs = 100'000'000;
 /// (they come every report_interval_ms, at least 10 ms apart).
 inline constexpr int64_t kReportDrainNs = 20'000'000;
 
-/// State of one stream connection. The worker thread owns the data loop; the
-/// orchestrating thread reads `bytes` (atomic) and drains reports.
+/// State of one stream connection. The worker thread owns the data loop and,
+/// sending, reads the receiver's reports; while it runs the orchestrating
+/// thread reads only the atomics (`bytes`, `reported`, `reported_bytes`).
 struct StreamConnection {
   bool forward = true;  ///< true: this client sends; false: it receives
   common::Fd fd;
