@@ -69,16 +69,32 @@ std::string container_text(const json& owner) {
   return "";
 }
 
-/// The owners of listening sockets by pid (services name pids only).
-std::map<int64_t, const json*> owners_by_pid(const json& sockets) {
+/// Each owning process by pid: the scan record's `processes` (its sockets
+/// list owners as {pid, process} only), or, in a record from before that
+/// table, the owner objects the sockets repeat.
+std::map<int64_t, const json*> owners_by_pid(const json& record) {
   std::map<int64_t, const json*> out;
-  for (const json& s : sockets) {
-    for (const json& o : member(s, "owners")) {
-      const json& pid = member(o, "pid");
-      if (pid.is_number_integer()) out.emplace(pid.get<int64_t>(), &o);
-    }
+  auto add = [&out](const json& o) {
+    const json& pid = member(o, "pid");
+    if (pid.is_number_integer()) out.emplace(pid.get<int64_t>(), &o);
+  };
+  if (const json& processes = member(record, "processes"); processes.is_array()) {
+    for (const json& p : processes) add(p);
+    return out;
+  }
+  for (const json& s : member(record, "sockets")) {
+    for (const json& o : member(s, "owners")) add(o);
   }
   return out;
+}
+
+/// A socket's owner as its whole process entry (the owner itself when the
+/// table has none).
+const json& owner_details(const json& owner, const std::map<int64_t, const json*>& by_pid) {
+  const json& pid = member(owner, "pid");
+  if (!pid.is_number_integer()) return owner;
+  const auto it = by_pid.find(pid.get<int64_t>());
+  return it != by_pid.end() ? *it->second : owner;
 }
 
 void summary_list(std::string& out, const json& record) {
@@ -326,7 +342,7 @@ void socket_summary(std::string& out, const json& sockets, const char* kind) {
   out += "</tbody></table></div>\n";
 }
 
-void socket_rows(std::string& out, const json& sockets) {
+void socket_rows(std::string& out, const json& sockets, const std::map<int64_t, const json*>& by_pid) {
   const size_t shown = std::min(sockets.size(), kSocketRowsShown);
   bool several_netns = false;
   for (size_t i = 1; i < sockets.size(); ++i) {
@@ -337,7 +353,7 @@ void socket_rows(std::string& out, const json& sockets) {
   }
   out += "<details" + std::string(sockets.size() <= 40 ? " open" : "") + "><summary>Sockets: the first " +
          std::to_string(shown) + " of " + std::to_string(sockets.size()) +
-         (shown < sockets.size() ? " (every socket is in run.json)" : "") + "</summary>\n<table class=\"sockets\">";
+         (shown < sockets.size() ? " (every socket is in the step's record)" : "") + "</summary>\n<table class=\"sockets\">";
   if (several_netns) {
     header(out, {"proto", "state", "local", "remote", "recv-q", "send-q", "owner", "container", "netns"});
   } else {
@@ -352,7 +368,8 @@ void socket_rows(std::string& out, const json& sockets) {
     cell(out, endpoint_text(member(s, "remote")), "code");
     cell(out, scalar_text(member(s, "recv_q")), "num");
     cell(out, scalar_text(member(s, "send_q")), "num");
-    const json& owners = member(s, "owners");
+    json owners = json::array();
+    for (const json& o : member(s, "owners")) owners.push_back(owner_details(o, by_pid));
     lines_cell(out, owners.empty() && member(s, "owner_hidden") == true ? std::vector<std::string>{"(hidden)"}
                                                                        : owner_lines(owners));
     std::vector<std::string> containers;
@@ -403,8 +420,9 @@ void interfaces_table(std::string& out, const json& record) {
 
 void proc_scan_tables(std::string& out, const json& record) {
   const json& sockets = member(record, "sockets");
+  const std::map<int64_t, const json*> by_pid = owners_by_pid(record);
   summary_list(out, record);
-  services_table(out, record, owners_by_pid(sockets));
+  services_table(out, record, by_pid);
   namespaces_table(out, record);
   if (const json& threads = member(record, "kernel_threads"); member(threads, "groups").is_array()) {
     kernel_thread_groups(out, threads);
@@ -413,7 +431,7 @@ void proc_scan_tables(std::string& out, const json& record) {
   }
   out += "<h4>Sockets by protocol and state, and by owner</h4>\n";
   socket_summary(out, sockets, "protocol");
-  socket_rows(out, sockets);
+  socket_rows(out, sockets, by_pid);
   const json& unix_sockets = member(record, "unix_sockets");
   if (unix_sockets.is_array() && !unix_sockets.empty()) {
     out += "<h4>UNIX sockets (" + std::to_string(unix_sockets.size()) + ")</h4>\n";

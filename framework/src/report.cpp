@@ -244,7 +244,7 @@ std::vector<std::string> report_read_paths(const ReportSpec& spec) {
     add(spec.step, {"interfaces"});
     for (const std::string& w : spec.changes) add(w, {"interfaces", "elapsed_ns"});
   } else if (spec.kind == "services") {
-    add(spec.step, {"services", "sockets", "namespaces", "partial", "partial_reason"});
+    add(spec.step, {"services", "sockets", "processes", "namespaces", "partial", "partial_reason"});
   } else if (spec.kind == "kernel_threads") {
     add(spec.step, {"kernel_threads"});
   } else if (spec.kind == "occupation") {

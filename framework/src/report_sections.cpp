@@ -132,6 +132,17 @@ std::string render_interfaces(const json& s) {
 
 // ---------------------------------------------------------------- services
 
+/// A scan socket's owner {pid, process} as its whole entry in the record's
+/// `processes` (a record from before that table: the owner as it is).
+const json& owner_details(const json& record, const json& owner) {
+  const json& processes = field(record, "processes");
+  if (!processes.is_array()) return owner;
+  for (const json& p : processes) {
+    if (field(p, "pid") == field(owner, "pid")) return p;
+  }
+  return owner;
+}
+
 /// The sockets' owners of one service (same port, protocol, namespace).
 std::vector<json> service_owners(const json& record, const json& service) {
   std::vector<json> owners;
@@ -144,7 +155,7 @@ std::vector<json> service_owners(const json& record, const json& service) {
     for (const json& o : field(sock, "owners").is_array() ? field(sock, "owners") : json::array()) {
       const bool listed = pids.is_array() && std::find(pids.begin(), pids.end(), field(o, "pid")) != pids.end();
       const bool seen = std::any_of(owners.begin(), owners.end(), [&](const json& x) { return x["pid"] == o["pid"]; });
-      if (listed && !seen) owners.push_back(o);
+      if (listed && !seen) owners.push_back(owner_details(record, o));
     }
   }
   return owners;
@@ -312,7 +323,8 @@ json occupation_section(const ReportSpec& spec, const json& records, json sectio
         const std::string state = text_of(field(sock, "state"));
         if (field(field(sock, "local"), "port") != json(spec.port) || (state != "LISTEN" && state != "UNCONN")) continue;
         const json& local = field(sock, "local");
-        for (const json& h : field(sock, "owners").is_array() ? sock["owners"] : json::array()) {
+        for (const json& owner : field(sock, "owners").is_array() ? sock["owners"] : json::array()) {
+          const json& h = owner_details(record, owner);
           row["holders"].push_back({{"pid", field(h, "pid")}, {"process", field(h, "process")},
                                     {"user", field(h, "user")}, {"state", state},
                                     {"local", text_of(field(local, "address")) + ":" + text_of(field(local, "port"))},

@@ -57,6 +57,7 @@ json held_elsewhere(int port, const std::string& protocol) {
   } catch (const std::exception&) {
     return json::array();  // a best-effort hint: the answer for this namespace stands
   }
+  inline_owner_details(record);  // `elsewhere` names owners whole, as `owners` does
   std::map<uint64_t, json> names;
   for (const json& ns : record.value("namespaces", json::array())) {
     names[ns.value("inode", uint64_t{0})] = ns;
@@ -93,11 +94,12 @@ json held_elsewhere(int port, const std::string& protocol) {
 /// A listener on the port in another namespace, for wait_for with
 /// all_netns (owned by one of `tree` when it is not empty); null when none.
 json listening_elsewhere(const WaitSpec& spec, const std::vector<int>& tree) {
-  const json record = run_scan(ScanOptions::bind({{"port", spec.port},
-                                                       {"protocol", spec.protocol},
-                                                       {"all_netns", true},
-                                                       {"listening", true},
-                                                       {"identify", false}}));
+  json record = run_scan(ScanOptions::bind({{"port", spec.port},
+                                                 {"protocol", spec.protocol},
+                                                 {"all_netns", true},
+                                                 {"listening", true},
+                                                 {"identify", false}}));
+  inline_owner_details(record);  // the answer carries the owner's container
   std::map<uint64_t, json> names;
   uint64_t own = 0;
   for (const json& ns : record.value("namespaces", json::array())) {

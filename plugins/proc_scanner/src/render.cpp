@@ -193,7 +193,19 @@ Services compute_services(const ScanResult& result, const ScanOptions& options) 
 }
 
 json render_without_sockets(const ScanResult& result, const ScanOptions& options,
-                            const SocketTally& tally, Services services);
+                            const SocketTally& tally, Services services,
+                            const std::vector<bool>& owners_listed);
+
+/// Marks in `used` the processes that own the socket with this inode.
+void mark_owners(const ScanResult& result, uint64_t inode, std::vector<bool>& used) {
+  if (inode == 0) {
+    return;
+  }
+  const auto [first, last] = result.owners.owners_of(inode);
+  for (size_t i = first; i < last; ++i) {
+    used[result.owners.inode_owners[i].second] = true;
+  }
+}
 
 /// One UNIX socket's object (both renderers: the text one dumps it).
 json unix_entry_json(const UnixSocketEntry& u, json owners) {
@@ -225,8 +237,12 @@ json render_scan(const ScanResult& result, const ScanOptions& options) {
   json sockets = json::array();
   sockets.get_ref<json::array_t&>().reserve(result.sockets.size());
   SocketTally tally;
+  std::vector<bool> owners_listed(result.owners.processes.size());
   for (const SocketEntry& s : result.sockets) {
     json owners = options.owners ? owners_json(result, s) : json::array();
+    if (options.owners) {
+      mark_owners(result, s.inode, owners_listed);
+    }
     const bool hidden = hidden_owner(partial, s, !owners.empty());
     tally.add(s, !owners.empty(), hidden);
     json entry = {{"protocol", s.protocol == IPPROTO_TCP ? "tcp" : "udp"},
@@ -246,14 +262,20 @@ json render_scan(const ScanResult& result, const ScanOptions& options) {
     }
     sockets.push_back(std::move(entry));
   }
-  json record = render_without_sockets(result, options, tally, compute_services(result, options));
-  record["sockets"] = std::move(sockets);
+  json unix_list = json::array();
   if (options.unix_sockets) {
-    json unix_list = json::array();
     for (const UnixSocketEntry& u : result.unix_sockets) {
       unix_list.push_back(unix_entry_json(u, options.owners ? owners_json(result, u.inode)
                                                             : json::array()));
+      if (options.owners) {
+        mark_owners(result, u.inode, owners_listed);
+      }
     }
+  }
+  json record = render_without_sockets(result, options, tally, compute_services(result, options),
+                                       owners_listed);
+  record["sockets"] = std::move(sockets);
+  if (options.unix_sockets) {
     record["unix_sockets"] = std::move(unix_list);
   }
   return record;
@@ -284,8 +306,10 @@ void write_scan_text(const ScanResult& result, const ScanOptions& options,
       }
     }
   } joiner{identifier};
-  // Each process's owner object, serialised once.
+  // Each process's {pid, process}, serialised once; its whole entry goes
+  // into `processes` at the end.
   std::vector<std::string> owner_text(result.owners.processes.size());
+  std::vector<bool> owners_listed(result.owners.processes.size());
   // Written out in chunks: a whole record of tens of thousands of sockets
   // is megabytes, and building it in one string cost more in page faults
   // and copies than everything else in the scan.
@@ -318,8 +342,9 @@ void write_scan_text(const ScanResult& result, const ScanOptions& options,
       for (size_t i = first; i < last; ++i) {
         const uint32_t p = result.owners.inode_owners[i].second;
         if (owner_text[p].empty()) {
-          owner_text[p] = owner_json(result.owners.processes[p])
+          owner_text[p] = owner_ref_json(result.owners.processes[p])
                               .dump(-1, ' ', false, json::error_handler_t::replace);
+          owners_listed[p] = true;
         }
         owner_bytes += owner_text[p].size() + 1;
       }
@@ -382,6 +407,9 @@ void write_scan_text(const ScanResult& result, const ScanOptions& options,
       }
       out += unix_entry_json(u, options.owners ? owners_json(result, u.inode) : json::array())
                  .dump(-1, ' ', false, json::error_handler_t::replace);
+      if (options.owners) {
+        mark_owners(result, u.inode, owners_listed);
+      }
       if (out.size() >= kChunkBytes) {
         sink(out);
         out.clear();
@@ -396,7 +424,7 @@ void write_scan_text(const ScanResult& result, const ScanOptions& options,
     std::rethrow_exception(services_error);
   }
   const std::string rest =
-      render_without_sockets(result, options, tally, std::move(services))
+      render_without_sockets(result, options, tally, std::move(services), owners_listed)
           .dump(-1, ' ', false, json::error_handler_t::replace);
   // The rest of the record is an object: continue it after its '{'.
   out.append(rest, 1, std::string::npos);
@@ -420,7 +448,8 @@ std::string render_scan_text(const ScanResult& result, const ScanOptions& option
 namespace {
 
 json render_without_sockets(const ScanResult& result, const ScanOptions& options,
-                            const SocketTally& tally, Services services) {
+                            const SocketTally& tally, Services services,
+                            const std::vector<bool>& owners_listed) {
   const SkipCounts& skipped = result.owners.skipped;
   const bool partial = is_partial(result, options);
   const auto by_state = tally.by_state();
@@ -501,6 +530,9 @@ json render_without_sockets(const ScanResult& result, const ScanOptions& options
                          {"bpf_setup", result.owners.bpf_setup_ns},
                          {"containers", result.containers_ns}};
   if (options.owners) {
+    // Each listed socket's owners are {pid, process}; here is the rest of
+    // each of those processes, once.
+    record["processes"] = processes_json(result, owners_listed);
     record["owner_source"] = result.owners.source;
     if (result.owners.source == "bpf_iter") {
       // Where the programs' structure offsets came from (bpf_layout.hpp).

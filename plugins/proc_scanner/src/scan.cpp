@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstring>
 #include <exception>
+#include <map>
 #include <thread>
 #include <vector>
 #include <sonda/plugin.hpp>
@@ -359,6 +360,47 @@ json owner_json(const ProcessInfo& p) {
   return o;
 }
 
+json owner_ref_json(const ProcessInfo& p) { return {{"pid", p.pid}, {"process", p.comm}}; }
+
+json processes_json(const ScanResult& result, const std::vector<bool>& used) {
+  std::vector<const ProcessInfo*> listed;
+  for (size_t i = 0; i < used.size() && i < result.owners.processes.size(); ++i) {
+    if (used[i]) {
+      listed.push_back(&result.owners.processes[i]);
+    }
+  }
+  std::sort(listed.begin(), listed.end(), [](const ProcessInfo* a, const ProcessInfo* b) { return a->pid < b->pid; });
+  json out = json::array();
+  for (const ProcessInfo* p : listed) {
+    out.push_back(owner_json(*p));
+  }
+  return out;
+}
+
+void inline_owner_details(json& record) {
+  const auto processes = record.find("processes");
+  if (processes == record.end() || !processes->is_array()) {
+    return;
+  }
+  std::map<int, const json*> by_pid;
+  for (const json& p : *processes) {
+    by_pid[p.value("pid", 0)] = &p;
+  }
+  for (const char* list : {"sockets", "unix_sockets"}) {
+    const auto sockets = record.find(list);
+    if (sockets == record.end() || !sockets->is_array()) {
+      continue;
+    }
+    for (json& s : *sockets) {
+      for (json& o : s["owners"]) {
+        if (const auto it = by_pid.find(o.value("pid", 0)); it != by_pid.end()) {
+          o = *it->second;
+        }
+      }
+    }
+  }
+}
+
 json owners_json(const ScanResult& result, const SocketEntry& socket) {
   return owners_json(result, socket.inode);
 }
@@ -370,7 +412,7 @@ json owners_json(const ScanResult& result, uint64_t inode) {
   }
   const auto [first, last] = result.owners.owners_of(inode);
   for (size_t i = first; i < last; ++i) {
-    owners.push_back(owner_json(result.owners.processes[result.owners.inode_owners[i].second]));
+    owners.push_back(owner_ref_json(result.owners.processes[result.owners.inode_owners[i].second]));
   }
   return owners;
 }

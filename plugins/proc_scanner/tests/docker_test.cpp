@@ -199,6 +199,7 @@ json scan_until(const std::function<bool(const json&)>& ready) {
   json record;
   for (int i = 0; i < 100; ++i) {
     record = run_scan(options);
+    inline_owner_details(record);  // owners with their containers, from `processes`
     if (ready(record)) {
       break;
     }

@@ -4,6 +4,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <filesystem>
+#include <set>
+
 #include "scan.hpp"
 #include "test_support.hpp"
 
@@ -29,6 +32,53 @@ TEST(Render, TextRendererPrintsTheSameRecordAsTheDom) {
   EXPECT_EQ(text, dom) << "differences: " << json::diff(dom, text).dump(1).substr(0, 2000);
   EXPECT_GE(text["sockets"].size(), 42u);
   testing::close_all(fds);
+}
+
+// A socket lists its owners as {pid, process}, like `ss -p`; the record's
+// `processes` holds each of those processes whole, once, by pid, and no
+// process that owns no listed socket.
+TEST(Render, SocketsNameTheirOwnersAndTheProcessTableHoldsThemOnce) {
+  const int a = testing::bound_socket(AF_INET, SOCK_STREAM, "127.0.0.1", 0, 8);
+  const int b = testing::bound_socket(AF_INET, SOCK_DGRAM, "127.0.0.1", 0);
+  const ScanOptions options = ScanOptions::bind(json::object());
+  const ScanResult result = collect_scan(options);
+  for (const json& record : {render_scan(result, options), json::parse(render_scan_text(result, options))}) {
+    std::set<int> owning;
+    size_t ours = 0;
+    for (const json& s : record["sockets"]) {
+      for (const json& o : s["owners"]) {
+        ASSERT_EQ(o.size(), 2u) << o.dump();
+        owning.insert(o["pid"].get<int>());
+        if (o["pid"] == static_cast<int>(::getpid())) {
+          ++ours;
+          EXPECT_EQ(o["process"], "proc_scanner_te");  // comm: 15 bytes
+        }
+      }
+    }
+    EXPECT_GE(ours, 2u);
+    std::set<int> listed;
+    int last = 0;
+    for (const json& p : record["processes"]) {
+      const int pid = p["pid"].get<int>();
+      EXPECT_GT(pid, last) << "processes: one each, by pid";
+      last = pid;
+      listed.insert(pid);
+      EXPECT_TRUE(p.contains("exe") && p.contains("cmdline") && p.contains("user") && p.contains("uid"))
+          << p.dump();
+    }
+    EXPECT_EQ(listed, owning);
+    json whole = record;
+    inline_owner_details(whole);
+    for (const json& s : whole["sockets"]) {
+      for (const json& o : s["owners"]) {
+        if (o["pid"] == static_cast<int>(::getpid())) {
+          EXPECT_EQ(o["exe"], std::filesystem::read_symlink("/proc/self/exe").string());
+        }
+      }
+    }
+  }
+  ::close(a);
+  ::close(b);
 }
 
 // A socket bound to a device (SO_BINDTODEVICE) carries the device's name in
