@@ -106,6 +106,10 @@ class Sonda:
             raise RuntimeError(f"sonda run failed ({p.returncode}): {p.stderr.strip()[-400:]}")
         with open(run_json) as f:
             j = json.load(f)
+        for s in j["steps"]:  # records of 1 MiB or more are files of their own
+            if "record_file" in s and "record" not in s:
+                with open(os.path.join(os.path.dirname(run_json), s["record_file"])) as f:
+                    s["record"] = json.load(f)
         shutil.rmtree(os.path.join(out, name), ignore_errors=True)
         return j, wall
 

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "html_report_internal.hpp"
+#include "results.hpp"
 
 namespace sonda {
 
@@ -121,7 +122,7 @@ fs::path locate_run_file(const std::string& arg) {
 /// run.json's shape from the events of a run that never wrote it (killed):
 /// every step that ended, those still running with the samples they sent.
 json run_from_events(const fs::path& file) {
-  json run = {{"schema_version", 1}, {"status", "died"}, {"steps", json::array()},
+  json run = {{"schema_version", kResultSchemaVersion}, {"status", "died"}, {"steps", json::array()},
               {"expectations", json::array()}, {"reports", json::array()}};
   std::map<std::string, json> started;  // step_start events without a step_end yet
   std::vector<std::string> started_order;
@@ -194,10 +195,16 @@ RunDocument read_run(const std::string& arg) {
   doc.dir = fs::path(doc.source).parent_path().string();
   if (fs::path(doc.source).filename() == "events.jsonl") {
     doc.run = run_from_events(doc.source);
+    load_record_files(doc.run["steps"], doc.dir);
     return doc;
   }
   std::error_code size_ec;
-  const uintmax_t size = fs::file_size(doc.source, size_ec);
+  uintmax_t size = fs::file_size(doc.source, size_ec);
+  for (const auto& entry : fs::directory_iterator(fs::path(doc.dir) / "records", ec)) {
+    std::error_code entry_ec;
+    const uintmax_t n = entry.file_size(entry_ec);
+    size += entry_ec ? 0 : n;  // large records are files of their own
+  }
   if (!size_ec && size > (uintmax_t{4} << 20)) {
     reserve_huge_page_heap(static_cast<size_t>(size) * 6);  // the text, then ~4.5x as a tree
   }
@@ -209,6 +216,8 @@ RunDocument read_run(const std::string& arg) {
   if (!doc.run.is_object() || !member(doc.run, "steps").is_array()) {
     throw ReportError(doc.source + ": not a sonda run.json (no steps array)");
   }
+  // Records of 1 MiB or more are files of their own (results/README.md).
+  load_record_files(doc.run["steps"], doc.dir);
   return doc;
 }
 

@@ -1,5 +1,6 @@
 #include "results.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,6 +10,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <stdexcept>
 
 namespace fs = std::filesystem;
@@ -98,14 +100,60 @@ nlohmann::json StepResult::to_json() const {
   return j;
 }
 
-void StepResult::write_json(JsonOut& out, int indent, int level, std::vector<JsonMember> extra) const {
-  const nlohmann::json fields = fields_json();
+void StepResult::write_json(JsonOut& out, int indent, int level, std::vector<JsonMember> extra,
+                            const std::string& record_file) const {
+  nlohmann::json fields = fields_json();
+  if (!record_file.empty()) {
+    fields["record_file"] = record_file;
+    fields["record_bytes"] = record.text().size();
+  }
   std::vector<JsonMember> members = members_of(fields);
-  members.emplace_back("record", [this](JsonOut& o, int ind, int lvl) { record.write_json(o, ind, lvl); });
+  if (record_file.empty()) {
+    members.emplace_back("record", [this](JsonOut& o, int ind, int lvl) { record.write_json(o, ind, lvl); });
+  }
   for (auto& m : extra) {
     members.push_back(std::move(m));
   }
   write_object(out, std::move(members), indent, level);
+}
+
+void load_record_file(nlohmann::json& step, const std::string& run_dir) {
+  if (!step.is_object()) {
+    return;
+  }
+  const auto file = step.find("record_file");
+  if (file == step.end() || !file->is_string() || step.contains("record")) {
+    return;
+  }
+  const std::string name = file->get<std::string>();
+  // Only a file inside the run directory's records/ (a run.json is input).
+  if (name.rfind("records/", 0) != 0 || name.find("..") != std::string::npos) {
+    step["record"] = {{"unreadable_record_file", name + ": not under records/"}};
+    return;
+  }
+  const std::string path = run_dir + "/" + name;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    step["record"] = {{"unreadable_record_file", path + ": " + std::strerror(errno)}};
+    return;
+  }
+  // Read whole, then parsed: nlohmann's stream adapter is several times slower.
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  nlohmann::json record = nlohmann::json::parse(text, nullptr, false);
+  if (record.is_discarded()) {
+    step["record"] = {{"unreadable_record_file", path + ": not JSON"}};
+    return;
+  }
+  step["record"] = std::move(record);
+}
+
+void load_record_files(nlohmann::json& steps, const std::string& run_dir) {
+  if (!steps.is_array()) {
+    return;
+  }
+  for (nlohmann::json& step : steps) {
+    load_record_file(step, run_dir);
+  }
 }
 
 RunWriter::RunWriter(const std::string& out_dir, const std::string& scenario_name) {
@@ -165,12 +213,56 @@ void RunWriter::event(const std::string& type, const nlohmann::json& fields) {
   std::fflush(events_);
 }
 
+std::string RunWriter::record_file(const StepResult& step) {
+  if (const auto it = record_files_.find(step.id); it != record_files_.end()) {
+    return it->second;
+  }
+  if (!step.record.is_text() || step.record.text().size() < kRecordFileBytes) {
+    return {};
+  }
+  if (!records_dir_made_) {
+    if (::mkdir((dir_ + "/records").c_str(), 0755) != 0 && errno != EEXIST) {
+      throw std::runtime_error("mkdir(" + dir_ + "/records): " + std::strerror(errno));
+    }
+    records_dir_made_ = true;
+  }
+  // Step ids are unique in a run; made safe as one path component.
+  const std::string name = "records/" + safe_dir_name(step.id) + ".json";
+  const std::string path = dir_ + "/" + name;
+  // Written in one go from the validated text (a memfd's pages or the
+  // plugin's string), before the event that names it, so a reader of
+  // events.jsonl never finds a record_file that is not whole.
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    throw std::runtime_error("open(" + path + "): " + std::strerror(errno));
+  }
+  std::string_view text = step.record.text();
+  while (!text.empty()) {
+    const ssize_t n = ::write(fd, text.data(), text.size());
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      const int saved = n < 0 ? errno : EIO;
+      ::close(fd);
+      throw std::runtime_error("write(" + path + "): " + std::strerror(saved));
+    }
+    text.remove_prefix(static_cast<size_t>(n));
+  }
+  if (::write(fd, "\n", 1) != 1 || ::close(fd) != 0) {
+    throw std::runtime_error("write(" + path + "): " + std::strerror(errno));
+  }
+  record_files_[step.id] = name;
+  return name;
+}
+
 void RunWriter::step_end(const StepResult& step) {
   const nlohmann::json event = "step_end";
   const nlohmann::json ts = utc_iso_timestamp();
   std::lock_guard lock(mu_);
+  const std::string file = record_file(step);
   JsonOut out(events_);
-  step.write_json(out, -1, 0, members_of(nlohmann::json{{"event", event}, {"ts", ts}}));
+  step.write_json(out, -1, 0, members_of(nlohmann::json{{"event", event}, {"ts", ts}}), file);
   out.write("\n");
   std::fflush(events_);
 }
@@ -205,8 +297,14 @@ void RunWriter::write_run_json(const nlohmann::json& run, const std::vector<Step
     members.emplace_back("steps", [&](JsonOut& o, int indent, int level) {
       std::vector<JsonMemberWriter> elements;
       elements.reserve(steps.size());
+      std::lock_guard lock(mu_);  // record_files_
       for (const StepResult& step : steps) {
-        elements.emplace_back([&step](JsonOut& e, int ind, int lvl) { step.write_json(e, ind, lvl); });
+        // A step that never went through step_end (an interrupted run) gets
+        // its file here.
+        std::string file = record_file(step);
+        elements.emplace_back([&step, file = std::move(file)](JsonOut& e, int ind, int lvl) {
+          step.write_json(e, ind, lvl, {}, file);
+        });
       }
       write_array(o, elements, indent, level);
     });

@@ -1,5 +1,6 @@
-// Result files of one run (schema: results/README.md, schema_version 1):
+// Result files of one run (schema: results/README.md, schema_version 2):
 //   <out>/<scenario>/<UTC timestamp>/events.jsonl  streamed, flushed per line
+//                                   /records/<step>.json  records of 1 MiB or more
 //                                   /run.json      written at the end
 //                                   /summary.txt   the human table
 //   <out>/<scenario>/latest -> <UTC timestamp>
@@ -8,6 +9,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -19,7 +21,7 @@
 namespace sonda {
 
 /// Version of run.json / events.jsonl; bump on any incompatible change.
-inline constexpr int kResultSchemaVersion = 1;
+inline constexpr int kResultSchemaVersion = 2;
 
 /// "20261125T140512Z" (directory names sort by time).
 std::string utc_compact_timestamp();
@@ -54,13 +56,25 @@ struct StepResult {
   /// The whole result as a tree (tests; parses a text record).
   nlohmann::json to_json() const;
   /// Writes what to_json().dump(indent) would, plus `extra` members, with
-  /// the record spliced in as text rather than parsed and dumped.
-  void write_json(JsonOut& out, int indent, int level, std::vector<JsonMember> extra = {}) const;
+  /// the record spliced in as text rather than parsed and dumped. With a
+  /// `record_file` (the record written apart, RunWriter::kRecordFileBytes),
+  /// "record_file" and "record_bytes" stand where "record" would.
+  void write_json(JsonOut& out, int indent, int level, std::vector<JsonMember> extra = {},
+                  const std::string& record_file = {}) const;
 
  private:
   /// Every field but the record.
   nlohmann::json fields_json() const;
 };
+
+/// Puts back, as "record", the record of each step object in `steps` (a
+/// run.json's "steps", or step_end events) that names a "record_file"
+/// (RunWriter::kRecordFileBytes), read from that file under `run_dir`. A file
+/// that is missing or not JSON becomes {"unreadable_record_file": why}, so
+/// a reader still shows every other step. Each file is parsed once.
+void load_record_files(nlohmann::json& steps, const std::string& run_dir);
+/// The same for one step object.
+void load_record_file(nlohmann::json& step, const std::string& run_dir);
 
 /// Owns a run directory. event() is thread-safe and flushes each line, so
 /// whatever was measured survives a crash or Ctrl-C.
@@ -73,6 +87,13 @@ class RunWriter final : public RunReporter {
   ~RunWriter();
   RunWriter(const RunWriter&) = delete;
   RunWriter& operator=(const RunWriter&) = delete;
+
+  /// A plugin's record text at least this large is written once, as the
+  /// plugin wrote it, to records/<step id>.json in the run directory at the
+  /// step's end; events.jsonl and run.json name that file ("record_file")
+  /// instead of holding a copy each (two 8 MB copies of a scan were a third
+  /// of its run). Readers: load_record_files().
+  static constexpr size_t kRecordFileBytes = size_t{1} << 20;
 
   /// The run directory.
   const std::string& dir() const { return dir_; }
@@ -97,6 +118,11 @@ class RunWriter final : public RunReporter {
 
  private:
   void write_file(const std::string& name, const std::function<void(JsonOut&)>& body);
+  /// records/<id>.json for a large text record (written at its first call,
+  /// under mu_); "" for a record that stays inline.
+  std::string record_file(const StepResult& step);
+  std::map<std::string, std::string> record_files_;  ///< step id -> file, relative to dir_
+  bool records_dir_made_ = false;
   std::string scenario_dir_;
   std::string dir_;
   std::mutex mu_;

@@ -54,6 +54,8 @@ class StepRecord {
 
   /// True while the record is the plugin's text, unparsed.
   bool is_text() const { return owner_ != nullptr; }
+  /// That text, validated (one JSON object); empty in tree form.
+  std::string_view text() const { return text_; }
   /// Text form: the record's skeleton, every member except arrays (objects
   /// with their members; enough for `summary` and headline figures). Tree
   /// form: every member.

@@ -55,6 +55,10 @@ def main() -> int:
             return 1
         with open(run_json) as f:
             run = json.load(f)
+        for s in run["steps"]:  # records of 1 MiB or more are files of their own
+            if "record_file" in s and "record" not in s:
+                with open(os.path.join(os.path.dirname(run_json), s["record_file"])) as f:
+                    s["record"] = json.load(f)
         steps = {s["id"]: s for s in run["steps"]}
         for sid, s in steps.items():
             check(s["status"] == "ok", f"step {sid} ok (got {s['status']}: {s.get('reason', '')})")

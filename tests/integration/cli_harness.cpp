@@ -108,17 +108,41 @@ SondaResult run_sonda(const std::vector<std::string>& args, const std::map<std::
   return result;
 }
 
-nlohmann::json latest_run(const std::string& out_dir, const std::string& scenario) {
-  const std::string text = read_text(out_dir + "/" + scenario + "/latest/run.json");
-  return text.empty() ? nlohmann::json(nullptr) : nlohmann::json::parse(text);
+namespace {
+
+/// A step (or step_end event) that names its record's file gets the file's
+/// record back, as a reader following results/README.md would.
+void read_record_file(nlohmann::json& step, const std::string& run_dir) {
+  if (step.is_object() && step.contains("record_file") && !step.contains("record")) {
+    const std::string text = read_text(run_dir + "/" + step["record_file"].get<std::string>());
+    step["record"] = text.empty() ? nlohmann::json(nullptr) : nlohmann::json::parse(text);
+  }
 }
 
-std::vector<nlohmann::json> latest_events(const std::string& out_dir, const std::string& scenario) {
-  std::ifstream in(out_dir + "/" + scenario + "/latest/events.jsonl");
+}  // namespace
+
+nlohmann::json latest_run(const std::string& out_dir, const std::string& scenario, bool raw) {
+  const std::string run_dir = out_dir + "/" + scenario + "/latest";
+  const std::string text = read_text(run_dir + "/run.json");
+  nlohmann::json run = text.empty() ? nlohmann::json(nullptr) : nlohmann::json::parse(text);
+  if (!raw && run.is_object() && run.contains("steps")) {
+    for (auto& step : run["steps"]) {
+      read_record_file(step, run_dir);
+    }
+  }
+  return run;
+}
+
+std::vector<nlohmann::json> latest_events(const std::string& out_dir, const std::string& scenario, bool raw) {
+  const std::string run_dir = out_dir + "/" + scenario + "/latest";
+  std::ifstream in(run_dir + "/events.jsonl");
   std::vector<nlohmann::json> events;
   std::string line;
   while (std::getline(in, line)) {
     events.push_back(nlohmann::json::parse(line));
+    if (!raw) {
+      read_record_file(events.back(), run_dir);
+    }
   }
   return events;
 }

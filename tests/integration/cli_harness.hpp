@@ -51,10 +51,13 @@ int wait_sonda(const SondaChild& child);
 
 /// Reads a file completely ("" when missing).
 std::string read_text(const std::string& path);
-/// `<out>/<scenario>/latest/run.json`, parsed.
-nlohmann::json latest_run(const std::string& out_dir, const std::string& scenario);
-/// Every line of `<out>/<scenario>/latest/events.jsonl`, parsed.
-std::vector<nlohmann::json> latest_events(const std::string& out_dir, const std::string& scenario);
+/// `<out>/<scenario>/latest/run.json`, parsed; a step's "record_file" (a
+/// record of 1 MiB or more) is read back into its "record" unless `raw`.
+nlohmann::json latest_run(const std::string& out_dir, const std::string& scenario, bool raw = false);
+/// Every line of `<out>/<scenario>/latest/events.jsonl`, parsed, record
+/// files read back likewise unless `raw`.
+std::vector<nlohmann::json> latest_events(const std::string& out_dir, const std::string& scenario,
+                                          bool raw = false);
 /// True when some run directory under `scenario_dir` has an events.jsonl line
 /// containing both fragments (the run is still going: no `latest` yet).
 bool any_event_line(const std::string& scenario_dir, const std::string& a, const std::string& b);

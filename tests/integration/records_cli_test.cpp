@@ -4,6 +4,7 @@
 // way, the values in both files must be the record the plugin produced.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <string>
 
 #include "cli_harness.hpp"
@@ -79,6 +80,43 @@ expect:
   EXPECT_EQ(again["repeat"]["runs"][1]["record"]["sockets"][4], expected_socket(4));
   EXPECT_EQ(step_end_of(events, "again")["record"], again);
   EXPECT_NE(r.out.find("20000 sockets"), std::string::npos) << r.out;
+
+  // Written once: the 1 MiB-or-more record is records/read.json, named by
+  // both files; the smaller one stays inline in each.
+  const auto raw_run = latest_run(out, "big", /*raw=*/true);
+  const auto raw_events = latest_events(out, "big", /*raw=*/true);
+  const nlohmann::json read_step = step_of(raw_run, "read");
+  EXPECT_FALSE(read_step.contains("record")) << "run.json holds a copy of the large record";
+  EXPECT_EQ(read_step["record_file"], "records/read.json");
+  EXPECT_EQ(step_end_of(raw_events, "read")["record_file"], "records/read.json");
+  EXPECT_FALSE(step_end_of(raw_events, "read").contains("record"));
+  const std::string file_text = read_text(out + "/big/latest/records/read.json");
+  EXPECT_EQ(read_step["record_bytes"], file_text.size() - 1);  // and a final newline
+  EXPECT_TRUE(step_of(raw_run, "unread").contains("record"));
+  EXPECT_FALSE(step_of(raw_run, "unread").contains("record_file"));
+  EXPECT_FALSE(step_end_of(raw_events, "unread").contains("record_file"));
+  EXPECT_EQ(raw_run["schema_version"], 2);
+}
+
+TEST(RecordsCli, ReportReadsARecordFromItsFile) {
+  ScratchDir dir;
+  const std::string out = dir.path() + "/out";
+  const auto file = dir.write("s.yaml", R"(name: filed
+steps:
+  - { id: big, use: testkit.big_record, with: { count: 20000 } }
+)");
+  ASSERT_EQ(run_sonda({"run", file, "-o", out}).exit_code, 0);
+  const std::string run_dir = out + "/filed/latest";
+  ASSERT_FALSE(read_text(run_dir + "/records/big.json").empty());
+  const auto report = run_sonda({"report", run_dir, "-o", dir.path() + "/r.html"});
+  ASSERT_EQ(report.exit_code, 0) << report.err;
+  // The step's summary comes from the record, which only the file holds.
+  EXPECT_NE(read_text(dir.path() + "/r.html").find("20000 sockets"), std::string::npos);
+  // Gone or broken, the file is named as unreadable; the report still comes.
+  std::filesystem::remove(run_dir + "/records/big.json");
+  const auto broken = run_sonda({"report", run_dir, "-o", dir.path() + "/b.html"});
+  ASSERT_EQ(broken.exit_code, 0) << broken.err;
+  EXPECT_NE(read_text(dir.path() + "/b.html").find("records/big.json"), std::string::npos);
 }
 
 }  // namespace

@@ -51,7 +51,7 @@ steps:
 )");
   ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
   const auto run_json = latest_run(out(), "order");
-  EXPECT_EQ(run_json["schema_version"], 1);
+  EXPECT_EQ(run_json["schema_version"], 2);
   EXPECT_EQ(run_json["status"], "ok");
   const auto events = latest_events(out(), "order");
   ASSERT_GE(events.size(), 10u);

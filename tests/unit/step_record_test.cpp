@@ -160,15 +160,28 @@ TEST(RunWriter, LargeTextRecordRoundTripsThroughEventsAndRunJson) {
     const auto first = nlohmann::json::parse(line);
     EXPECT_EQ(first["event"], "step_end");
     EXPECT_TRUE(first["ts"].get<std::string>().ends_with("Z"));
-    EXPECT_EQ(first["record"], value);
+    // 1 MiB or more: written once, to records/scan.json, which both files name.
+    EXPECT_FALSE(first.contains("record"));
+    EXPECT_EQ(first["record_file"], "records/scan.json");
+    EXPECT_EQ(first["record_bytes"], step.record.text().size());
+    EXPECT_EQ(nlohmann::json::parse(read_file(writer.dir() + "/records/scan.json")), value);
+    auto first_read = first;
+    load_record_file(first_read, writer.dir());
+    first_read.erase("record_file");
+    first_read.erase("record_bytes");
     auto expected_line = step.to_json();
     expected_line["event"] = "step_end";
     expected_line["ts"] = first["ts"];
-    EXPECT_EQ(first, expected_line);
+    EXPECT_EQ(first_read, expected_line);
     ASSERT_TRUE(std::getline(lines, line));
     EXPECT_EQ(nlohmann::json::parse(line)["id"], "later");
 
-    const auto parsed = nlohmann::json::parse(read_file(writer.dir() + "/run.json"));
+    auto parsed = nlohmann::json::parse(read_file(writer.dir() + "/run.json"));
+    EXPECT_EQ(parsed["steps"][0]["record_file"], "records/scan.json");
+    EXPECT_FALSE(parsed["steps"][0].contains("record"));
+    load_record_files(parsed["steps"], writer.dir());
+    parsed["steps"][0].erase("record_file");
+    parsed["steps"][0].erase("record_bytes");
     EXPECT_EQ(parsed, (nlohmann::json{{"schema_version", kResultSchemaVersion},
                                       {"status", "ok"},
                                       {"zzz", 1},
