@@ -59,6 +59,10 @@ struct ActionRequest {
   /// Host agents, built-in `spawn` runs (plugin null): the program's stdout
   /// and stderr as they arrive ("stdout" or "stderr", bytes).
   std::function<void(std::string_view stream, std::string_view bytes)> on_output;
+  /// Local agents: where to write a record of kRecordFileBytes or more
+  /// itself (results.hpp record_file_name()), checked, instead of handing
+  /// it over; "" to hand every record over (repeats, hosts, in-process).
+  std::string record_path;
 };
 
 /// Starts action runs. Immutable, thread-safe.

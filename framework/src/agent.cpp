@@ -7,6 +7,7 @@
 // /dev/null and fd 1 a copy of fd 2, so whatever a plugin prints (or closes)
 // never reaches the protocol. The agent exits when its input ends.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <signal.h>
@@ -20,12 +21,15 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 
 #include "agent_channel.hpp"
 #include "agent_spawn.hpp"
 #include "commands.hpp"
 #include "describe.hpp"
+#include "json_scan.hpp"
 #include "registry.hpp"
+#include "results.hpp"
 #include "run_context.hpp"
 #include "step_task.hpp"
 #include "version.hpp"
@@ -99,6 +103,9 @@ class Agent {
 /// into it here and mapped there, instead of crossing the socket in
 /// socket-buffer-sized pieces and being copied again into the runner's heap.
 constexpr size_t kMemfdRecordBytes = 256 * 1024;
+/// Records at least this large go into the run's records/ directory, when
+/// the runner names the file (results.hpp: RunWriter::kRecordFileBytes).
+constexpr size_t kRecordFileBytes = RunWriter::kRecordFileBytes;
 
 /// A sealed memfd holding `text` and a NUL (the runner's validator reads up
 /// to a NUL; the file is sized first, so its last byte is already zero).
@@ -122,6 +129,44 @@ int record_memfd(std::string_view text) {
     return -1;
   }
   return fd;
+}
+
+/// Writes a large record to `path` (the runner's records/<step>.json) and,
+/// on another thread at the same time, checks it and takes its skeleton: the
+/// record is written once, where it stays, and the runner neither copies
+/// nor re-reads it. False, with nothing left at `path`, when any call fails
+/// or the text is not one JSON object: the record is then handed over as
+/// before and the runner says what is wrong with it. `text` is followed by a
+/// NUL (the plugin's C string).
+bool write_record_file(FrameWriter& out, const std::string& id, const std::string& path, std::string_view text) {
+  const std::string dir = path.substr(0, path.rfind('/'));
+  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+    return false;
+  }
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    return false;
+  }
+  nlohmann::json skeleton;
+  JsonRoot root = JsonRoot::kInvalid;
+  std::thread checker([&] { root = check_json(text.data(), text.size(), &skeleton); });
+  bool ok = true;
+  for (std::string_view rest = text; ok && !rest.empty();) {
+    const ssize_t n = ::write(fd, rest.data(), rest.size());
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    ok = n > 0;
+    rest.remove_prefix(ok ? static_cast<size_t>(n) : 0);
+  }
+  ok = ok && ::write(fd, "\n", 1) == 1;
+  ok = ::close(fd) == 0 && ok;
+  checker.join();
+  if (!ok || root != JsonRoot::kObject) {
+    ::unlink(path.c_str());
+    return false;
+  }
+  return out.write({{"type", "record"}, {"id", id}, {"file", path}, {"size", text.size()}, {"skeleton", std::move(skeleton)}});
 }
 
 bool Agent::hello(const Frame& f) {
@@ -255,8 +300,13 @@ void Agent::start_run(const Frame& f) {
     out->write({{"type", "log"}, {"id", id}, {"level", level}, {"message", msg}});
   };
   // The plugin's text goes to the channel from its own buffer (no copy), or
-  // a large one into a memfd whose descriptor goes instead.
-  hooks.on_record_text = [out, id, memfd = fd_records_](std::string_view text) {
+  // a large one into a memfd whose descriptor goes instead; one of 1 MiB or
+  // more into the run's record file, when the runner named one.
+  const std::string record_file = fd_records_ ? f.header.value("record_file", std::string()) : "";
+  hooks.on_record_text = [out, id, memfd = fd_records_, record_file](std::string_view text) {
+    if (!record_file.empty() && text.size() >= kRecordFileBytes && write_record_file(*out, id, record_file, text)) {
+      return;
+    }
     if (memfd && text.size() >= kMemfdRecordBytes) {
       const int fd = record_memfd(text);
       if (fd >= 0) {

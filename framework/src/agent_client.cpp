@@ -73,6 +73,7 @@ std::shared_ptr<AgentConnection> AgentConnection::start_impl(const std::vector<s
   }
   c->stderr_path_ = stderr_path;
   c->output_path_ = stderr_path;
+  c->local_ = local;
   const auto zygote = local ? agent_zygote() : nullptr;
   pid_t first_pid = -1;
   int first_fd = -1;
@@ -158,6 +159,8 @@ std::shared_ptr<AgentConnection::Run> AgentConnection::run(const std::string& id
   r->action = request.action;
   r->on_sample = std::move(request.on_sample);
   r->on_output = std::move(request.on_output);
+  // Only an agent that takes descriptors from this runner shares its files.
+  r->record_path = local_ ? request.record_path : "";
   {
     std::lock_guard lock(mu_);
     if (gone_) {
@@ -182,6 +185,9 @@ std::shared_ptr<AgentConnection::Run> AgentConnection::run(const std::string& id
                         {"timeout_ns", timeout_ns}};
   if (!request.output_path.empty()) {
     msg["output"] = request.output_path;
+  }
+  if (!r->record_path.empty()) {
+    msg["record_file"] = r->record_path;
   }
   writer_->write(std::move(msg));
   // A failed write means the agent is gone: the reader ends the run.
@@ -301,9 +307,21 @@ void AgentConnection::read_loop() {
       r->cv.notify_all();
     } else if (type == "record") {
       std::string problem;
-      StepRecord record = f.fd.get() >= 0
-                              ? StepRecord::from_memfd(f.fd.get(), f.header.value("memfd", size_t{0}), problem)
-                              : StepRecord::from_text(std::move(f.payload), problem);
+      StepRecord record;
+      if (f.header.contains("file")) {
+        // Written and checked by the agent where this run asked; any other
+        // path is refused.
+        if (r->record_path.empty() || f.header["file"] != r->record_path) {
+          problem = "the agent named a record file this run did not ask for: " + f.header["file"].dump();
+        } else {
+          record = StepRecord::from_file(r->record_path, f.header.value("size", size_t{0}),
+                                         std::move(f.header["skeleton"]), problem);
+        }
+      } else {
+        record = f.fd.get() >= 0
+                     ? StepRecord::from_memfd(f.fd.get(), f.header.value("memfd", size_t{0}), problem)
+                     : StepRecord::from_text(std::move(f.payload), problem);
+      }
       f.fd.reset();
       std::lock_guard lock(r->mu);
       r->outcome.record = std::move(record);
@@ -457,6 +475,7 @@ std::unique_ptr<ActionRun> start_agent_run(std::shared_ptr<AgentConnection> agen
 std::unique_ptr<ActionRun> start_shared_agent_run(std::shared_ptr<AgentConnection> agent, const std::string& id,
                                                   ActionRequest request) {
   request.output_path.clear();  // what it prints stays in the host's stderr file
+  request.record_path.clear();  // another machine's files: records come over the channel
   auto run = agent->run(id, std::move(request));
   return std::make_unique<AgentRun>(std::move(agent), id, std::move(run), false);
 }

@@ -48,6 +48,7 @@ class AgentConnection {
     std::string action;
     SampleCallback on_sample;
     std::function<void(std::string_view, std::string_view)> on_output;
+    std::string record_path;  ///< ActionRequest::record_path, as sent
     mutable std::mutex mu;
     std::condition_variable cv;
     ActionOutcome outcome;
@@ -105,6 +106,7 @@ class AgentConnection {
   int fd_ = -1;
   pid_t pid_ = -1;
   std::string output_path_;
+  bool local_ = false;  ///< made by this runner: shares its files, takes memfds
   std::unique_ptr<FrameWriter> writer_;
 
   mutable std::mutex mu_;

@@ -44,7 +44,7 @@ std::unique_ptr<Runner::Background> Runner::start_background(const Step& step) {
   bg->stop_grace_ns = 5'000'000'000;
   // Background actions run until stopped: the step timeout bounds readiness.
   std::string why;
-  bg->task = launch(step.id, "", {plugin, step.action, result.params, 0, sample_forwarder(step.id), "", {}}, why,
+  bg->task = launch(step.id, "", {plugin, step.action, result.params, 0, sample_forwarder(step.id), "", {}, ""}, why,
                     step.host, /*background=*/true);
   if (bg->task == nullptr) {
     return fail(why);
@@ -158,7 +158,7 @@ std::unique_ptr<Runner::Background> Runner::start_spawn(const Step& step, StepRe
                        {scanner, "wait_for",
                         {{"port", *port}, {"protocol", protocol}, {"pid", bg->process->pid()},
                          {"timeout", spec.ready_timeout_ns}},
-                        deadline_ns, {}, "", {}},
+                        deadline_ns, {}, "", {}, ""},
                        why, step.host);
     if (wait == nullptr) {
       return fail(why);

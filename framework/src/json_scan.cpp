@@ -44,12 +44,18 @@ int hex_value(unsigned char c) {
 /// reading further (each multi-byte check tests its bytes in order).
 class Scanner {
  public:
-  Scanner(char* text, size_t size, json* skeleton)
-      : p_(reinterpret_cast<unsigned char*>(text)), end_(p_ + size), skeleton_(skeleton) {}
+  /// `rewrite`: line breaks and a byte-order mark become spaces (else the
+  /// text is only read).
+  Scanner(char* text, size_t size, json* skeleton, bool rewrite)
+      : p_(reinterpret_cast<unsigned char*>(text)), end_(p_ + size), skeleton_(skeleton), rewrite_(rewrite) {}
 
   JsonRoot run() {
     if (end_ - p_ >= 3 && p_[0] == 0xEF && p_[1] == 0xBB && p_[2] == 0xBF) {
-      std::memset(p_, ' ', 3);
+      if (rewrite_) {
+        std::memset(p_, ' ', 3);
+      } else {
+        p_ += 3;
+      }
     }
     skip_layout();
     const JsonRoot root = root_kind(*p_);
@@ -80,7 +86,10 @@ class Scanner {
       if (c == ' ' || c == '\t') {
         ++p_;
       } else if (c == '\n' || c == '\r') {
-        *p_++ = ' ';
+        if (rewrite_) {
+          *p_ = ' ';
+        }
+        ++p_;
       } else {
         return;
       }
@@ -331,6 +340,7 @@ class Scanner {
   unsigned char* p_;
   unsigned char* end_;
   json* skeleton_;
+  bool rewrite_;
   std::vector<Frame> stack_;
   std::string key_;
 };
@@ -339,13 +349,24 @@ class Scanner {
 
 JsonRoot scan_json(std::string& text, json* skeleton) { return scan_json(text.data(), text.size(), skeleton); }
 
-JsonRoot scan_json(char* text, size_t size, json* skeleton) {
-  Scanner scanner(text, size, skeleton);
+namespace {
+
+JsonRoot scan(char* text, size_t size, json* skeleton, bool rewrite) {
+  Scanner scanner(text, size, skeleton, rewrite);
   const JsonRoot root = scanner.run();
   if (skeleton != nullptr && root != JsonRoot::kObject) {
     *skeleton = json::object();
   }
   return root;
+}
+
+}  // namespace
+
+JsonRoot scan_json(char* text, size_t size, json* skeleton) { return scan(text, size, skeleton, true); }
+
+JsonRoot check_json(const char* text, size_t size, json* skeleton) {
+  // Nothing is written through the pointer when rewrite is off.
+  return scan(const_cast<char*>(text), size, skeleton, false);
 }
 
 }  // namespace sonda

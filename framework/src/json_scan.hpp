@@ -32,5 +32,9 @@ JsonRoot scan_json(std::string& text, nlohmann::json* skeleton);
 /// The same over `size` bytes at `text`, which must be followed by a NUL
 /// byte (text[size] == 0; a std::string's is).
 JsonRoot scan_json(char* text, size_t size, nlohmann::json* skeleton);
+/// The same verdict and skeleton without rewriting anything: for a text
+/// that is read-only here and goes into a file of its own, where line breaks
+/// and a byte-order mark may stay. text[size] must be a NUL byte.
+JsonRoot check_json(const char* text, size_t size, nlohmann::json* skeleton);
 
 }  // namespace sonda

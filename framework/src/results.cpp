@@ -213,6 +213,10 @@ void RunWriter::event(const std::string& type, const nlohmann::json& fields) {
   std::fflush(events_);
 }
 
+std::string record_file_name(const std::string& step_id) {
+  return "records/" + safe_dir_name(step_id) + ".json";
+}
+
 std::string RunWriter::record_file(const StepResult& step) {
   if (const auto it = record_files_.find(step.id); it != record_files_.end()) {
     return it->second;
@@ -220,14 +224,19 @@ std::string RunWriter::record_file(const StepResult& step) {
   if (!step.record.is_text() || step.record.text().size() < kRecordFileBytes) {
     return {};
   }
+  // Its agent wrote it already, where this run directory said.
+  const std::string name = record_file_name(step.id);
+  if (step.record.file() == dir_ + "/" + name) {
+    records_dir_made_ = true;
+    record_files_[step.id] = name;
+    return name;
+  }
   if (!records_dir_made_) {
     if (::mkdir((dir_ + "/records").c_str(), 0755) != 0 && errno != EEXIST) {
       throw std::runtime_error("mkdir(" + dir_ + "/records): " + std::strerror(errno));
     }
     records_dir_made_ = true;
   }
-  // Step ids are unique in a run; made safe as one path component.
-  const std::string name = "records/" + safe_dir_name(step.id) + ".json";
   const std::string path = dir_ + "/" + name;
   // Written in one go from the validated text (a memfd's pages or the
   // plugin's string), before the event that names it, so a reader of

@@ -67,6 +67,11 @@ struct StepResult {
   nlohmann::json fields_json() const;
 };
 
+/// Where step `step_id`'s record goes when it is RunWriter::kRecordFileBytes
+/// or more: "records/<id>.json" (the id made safe as one path component),
+/// relative to the run directory.
+std::string record_file_name(const std::string& step_id);
+
 /// Puts back, as "record", the record of each step object in `steps` (a
 /// run.json's "steps", or step_end events) that names a "record_file"
 /// (RunWriter::kRecordFileBytes), read from that file under `run_dir`. A file

@@ -3,6 +3,8 @@
 
 #include "report.hpp"
 
+#include <unistd.h>
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -374,6 +376,14 @@ void Runner::finish_step(StepResult result) {
   if (result.kind == "action" && !result.plugin.empty()) {
     if (auto plugin = registry_.get(result.plugin)) {
       result.figures = figure_values(plugin->figures(result.action), result.record);
+    }
+  }
+  if (result.kind == "action" && !run_dir_.empty()) {
+    // A record file its agent wrote but that is not the record (the host
+    // edited the record, or the agent died after writing) must not stay.
+    const std::string path = run_dir_ + "/" + record_file_name(result.id);
+    if (result.record.file() != path) {
+      ::unlink(path.c_str());
     }
   }
   publish_record(result.id, result.record);

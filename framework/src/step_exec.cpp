@@ -178,8 +178,12 @@ StepResult Runner::execute_action(const Step& step, const nlohmann::json& params
   const int64_t start_ns = monotonic_now_ns();
   const int64_t deadline_ns = step.timeout_ns ? start_ns + *step.timeout_ns : 0;
   std::string why;
-  auto run = launch(step.id, "", {plugin, step.action, params, deadline_ns, sample_forwarder(step.id), "", {}}, why,
-                    step.host);
+  ActionRequest request{plugin, step.action, params, deadline_ns, sample_forwarder(step.id), "", {}, ""};
+  if (step.repeat <= 1 && step.host.empty() && !run_dir_.empty()) {
+    // A large record is written by the agent where it stays (results.hpp).
+    request.record_path = run_dir_ + "/" + record_file_name(step.id);
+  }
+  auto run = launch(step.id, "", std::move(request), why, step.host);
   if (run == nullptr) {
     r.status = StepStatus::kFailed;
     r.reason = why;
@@ -216,7 +220,7 @@ void Runner::explain_addr_in_use(StepResult& result) {
   const int64_t deadline_ns = monotonic_now_ns() + 3'000'000'000;
   std::string why;
   auto run = launch(result.id, ".owner",
-                    {scanner, "owner", {{"port", port}, {"protocol", protocol}}, deadline_ns, {}, "", {}}, why);
+                    {scanner, "owner", {{"port", port}, {"protocol", protocol}}, deadline_ns, {}, "", {}, ""}, why);
   if (run == nullptr || await(**run, false, deadline_ns + kDeadlineGraceNs) != WaitEnd::kReturned) {
     return;
   }

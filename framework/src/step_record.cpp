@@ -267,6 +267,37 @@ StepRecord StepRecord::from_memfd(int fd, size_t size, std::string& problem) {
   return from_scanned(std::move(mapping), data, size, problem);
 }
 
+StepRecord StepRecord::from_file(const std::string& path, size_t size, nlohmann::json skeleton,
+                                 std::string& problem) {
+  problem.clear();
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    problem = "record file " + path + " unreadable (" + std::strerror(errno) + ")";
+    return StepRecord();
+  }
+  struct stat st {};
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || static_cast<uint64_t>(st.st_size) != uint64_t{size} + 1 ||
+      size == 0 || !skeleton.is_object()) {
+    ::close(fd);
+    problem = "record file " + path + " is not the " + std::to_string(size) + " bytes its agent announced";
+    return StepRecord();
+  }
+  // Read only where something reads the record (a reference, an
+  // expectation): the pages are in the page cache, the agent just wrote them.
+  void* addr = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+  ::close(fd);
+  if (addr == MAP_FAILED) {
+    problem = std::string("record file " + path + " unusable (mmap: ") + std::strerror(errno) + ")";
+    return StepRecord();
+  }
+  StepRecord r;
+  r.owner_ = std::make_shared<Mapping>(addr, size);
+  r.text_ = std::string_view(static_cast<const char*>(addr), size);
+  r.top_ = std::move(skeleton);
+  r.file_ = path;
+  return r;
+}
+
 StepRecord StepRecord::from_scanned(std::shared_ptr<const void> owner, char* data, size_t size,
                                     std::string& problem) {
   problem.clear();
@@ -310,6 +341,7 @@ nlohmann::json& StepRecord::edit() {
     top_ = nlohmann::json::parse(text_);
     owner_.reset();
     text_ = {};
+    file_.clear();  // the file no longer says what the record does
   }
   return top_;
 }

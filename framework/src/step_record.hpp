@@ -52,6 +52,16 @@ class StepRecord {
   /// A descriptor that is not that gives an empty record and a `problem`.
   static StepRecord from_memfd(int fd, size_t size, std::string& problem);
 
+  /// A record a local agent wrote to `path` itself and checked (agent
+  /// protocol, "file" records): `size` bytes of one JSON object and a
+  /// newline, whose skeleton came with the message. Mapped, not read or
+  /// checked again. A file that is missing or not that size gives an empty
+  /// record and a `problem`.
+  static StepRecord from_file(const std::string& path, size_t size, nlohmann::json skeleton,
+                              std::string& problem);
+  /// The file that holds the record when an agent wrote it (from_file);
+  /// "" otherwise, and again once the record is edited.
+  const std::string& file() const { return file_; }
   /// True while the record is the plugin's text, unparsed.
   bool is_text() const { return owner_ != nullptr; }
   /// That text, validated (one JSON object); empty in tree form.
@@ -93,6 +103,7 @@ class StepRecord {
   std::shared_ptr<const void> owner_;  ///< holds text_'s bytes; null in tree form
   std::string_view text_;
   nlohmann::json top_ = nlohmann::json::object();
+  std::string file_;
 };
 
 }  // namespace sonda

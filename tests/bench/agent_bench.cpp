@@ -60,7 +60,7 @@ void run_actions(benchmark::State& state, const char* action, const nlohmann::js
   std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the first spare is up
   size_t record_bytes = 0;
   for (auto _ : state) {
-    auto run = executor.start({testkit(), action, params, 0, {}, "", {}});
+    auto run = executor.start({testkit(), action, params, 0, {}, "", {}, ""});
     run->wait_done(0);
     const ActionOutcome out = run->outcome();
     if (out.rc != 0 || !out.record_problem.empty()) {

@@ -35,6 +35,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string text = input;
   json skeleton;
   const sonda::JsonRoot root = sonda::scan_json(text, &skeleton);
+  // The read-only check (an agent's, on text it does not own) says the same
+  // and writes nothing.
+  json checked_skeleton;
+  if (sonda::check_json(input.c_str(), input.size(), &checked_skeleton) != root) disagree("check_json", input);
+  if (checked_skeleton != skeleton) disagree("check_json skeleton", input);
   // nlohmann stops reading at a NUL byte (end of a C string) and accepts
   // what came before; in a record a NUL is never valid: what follows it
   // would be spliced into the result files.

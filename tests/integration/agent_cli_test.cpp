@@ -7,6 +7,8 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+
+#include <filesystem>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -307,10 +309,27 @@ TEST_F(AgentCli, PluginThatClosesItsStdoutStillDeliversItsRecord) {
 TEST_F(AgentCli, FiftyMegabyteRecordArrivesWhole) {
   ASSERT_NO_FATAL_FAILURE(run_case("big", "{ id: subject, use: chaos.big, with: { bytes: 50MB } }", 0));
   EXPECT_EQ(subject_["status"], "ok") << subject_["reason"];
+  // Written once, by the agent, where run.json and events.jsonl point.
+  EXPECT_EQ(step_of(latest_run(out(), "big", /*raw=*/true), "subject")["record_file"], "records/subject.json");
+  EXPECT_EQ(std::filesystem::file_size(run_dir("big") + "/records/subject.json"),
+            subject_["record_bytes"].get<uint64_t>() + 1);
   EXPECT_EQ(subject_["record"]["bytes"], 50'000'000);
   const json& filler = subject_["record"]["filler"];
   ASSERT_TRUE(filler.is_string()) << "record.filler is a " << filler.type_name();
   EXPECT_NEAR(static_cast<double>(filler.get_ref<const std::string&>().size()), 50e6, 1000);
+}
+
+// A large record that is not JSON: the agent, writing it to
+// records/subject.json while checking it, finds out, removes the file and
+// hands the bytes over; the step fails as for a small one, and no record
+// file is left that is not the record.
+TEST_F(AgentCli, LargeRecordThatIsNotJsonFailsItsStepAndLeavesNoRecordFile) {
+  ASSERT_NO_FATAL_FAILURE(
+      run_case("big-broken", "{ id: subject, use: chaos.big, with: { bytes: 3MB, valid: false } }", 4));
+  EXPECT_EQ(subject_["status"], "failed");
+  EXPECT_EQ(subject_["reason"], "plugin chaos: action big returned a record that is not JSON");
+  EXPECT_FALSE(subject_.contains("record_file"));
+  EXPECT_FALSE(std::filesystem::exists(run_dir("big-broken") + "/records/subject.json"));
 }
 
 TEST_F(AgentCli, SigintDuringAgentStepsStopsWithin1sAndLeavesNoProcessBehind) {

@@ -9,6 +9,10 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+
+#include <filesystem>
+
 #include <string>
 #include <thread>
 
@@ -124,6 +128,35 @@ TEST(StepRecord, AMemfdRecordIsTheRecordItsTextIsAndTheMemfdIsLeftAsItWas) {
   EXPECT_EQ(back, text);
   ::close(fd);  // the mapping outlives the descriptor
   EXPECT_EQ(mapped.tree()["sockets"], nlohmann::json({1, 2}));
+}
+
+// A record file a local agent wrote and checked: mapped as it is, with the
+// skeleton the agent sent; the wrong size or no file is a problem.
+TEST(StepRecord, ARecordFileIsMappedWithTheSkeletonItsAgentSent) {
+  const std::string dir = ::testing::TempDir() + "record-file-" + std::to_string(::getpid());
+  std::filesystem::create_directories(dir);
+  const std::string path = dir + "/scan.json";
+  const std::string text = "{\"summary\": \"two\",\n \"sockets\": [1, 2]}";
+  std::ofstream(path) << text << "\n";
+  std::string problem = "stale";
+  const StepRecord r = StepRecord::from_file(path, text.size(), {{"summary", "two"}}, problem);
+  EXPECT_EQ(problem, "");
+  ASSERT_TRUE(r.is_text());
+  EXPECT_EQ(r.file(), path);
+  EXPECT_EQ(r.text(), text);
+  EXPECT_EQ(r.top()["summary"], "two");
+  EXPECT_EQ(r.tree()["sockets"], nlohmann::json({1, 2}));
+  StepRecord edited = r;
+  edited.edit()["more"] = 1;
+  EXPECT_EQ(edited.file(), "") << "an edited record is not its file any more";
+
+  const StepRecord wrong = StepRecord::from_file(path, text.size() + 5, {{"summary", "two"}}, problem);
+  EXPECT_FALSE(wrong.is_text());
+  EXPECT_NE(problem.find("is not the"), std::string::npos) << problem;
+  const StepRecord missing = StepRecord::from_file(dir + "/none.json", 10, nlohmann::json::object(), problem);
+  EXPECT_FALSE(missing.is_text());
+  EXPECT_NE(problem.find("unreadable"), std::string::npos) << problem;
+  std::filesystem::remove_all(dir);
 }
 
 TEST(StepRecord, AMemfdThatIsNotSealedOrNotTheAnnouncedSizeIsAProblemNotACrash) {

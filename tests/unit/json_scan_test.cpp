@@ -43,6 +43,12 @@ bool agrees(const std::string& text) {
   std::string scanned = text;
   json skeleton;
   const JsonRoot root = scan_json(scanned, &skeleton);
+  // check_json: the same verdict and skeleton, the text left as it was.
+  const std::string untouched = text;
+  json checked_skeleton;
+  EXPECT_EQ(check_json(untouched.c_str(), untouched.size(), &checked_skeleton), root) << text;
+  EXPECT_EQ(untouched, text);
+  EXPECT_EQ(checked_skeleton, skeleton) << text;
   // A NUL byte is never valid; nlohmann would stop reading at it and
   // accept what came before (a C string's end).
   const bool accepted = text.find('\0') == std::string::npos && json::accept(text);

@@ -79,6 +79,9 @@ json big_action(const json& params, sonda::Context& ctx) {
   text += head;
   text.append(static_cast<size_t>(filler), 'x');
   text += tail;
+  if (!params.at("valid").get<bool>()) {
+    text.back() = ',';  // one object left open: not JSON
+  }
   ctx.set_record_text(std::move(text));
   return json::object();
 }
@@ -130,7 +133,9 @@ json whoami_action(const json&, sonda::Context&) {
 
 const sonda_param_spec kBigParams[] = {
     {.name = "bytes", .type = SONDA_PARAM_SIZE, .default_value = "50MB", .min = 0, .max = 1e9, .unit = "bytes",
-     .doc = "About how large the record text is"}};
+     .doc = "About how large the record text is"},
+    {.name = "valid", .type = SONDA_PARAM_BOOL, .default_value = "true",
+     .doc = "false: the text ends in ',' instead of '}' (not JSON)"}};
 
 const sonda::Action kActions[] = {
     {{.name = "segv", .doc = "Print to stderr, then dereference a null pointer"}, &segv_action},
