@@ -7,7 +7,6 @@
 // /dev/null and fd 1 a copy of fd 2, so whatever a plugin prints (or closes)
 // never reaches the protocol. The agent exits when its input ends.
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <signal.h>
@@ -139,30 +138,17 @@ int record_memfd(std::string_view text) {
 /// before and the runner says what is wrong with it. `text` is followed by a
 /// NUL (the plugin's C string).
 bool write_record_file(FrameWriter& out, const std::string& id, const std::string& path, std::string_view text) {
-  const std::string dir = path.substr(0, path.rfind('/'));
-  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
-    return false;
-  }
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    return false;
-  }
   nlohmann::json skeleton;
   JsonRoot root = JsonRoot::kInvalid;
   std::thread checker([&] { root = check_json(text.data(), text.size(), &skeleton); });
-  bool ok = true;
-  for (std::string_view rest = text; ok && !rest.empty();) {
-    const ssize_t n = ::write(fd, rest.data(), rest.size());
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    ok = n > 0;
-    rest.remove_prefix(ok ? static_cast<size_t>(n) : 0);
+  bool written = true;
+  try {
+    write_record_text(path, text);
+  } catch (const std::runtime_error&) {
+    written = false;
   }
-  ok = ok && ::write(fd, "\n", 1) == 1;
-  ok = ::close(fd) == 0 && ok;
   checker.join();
-  if (!ok || root != JsonRoot::kObject) {
+  if (!written || root != JsonRoot::kObject) {
     ::unlink(path.c_str());
     return false;
   }

@@ -159,7 +159,8 @@ std::shared_ptr<AgentConnection::Run> AgentConnection::run(const std::string& id
   r->action = request.action;
   r->on_sample = std::move(request.on_sample);
   r->on_output = std::move(request.on_output);
-  // Only an agent that takes descriptors from this runner shares its files.
+  // Only an agent this runner made shares its files (a host's agent is on
+  // another machine: its records come over the channel).
   r->record_path = local_ ? request.record_path : "";
   {
     std::lock_guard lock(mu_);
@@ -475,7 +476,6 @@ std::unique_ptr<ActionRun> start_agent_run(std::shared_ptr<AgentConnection> agen
 std::unique_ptr<ActionRun> start_shared_agent_run(std::shared_ptr<AgentConnection> agent, const std::string& id,
                                                   ActionRequest request) {
   request.output_path.clear();  // what it prints stays in the host's stderr file
-  request.record_path.clear();  // another machine's files: records come over the channel
   auto run = agent->run(id, std::move(request));
   return std::make_unique<AgentRun>(std::move(agent), id, std::move(run), false);
 }

@@ -213,39 +213,15 @@ void RunWriter::event(const std::string& type, const nlohmann::json& fields) {
   std::fflush(events_);
 }
 
-std::string record_file_name(const std::string& step_id) {
-  return "records/" + safe_dir_name(step_id) + ".json";
-}
-
-std::string RunWriter::record_file(const StepResult& step) {
-  if (const auto it = record_files_.find(step.id); it != record_files_.end()) {
-    return it->second;
+void write_record_text(const std::string& path, std::string_view text) {
+  const std::string dir = path.substr(0, path.rfind('/'));
+  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+    throw std::runtime_error("mkdir(" + dir + "): " + std::strerror(errno));
   }
-  if (!step.record.is_text() || step.record.text().size() < kRecordFileBytes) {
-    return {};
-  }
-  // Its agent wrote it already, where this run directory said.
-  const std::string name = record_file_name(step.id);
-  if (step.record.file() == dir_ + "/" + name) {
-    records_dir_made_ = true;
-    record_files_[step.id] = name;
-    return name;
-  }
-  if (!records_dir_made_) {
-    if (::mkdir((dir_ + "/records").c_str(), 0755) != 0 && errno != EEXIST) {
-      throw std::runtime_error("mkdir(" + dir_ + "/records): " + std::strerror(errno));
-    }
-    records_dir_made_ = true;
-  }
-  const std::string path = dir_ + "/" + name;
-  // Written in one go from the validated text (a memfd's pages or the
-  // plugin's string), before the event that names it, so a reader of
-  // events.jsonl never finds a record_file that is not whole.
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) {
     throw std::runtime_error("open(" + path + "): " + std::strerror(errno));
   }
-  std::string_view text = step.record.text();
   while (!text.empty()) {
     const ssize_t n = ::write(fd, text.data(), text.size());
     if (n < 0 && errno == EINTR) {
@@ -260,6 +236,26 @@ std::string RunWriter::record_file(const StepResult& step) {
   }
   if (::write(fd, "\n", 1) != 1 || ::close(fd) != 0) {
     throw std::runtime_error("write(" + path + "): " + std::strerror(errno));
+  }
+}
+
+std::string record_file_name(const std::string& step_id) {
+  return "records/" + safe_dir_name(step_id) + ".json";
+}
+
+std::string RunWriter::record_file(const StepResult& step) {
+  if (const auto it = record_files_.find(step.id); it != record_files_.end()) {
+    return it->second;
+  }
+  if (!step.record.is_text() || step.record.text().size() < kRecordFileBytes) {
+    return {};
+  }
+  // Its agent wrote it already, where this run directory said; otherwise it
+  // is written here, before the event that names it, so a reader of
+  // events.jsonl never finds a record_file that is not whole.
+  const std::string name = record_file_name(step.id);
+  if (step.record.file() != dir_ + "/" + name) {
+    write_record_text(dir_ + "/" + name, step.record.text());
   }
   record_files_[step.id] = name;
   return name;

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "reporters.hpp"
@@ -72,6 +73,12 @@ struct StepResult {
 /// relative to the run directory.
 std::string record_file_name(const std::string& step_id);
 
+/// Writes a record's text and a newline to `path` (records/<step>.json of
+/// a run directory, which it makes when missing): the agent for its step's
+/// record, the runner for a record that reached it. Throws
+/// std::runtime_error naming the path and strerror.
+void write_record_text(const std::string& path, std::string_view text);
+
 /// Puts back, as "record", the record of each step object in `steps` (a
 /// run.json's "steps", or step_end events) that names a "record_file"
 /// (RunWriter::kRecordFileBytes), read from that file under `run_dir`. A file
@@ -127,7 +134,6 @@ class RunWriter final : public RunReporter {
   /// under mu_); "" for a record that stays inline.
   std::string record_file(const StepResult& step);
   std::map<std::string, std::string> record_files_;  ///< step id -> file, relative to dir_
-  bool records_dir_made_ = false;
   std::string scenario_dir_;
   std::string dir_;
   std::mutex mu_;
