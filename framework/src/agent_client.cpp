@@ -118,10 +118,14 @@ std::shared_ptr<AgentConnection> AgentConnection::start_impl(const std::vector<s
   }
   // The reader owns the connection too, until it has reaped the agent: a
   // step can end (close_async) without waiting for its agent to exit.
-  std::thread([c] {
+  // When the reader holds the last reference, the connection is destroyed
+  // before wait_all() can return: its destructor touches process-wide state
+  // (the spawn table) that the runner's exit tears down.
+  std::thread([c]() mutable {
     c->read_loop();
     std::lock_guard lock(g_live_mu);
     g_live.erase(c->pid_);
+    c.reset();
     g_live_cv.notify_all();
   }).detach();
   return c;
