@@ -22,7 +22,7 @@ jobs=${JOBS:-$(nproc)}
 
 packages=(
   build-essential cmake pkg-config git
-  libboost-dev libboost-filesystem-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
+  libboost-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
   nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
   python3 iproute2 nftables iperf3 sockperf net-tools lsof procps kmod
   openssh-server openssh-client docker.io busybox-static libxml2-utils
