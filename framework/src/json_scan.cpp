@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <locale.h>
 #include <cstring>
+#include <algorithm>
 #include <vector>
 
 namespace sonda {
@@ -45,10 +46,34 @@ int hex_value(unsigned char c) {
 /// reading further (each multi-byte check tests its bytes in order).
 class Scanner {
  public:
+  /// An open object or array.
+  struct Frame {
+    bool array;
+    json* kept;  ///< the skeleton object this object fills; nullptr when not kept
+  };
+
   /// `rewrite`: line breaks and a byte-order mark become spaces (else the
   /// text is only read).
   Scanner(char* text, size_t size, json* skeleton, bool rewrite)
       : p_(reinterpret_cast<unsigned char*>(text)), end_(p_ + size), skeleton_(skeleton), rewrite_(rewrite) {}
+
+  /// Remember the state after each value that ends at or past `from`
+  /// (and before the end of the text: a number running into the end may
+  /// go on in text not seen yet), to resume from it (JsonStreamCheck).
+  void snapshot_from(size_t from) { snap_from_ = from; }
+  /// Where the last snapshot was taken (offset), and its open containers.
+  /// `snapped()` is false when none was.
+  bool snapped() const { return snapped_; }
+  size_t snap_offset() const { return snap_offset_; }
+  const std::vector<Frame>& snap_stack() const { return snap_stack_; }
+  /// Offset of the byte the scan stopped at (where it failed, or the end).
+  size_t offset() const { return static_cast<size_t>(p_ - begin_); }
+
+  /// Goes on from a snapshot: just after a value, inside `stack`.
+  bool resume(const std::vector<Frame>& stack) {
+    stack_ = stack;
+    return scan_document(true);
+  }
 
   JsonRoot run() {
     if (end_ - p_ >= 3 && p_[0] == 0xEF && p_[1] == 0xBB && p_[2] == 0xBF) {
@@ -60,14 +85,17 @@ class Scanner {
     }
     skip_layout();
     const JsonRoot root = root_kind(*p_);
-    return scan_document() ? root : JsonRoot::kInvalid;
+    return scan_document(false) ? root : JsonRoot::kInvalid;
+  }
+
+  static JsonRoot root_kind_of(const char* text) {
+    const auto* p = reinterpret_cast<const unsigned char*>(text);
+    if (p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF) p += 3;
+    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') ++p;
+    return root_kind(*p);
   }
 
  private:
-  struct Frame {
-    bool array;
-    json* kept;  ///< the skeleton object this object fills; nullptr when not kept
-  };
 
   static JsonRoot root_kind(unsigned char c) {
     switch (c) {
@@ -104,9 +132,10 @@ class Scanner {
     return top.array ? nullptr : top.kept;
   }
 
-  bool scan_document() {
+  bool scan_document(bool resuming) {
     const unsigned char* start = nullptr;
     bool escaped = false;
+    if (resuming) goto after_value;
   value:
     skip_layout();
     switch (*p_) {
@@ -179,6 +208,11 @@ class Scanner {
     ++p_;
     goto value;
   after_value:
+    if (static_cast<size_t>(p_ - begin_) >= snap_from_ && p_ != end_) {
+      snapped_ = true;
+      snap_offset_ = static_cast<size_t>(p_ - begin_);
+      snap_stack_ = stack_;
+    }
     skip_layout();
     if (stack_.empty()) return p_ == end_;
     if (*p_ == ',') {
@@ -348,11 +382,16 @@ class Scanner {
   }
 
   unsigned char* p_;
+  const unsigned char* const begin_ = p_;
   unsigned char* end_;
   json* skeleton_;
   bool rewrite_;
   std::vector<Frame> stack_;
   std::string key_;
+  size_t snap_from_ = SIZE_MAX;
+  bool snapped_ = false;
+  size_t snap_offset_ = 0;
+  std::vector<Frame> snap_stack_;
 };
 
 }  // namespace
@@ -378,5 +417,105 @@ JsonRoot check_json(const char* text, size_t size, json* skeleton) {
   // Nothing is written through the pointer when rewrite is off.
   return scan(const_cast<char*>(text), size, skeleton, false);
 }
+
+// --- JsonStreamCheck --------------------------------------------------------
+//
+// The text arrives in pieces; the scanner wants it whole and NUL-terminated.
+// So the check keeps the text from its last resume point on, and scans it
+// whenever enough has come: the scanner remembers where the last values
+// near the end of what it was given ended (with the containers still open
+// there), and the next scan resumes from the last of them, re-reading only
+// the value that ran into the end. A rescan repeats the skeleton's
+// assignments in the same order, so its skeleton is what one pass makes.
+// Whether a failure is the text's fault or only its end's: the scanner looks
+// at most kLookahead bytes past a token's first byte (a \uXXXX\uXXXX escape),
+// so a failure that near the end of the text so far may be cured by what
+// comes next, and waits for it; any other failure is final.
+
+namespace {
+
+constexpr size_t kLookahead = 16;
+/// Values ending this near the end of the text so far are resume points.
+constexpr size_t kSnapshotWindow = 4096;
+
+}  // namespace
+
+struct JsonStreamCheck::Impl {
+  Impl(json* skeleton, size_t scan_every) : skeleton(skeleton), scan_every(std::max<size_t>(scan_every, 1)), scan_at(scan_every) {}
+
+  json* skeleton;
+  size_t scan_every;              ///< scan again once this much more text has come (or the leftover doubled)
+  std::string text;               ///< from the resume point on, plus a NUL past the end
+  bool started = false;           ///< a resume point exists (else: scan from the start)
+  std::vector<Scanner::Frame> stack;  ///< open containers at the resume point
+  JsonRoot root = JsonRoot::kInvalid;
+  bool failed = false;
+  size_t scan_at;                 ///< scan when text reaches this size
+  size_t scanned = 0;             ///< bytes of the text handed over so far
+
+  /// Scans the text held; false when it is invalid for good.
+  bool scan(bool final) {
+    if (failed) return false;
+    Scanner scanner(text.data(), text.size(), skeleton, false);
+    if (!final) {
+      scanner.snapshot_from(text.size() > kSnapshotWindow ? text.size() - kSnapshotWindow : 0);
+    }
+    bool ok = false;
+    if (!started) {
+      const JsonRoot r = scanner.run();
+      ok = r != JsonRoot::kInvalid;
+      root = Scanner::root_kind_of(text.c_str());
+    } else {
+      ok = scanner.resume(stack);
+    }
+    if (final) {
+      failed = !ok;
+      return ok;
+    }
+    if (!ok && text.size() - scanner.offset() > kLookahead) {
+      failed = true;
+      return false;
+    }
+    // Valid so far, or stopped by the end: keep what follows the last
+    // resume point. (An `ok` here is a complete root with only layout
+    // after it; its resume point was taken after the root's last byte.)
+    if (scanner.snapped()) {
+      started = true;
+      stack = scanner.snap_stack();
+      text.erase(0, scanner.snap_offset());
+    }
+    scan_at = text.size() + std::max(scan_every, text.size());
+    return true;
+  }
+};
+
+JsonStreamCheck::JsonStreamCheck(json* skeleton, size_t scan_every)
+    : impl_(std::make_unique<Impl>(skeleton, scan_every)) {
+  if (skeleton != nullptr) {
+    *skeleton = json::object();
+  }
+}
+
+JsonStreamCheck::~JsonStreamCheck() = default;
+
+bool JsonStreamCheck::feed(std::string_view piece) {
+  Impl& s = *impl_;
+  if (s.failed) return false;
+  s.scanned += piece.size();
+  s.text.append(piece);
+  if (s.text.size() < s.scan_at) return true;
+  return s.scan(false);
+}
+
+JsonRoot JsonStreamCheck::finish() {
+  Impl& s = *impl_;
+  const bool ok = s.scan(true);
+  if (s.skeleton != nullptr && (!ok || s.root != JsonRoot::kObject)) {
+    *s.skeleton = json::object();
+  }
+  return ok ? s.root : JsonRoot::kInvalid;
+}
+
+size_t JsonStreamCheck::bytes() const { return impl_->scanned; }
 
 }  // namespace sonda

@@ -6,8 +6,10 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 
 namespace sonda {
 
@@ -36,5 +38,32 @@ JsonRoot scan_json(char* text, size_t size, nlohmann::json* skeleton);
 /// that is read-only here and goes into a file of its own, where line breaks
 /// and a byte-order mark may stay. text[size] must be a NUL byte.
 JsonRoot check_json(const char* text, size_t size, nlohmann::json* skeleton);
+
+/// check_json over a text that arrives in pieces (a record a plugin streams
+/// while it renders it): the same verdict and skeleton, with the pieces
+/// checked as they come instead of after the last one. Holds only the text
+/// after the last value it has seen end (a few KiB), not the whole text.
+class JsonStreamCheck {
+ public:
+  /// `skeleton` (may be null) is filled as check_json fills it, and is
+  /// complete once finish() returned. `scan_every`: scan once this many
+  /// bytes have come since the last scan (tests make it small).
+  explicit JsonStreamCheck(nlohmann::json* skeleton, size_t scan_every = 64 * 1024);
+  ~JsonStreamCheck();
+  JsonStreamCheck(const JsonStreamCheck&) = delete;
+  JsonStreamCheck& operator=(const JsonStreamCheck&) = delete;
+
+  /// The next piece of the text. False once the text is known to be
+  /// invalid (what follows cannot mend it); further pieces are ignored.
+  bool feed(std::string_view piece);
+  /// The text is complete: the verdict check_json gives on all of it.
+  JsonRoot finish();
+  /// Bytes fed so far.
+  size_t bytes() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace sonda

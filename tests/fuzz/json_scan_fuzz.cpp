@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <string_view>
 
 #include "json_scan.hpp"
 
@@ -40,6 +41,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   json checked_skeleton;
   if (sonda::check_json(input.c_str(), input.size(), &checked_skeleton) != root) disagree("check_json", input);
   if (checked_skeleton != skeleton) disagree("check_json skeleton", input);
+  // Streamed in pieces (a record a plugin hands over as it renders it): the
+  // same verdict and skeleton, whatever the cut points and scan spacing.
+  for (const size_t every : {size_t{1}, size_t{1} + size % 61}) {
+    json streamed_skeleton;
+    sonda::JsonStreamCheck stream(&streamed_skeleton, every);
+    const size_t piece = 1 + (size / 3) % 17;
+    for (size_t at = 0; at < size; at += piece) {
+      stream.feed(std::string_view(input).substr(at, piece));
+    }
+    if (stream.finish() != root) disagree("streamed check", input);
+    if (streamed_skeleton != skeleton) disagree("streamed skeleton", input);
+  }
   // nlohmann stops reading at a NUL byte (end of a C string) and accepts
   // what came before; in a record a NUL is never valid: what follows it
   // would be spliced into the result files.

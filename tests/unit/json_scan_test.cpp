@@ -49,6 +49,16 @@ bool agrees(const std::string& text) {
   EXPECT_EQ(check_json(untouched.c_str(), untouched.size(), &checked_skeleton), root) << text;
   EXPECT_EQ(untouched, text);
   EXPECT_EQ(checked_skeleton, skeleton) << text;
+  // Streamed in pieces (scanned after each), the same verdict and skeleton.
+  for (const size_t piece : {size_t{1}, size_t{2}, size_t{3}, size_t{7}, size_t{64}}) {
+    json streamed_skeleton;
+    JsonStreamCheck stream(&streamed_skeleton, 1);
+    for (size_t at = 0; at < text.size(); at += piece) {
+      stream.feed(std::string_view(text).substr(at, piece));
+    }
+    EXPECT_EQ(stream.finish(), root) << "pieces of " << piece << ": " << text;
+    EXPECT_EQ(streamed_skeleton, skeleton) << "pieces of " << piece << ": " << text;
+  }
   // A NUL byte is never valid; nlohmann would stop reading at it and
   // accept what came before (a C string's end).
   const bool accepted = text.find('\0') == std::string::npos && json::accept(text);
@@ -137,6 +147,46 @@ TEST(JsonScan, AgreesWithNlohmannOnMutatedRecords) {
   }
   EXPECT_GT(valid, total / 20);
   EXPECT_LT(valid, total - total / 20);
+}
+
+TEST(JsonScan, StreamedRecordIsCheckedAsItComesWithOnlyAFewKiBHeld) {
+  // A scan-sized record in the pieces a renderer hands over (64 KiB, the
+  // default scan spacing): the verdict and skeleton of the one-pass check,
+  // and a fault in the middle is known before the last piece comes.
+  json sockets = json::array();
+  for (int i = 0; i < 6000; ++i) {
+    sockets.push_back({{"local", {{"address", "127.0.0.1"}, {"port", 1000 + i}}},
+                       {"owners", {{{"pid", i}, {"process", "caf\u00e9 \"x\""}}}},
+                       {"state", "LISTEN"}, {"recv_q", i * 3}});
+  }
+  const std::string text =
+      json{{"sockets", sockets}, {"timing_ns", {{"socket_dump", 12345}}}, {"summary", {{"total", 6000}}}}.dump();
+  ASSERT_GT(text.size(), size_t{600000});
+  json expected;
+  ASSERT_EQ(check_json(text.c_str(), text.size(), &expected), JsonRoot::kObject);
+  for (const size_t piece : {size_t{65536}, size_t{4093}, size_t{1 << 20}}) {
+    json skeleton;
+    JsonStreamCheck stream(&skeleton);
+    for (size_t at = 0; at < text.size(); at += piece) {
+      ASSERT_TRUE(stream.feed(std::string_view(text).substr(at, piece)));
+    }
+    EXPECT_EQ(stream.finish(), JsonRoot::kObject);
+    EXPECT_EQ(skeleton, expected);
+    EXPECT_EQ(skeleton["timing_ns"]["socket_dump"], 12345);
+    EXPECT_EQ(stream.bytes(), text.size());
+  }
+  std::string broken = text;
+  broken[broken.size() / 2] = '\x01';  // a control byte: invalid anywhere
+  JsonStreamCheck stream(nullptr);
+  bool known_bad = false;
+  size_t fed = 0;
+  for (size_t at = 0; at < broken.size() && !known_bad; at += 65536) {
+    known_bad = !stream.feed(std::string_view(broken).substr(at, 65536));
+    fed = at + 65536;
+  }
+  EXPECT_TRUE(known_bad);
+  EXPECT_LT(fed, broken.size() / 2 + 3 * 65536);
+  EXPECT_EQ(stream.finish(), JsonRoot::kInvalid);
 }
 
 TEST(JsonScan, LargeRecordGoesIntoAnIndentedFileAsItCame) {
