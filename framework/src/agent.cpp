@@ -14,13 +14,19 @@
 
 #include <spdlog/spdlog.h>
 
+#include <sys/stat.h>
+
+#include <algorithm>
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "agent_channel.hpp"
 #include "agent_spawn.hpp"
@@ -154,6 +160,193 @@ bool write_record_file(FrameWriter& out, const std::string& id, const std::strin
   }
   return out.write({{"type", "record"}, {"id", id}, {"file", path}, {"size", text.size()}, {"skeleton", std::move(skeleton)}});
 }
+
+/// write(2) all of `text`; false (errno set) when a call fails.
+bool write_all(int fd, std::string_view text) {
+  while (!text.empty()) {
+    const ssize_t n = ::write(fd, text.data(), text.size());
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      return false;
+    }
+    text.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
+
+/// A record the plugin appends piece by piece (sonda_host.append_result):
+/// held here until it reaches kRecordFileBytes; from then on, when the
+/// runner named a record file, each piece goes into that file as it comes
+/// and a second thread reads it back and checks it (JsonStreamCheck), so the
+/// check ends a few KiB after the last piece instead of starting there, and
+/// no whole copy of the record is ever in memory. A record that turns out
+/// invalid, or a file that cannot be written, is read back and handed over
+/// as before (the runner then says what is wrong). Plugin thread only,
+/// except the checker.
+class StreamedRecord {
+ public:
+  /// The checker reads and checks this much at a time.
+  static constexpr size_t kWakeBytes = size_t{256} << 10;
+
+  explicit StreamedRecord(std::string path) : path_(std::move(path)) {}
+  StreamedRecord(const StreamedRecord&) = delete;
+  StreamedRecord& operator=(const StreamedRecord&) = delete;
+  ~StreamedRecord() { drop(); }
+
+  void append(std::string_view piece) {
+    if (fd_ < 0) {
+      held_.append(piece);
+      if (!path_.empty() && !gave_up_ && held_.size() >= kRecordFileBytes) {
+        to_file();
+      }
+      return;
+    }
+    if (!write_all(fd_, piece)) {
+      back_to_memory();
+      held_.append(piece);
+      return;
+    }
+    // The checker is woken every kWakeBytes, not for each piece: on a
+    // VM a cross-CPU wake-up costs more than scanning a few pieces.
+    std::lock_guard lock(mu_);
+    written_ += piece.size();
+    if (written_ - woken_at_ >= kWakeBytes) {
+      woken_at_ = written_;
+      cv_.notify_one();
+    }
+  }
+
+  /// After run() returned: the record frame. `as_text` hands a text over
+  /// the way a set_result() text goes.
+  void finish(FrameWriter& out, const std::string& id, const std::function<void(std::string_view)>& as_text) {
+    if (fd_ >= 0) {
+      stop_checker();
+      if (root_ == JsonRoot::kObject && write_all(fd_, "\n") && ::close(std::exchange(fd_, -1)) == 0) {
+        out.write({{"type", "record"}, {"id", id}, {"file", path_}, {"size", written_}, {"skeleton", std::move(skeleton_)}});
+        return;
+      }
+      back_to_memory();
+    }
+    as_text(held_);
+  }
+
+  /// Replaced by a set_result(): nothing of it stays.
+  void drop() {
+    if (fd_ >= 0) {
+      stop_checker();
+      ::close(std::exchange(fd_, -1));
+      ::unlink(path_.c_str());
+    }
+    held_.clear();
+  }
+
+ private:
+  void to_file() {
+    const std::string dir = path_.substr(0, path_.rfind('/'));
+    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+      gave_up_ = true;
+      return;
+    }
+    fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd_ < 0) {
+      gave_up_ = true;
+      return;
+    }
+    if (!write_all(fd_, held_)) {
+      ::close(std::exchange(fd_, -1));
+      ::unlink(path_.c_str());
+      gave_up_ = true;
+      return;
+    }
+    written_ = held_.size();
+    std::string().swap(held_);
+    checker_ = std::thread([this] { check(); });
+  }
+
+  /// The checker's loop: reads back what was written and checks it.
+  void check() {
+    JsonStreamCheck check(&skeleton_);
+    std::string buffer(kWakeBytes, '\0');
+    size_t read = 0;
+    bool ok = true;
+    for (;;) {
+      size_t until = 0;
+      bool last = false;
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [&] { return written_ >= read + kWakeBytes || stop_; });
+        until = written_;
+        last = stop_;
+      }
+      while (ok && read < until) {
+        const ssize_t n = ::pread(fd_, buffer.data(), std::min(buffer.size(), until - read), static_cast<off_t>(read));
+        if (n < 0 && errno == EINTR) {
+          continue;
+        }
+        ok = n > 0 && check.feed(std::string_view(buffer.data(), static_cast<size_t>(n)));
+        read += n > 0 ? static_cast<size_t>(n) : 0;
+      }
+      if (last || !ok) {
+        // Invalid already: wait only to be told to stop.
+        if (!last) {
+          std::unique_lock lock(mu_);
+          cv_.wait(lock, [&] { return stop_; });
+        }
+        break;
+      }
+    }
+    root_ = ok && read == written_ ? check.finish() : JsonRoot::kInvalid;
+  }
+
+  void stop_checker() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+      cv_.notify_one();
+    }
+    if (checker_.joinable()) {
+      checker_.join();
+    }
+  }
+
+  /// The file could not be written or its text is not one JSON object: the
+  /// text comes back into memory and the file goes.
+  void back_to_memory() {
+    stop_checker();
+    std::string text(written_, '\0');
+    size_t got = 0;
+    while (got < text.size()) {
+      const ssize_t n = ::pread(fd_, text.data() + got, text.size() - got, static_cast<off_t>(got));
+      if (n < 0 && errno == EINTR) {
+        continue;
+      }
+      if (n <= 0) {
+        break;
+      }
+      got += static_cast<size_t>(n);
+    }
+    text.resize(got);
+    ::close(std::exchange(fd_, -1));
+    ::unlink(path_.c_str());
+    held_ = std::move(text);
+    gave_up_ = true;
+  }
+
+  const std::string path_;
+  std::string held_;
+  bool gave_up_ = false;  ///< no file for this record: it stays in memory
+  int fd_ = -1;
+  std::thread checker_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  size_t written_ = 0;  ///< under mu_ once the checker runs
+  size_t woken_at_ = 0;  ///< written_ when the checker was last woken
+  bool stop_ = false;
+  nlohmann::json skeleton_;
+  JsonRoot root_ = JsonRoot::kInvalid;
+};
 
 bool Agent::hello(const Frame& f) {
   const int theirs = f.header.value("protocol", -1);
@@ -289,7 +482,7 @@ void Agent::start_run(const Frame& f) {
   // a large one into a memfd whose descriptor goes instead; one of 1 MiB or
   // more into the run's record file, when the runner named one.
   const std::string record_file = fd_records_ ? f.header.value("record_file", std::string()) : "";
-  hooks.on_record_text = [out, id, memfd = fd_records_, record_file](std::string_view text) {
+  auto send_text = [out, id, memfd = fd_records_, record_file](std::string_view text) {
     if (!record_file.empty() && text.size() >= kRecordFileBytes && write_record_file(*out, id, record_file, text)) {
       return;
     }
@@ -305,7 +498,24 @@ void Agent::start_run(const Frame& f) {
     }
     out->write({{"type", "record"}, {"id", id}}, text);
   };
-  hooks.on_done = [out, id](int rc, const std::string& error) {
+  // Pieces (append_result) go to a StreamedRecord; a set_result() replaces
+  // them. Both run on the plugin's thread, as does on_done.
+  auto streamed = std::make_shared<std::unique_ptr<StreamedRecord>>();
+  hooks.on_record_text = [streamed, send_text](std::string_view text) {
+    streamed->reset();
+    send_text(text);
+  };
+  hooks.on_record_piece = [streamed, record_file](std::string_view piece) {
+    if (!*streamed) {
+      *streamed = std::make_unique<StreamedRecord>(record_file);
+    }
+    (*streamed)->append(piece);
+  };
+  hooks.on_done = [out, id, streamed, send_text](int rc, const std::string& error) {
+    if (*streamed) {
+      (*streamed)->finish(*out, id, send_text);
+      streamed->reset();
+    }
     if (rc == 0) {
       out->write({{"type", "result"}, {"id", id}});
     } else {

@@ -71,7 +71,8 @@ class Scanner {
 
   /// Goes on from a snapshot: just after a value, inside `stack`.
   bool resume(const std::vector<Frame>& stack) {
-    stack_ = stack;
+    stack_.assign(stack.begin(), stack.end());
+    depth_ = stack_.size();
     return scan_document(true);
   }
 
@@ -109,7 +110,7 @@ class Scanner {
     }
   }
 
-  void skip_layout() {
+  [[gnu::always_inline]] void skip_layout() {
     for (;;) {
       const unsigned char c = *p_;
       if (c == ' ' || c == '\t') {
@@ -125,10 +126,17 @@ class Scanner {
     }
   }
 
+  [[gnu::always_inline]] void push(Frame f) {
+    if (depth_ == stack_.size()) {
+      stack_.resize(depth_ * 2 + 16);
+    }
+    stack_[depth_++] = f;
+  }
+
   /// The object a value at the current position goes into, or nullptr.
-  json* parent() const {
-    if (stack_.empty()) return nullptr;
-    const Frame& top = stack_.back();
+  [[gnu::always_inline]] json* parent() const {
+    if (depth_ == 0) return nullptr;
+    const Frame& top = stack_[depth_ - 1];
     return top.array ? nullptr : top.kept;
   }
 
@@ -142,7 +150,7 @@ class Scanner {
       case '{': {
         ++p_;
         json* kept = nullptr;
-        if (stack_.empty()) {
+        if (depth_ == 0) {
           if (skeleton_ != nullptr) {
             *skeleton_ = json::object();
             kept = skeleton_;
@@ -152,11 +160,11 @@ class Scanner {
           slot = json::object();  // a later member replaces an earlier one, as in a parse
           kept = &slot;
         }
-        stack_.push_back({false, kept});
+        push({false, kept});
         skip_layout();
         if (*p_ == '}') {
           ++p_;
-          stack_.pop_back();
+          --depth_;
           goto after_value;
         }
         goto member_key;
@@ -166,11 +174,11 @@ class Scanner {
         if (json* into = parent()) {
           into->erase(key_);  // an array replaces an earlier member too
         }
-        stack_.push_back({true, nullptr});
+        push({true, nullptr});
         skip_layout();
         if (*p_ == ']') {
           ++p_;
-          stack_.pop_back();
+          --depth_;
           goto after_value;
         }
         goto value;
@@ -202,7 +210,7 @@ class Scanner {
     if (*p_ != '"') return false;
     start = p_;
     if (!scan_string(escaped)) return false;
-    if (stack_.back().kept != nullptr) key_ = decode_string(start, escaped);
+    if (stack_[depth_ - 1].kept != nullptr) key_ = decode_string(start, escaped);
     skip_layout();
     if (*p_ != ':') return false;
     ++p_;
@@ -211,19 +219,19 @@ class Scanner {
     if (static_cast<size_t>(p_ - begin_) >= snap_from_ && p_ != end_) {
       snapped_ = true;
       snap_offset_ = static_cast<size_t>(p_ - begin_);
-      snap_stack_ = stack_;
+      snap_stack_.assign(stack_.begin(), stack_.begin() + static_cast<std::ptrdiff_t>(depth_));
     }
     skip_layout();
-    if (stack_.empty()) return p_ == end_;
+    if (depth_ == 0) return p_ == end_;
     if (*p_ == ',') {
       ++p_;
-      if (stack_.back().array) goto value;
+      if (stack_[depth_ - 1].array) goto value;
       skip_layout();
       goto member_key;
     }
-    if (*p_ == (stack_.back().array ? ']' : '}')) {
+    if (*p_ == (stack_[depth_ - 1].array ? ']' : '}')) {
       ++p_;
-      stack_.pop_back();
+      --depth_;
       goto after_value;
     }
     return false;
@@ -235,7 +243,7 @@ class Scanner {
     return true;
   }
 
-  bool scan_number() {
+  [[gnu::always_inline]] bool scan_number() {
     const unsigned char* start = p_;
     if (*p_ == '-') ++p_;
     if (*p_ == '0') {
@@ -272,7 +280,7 @@ class Scanner {
   }
 
   /// p_ at the opening quote; on success just past the closing one.
-  bool scan_string(bool& escaped) {
+  [[gnu::always_inline]] bool scan_string(bool& escaped) {
     escaped = false;
     ++p_;
     for (;;) {
@@ -386,7 +394,8 @@ class Scanner {
   unsigned char* end_;
   json* skeleton_;
   bool rewrite_;
-  std::vector<Frame> stack_;
+  std::vector<Frame> stack_;  ///< the first depth_ are open (grown, never shrunk: no call per value)
+  size_t depth_ = 0;
   std::string key_;
   size_t snap_from_ = SIZE_MAX;
   bool snapped_ = false;
@@ -436,7 +445,7 @@ namespace {
 
 constexpr size_t kLookahead = 16;
 /// Values ending this near the end of the text so far are resume points.
-constexpr size_t kSnapshotWindow = 4096;
+constexpr size_t kSnapshotWindow = 1024;
 
 }  // namespace
 

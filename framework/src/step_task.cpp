@@ -29,6 +29,10 @@ struct ActionTask::State {
   mutable std::mutex mu;
   std::condition_variable cv;
   ActionOutcome outcome;
+  /// The pieces appended since the last set_result(), without an
+  /// on_record_piece hook; `streaming` once one came. Plugin thread only.
+  std::string streamed;
+  bool streaming = false;
 };
 
 namespace {
@@ -82,19 +86,37 @@ void host_sample(void* ctx, const char* json_text) {
   }
 }
 
+/// Sets the outcome's record from a plugin's text.
+void take_record_text(ActionTask::State* s, std::string text) {
+  // Validated here, on the plugin's thread, but not parsed into a tree: a
+  // large record is mostly written out as it came (step_record.hpp).
+  std::string problem;
+  StepRecord record = StepRecord::from_text(std::move(text), problem);
+  std::lock_guard lock(s->mu);
+  s->outcome.record = std::move(record);
+  s->outcome.record_problem = std::move(problem);
+}
+
+void host_append_result(void* ctx, const char* data, size_t size) {
+  auto* s = state_of(ctx);
+  const std::string_view piece(data != nullptr ? data : "", data != nullptr ? size : 0);
+  if (s->hooks.on_record_piece) {
+    s->hooks.on_record_piece(piece);
+    return;
+  }
+  s->streaming = true;
+  s->streamed.append(piece);
+}
+
 void host_set_result(void* ctx, const char* json_text) {
   auto* s = state_of(ctx);
+  s->streaming = false;
+  std::string().swap(s->streamed);
   if (s->hooks.on_record_text) {
     s->hooks.on_record_text(json_text != nullptr ? json_text : "null");
     return;
   }
-  // Validated here, on the plugin's thread, but not parsed into a tree: a
-  // large record is mostly written out as it came (step_record.hpp).
-  std::string problem;
-  StepRecord record = StepRecord::from_text(std::string(json_text != nullptr ? json_text : "null"), problem);
-  std::lock_guard lock(s->mu);
-  s->outcome.record = std::move(record);
-  s->outcome.record_problem = std::move(problem);
+  take_record_text(s, std::string(json_text != nullptr ? json_text : "null"));
 }
 
 void host_set_error(void* ctx, const char* message) {
@@ -114,7 +136,7 @@ ActionTask::ActionTask(std::shared_ptr<const LoadedPlugin> plugin, std::string a
   state_->params_text = params.dump();
   state_->on_sample = std::move(on_sample);
   sonda_host& h = state_->host;
-  h.abi_version = SONDA_ABI_VERSION;
+  h.abi_version = SONDA_HOST_REVISION;
   h.ctx = state_.get();
   h.stop_flag = &state_->stop_flag;
   h.deadline_ns = deadline_ns;
@@ -123,6 +145,7 @@ ActionTask::ActionTask(std::shared_ptr<const LoadedPlugin> plugin, std::string a
   h.sample = &host_sample;
   h.set_result = &host_set_result;
   h.set_error = &host_set_error;
+  h.append_result = &host_append_result;
 }
 
 ActionTask::~ActionTask() {
@@ -136,6 +159,10 @@ void ActionTask::set_hooks(TaskHooks hooks) { state_->hooks = std::move(hooks); 
 void ActionTask::start() {
   thread_ = std::thread([s = state_] {
     const int rc = s->plugin->descriptor->run(s->action.c_str(), s->params_text.c_str(), &s->host);
+    if (s->streaming) {
+      s->streaming = false;
+      take_record_text(s.get(), std::move(s->streamed));
+    }
     std::string error;
     {
       std::lock_guard lock(s->mu);

@@ -50,6 +50,10 @@ struct TaskHooks {
   /// When set, set_result()'s text goes here as it is (no copy, no
   /// validation) instead of into the outcome's record.
   std::function<void(std::string_view text)> on_record_text;
+  /// When set, append_result()'s pieces go here as they come (they are
+  /// only valid during the call); the hook owner makes them the record
+  /// unless a later set_result() replaces them.
+  std::function<void(std::string_view piece)> on_record_piece;
   /// After run() returned: its status and the error text.
   std::function<void(int rc, const std::string& error)> on_done;
 };

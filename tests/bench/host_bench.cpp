@@ -13,6 +13,7 @@
 #include <filesystem>
 
 #include "describe.hpp"
+#include "json_scan.hpp"
 #include "plugin_loader.hpp"
 #include "results.hpp"
 #include "step_task.hpp"
@@ -206,6 +207,33 @@ void BM_RecordFromText(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * text.size()));
 }
 BENCHMARK(BM_RecordFromText)->Arg(20000)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+/// The agent's check of a large record, once whole (check_json) and as it
+/// arrives in the renderer's 64 KiB pieces (JsonStreamCheck, what a
+/// streamed record gets): the pieces should cost no more than the whole.
+void BM_RecordCheckWhole(benchmark::State& state) {
+  const std::string text = big_record_text(state.range(0));
+  for (auto _ : state) {
+    nlohmann::json skeleton;
+    benchmark::DoNotOptimize(check_json(text.c_str(), text.size(), &skeleton));
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * text.size()));
+}
+BENCHMARK(BM_RecordCheckWhole)->Arg(20000)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+void BM_RecordCheckInPieces(benchmark::State& state) {
+  const std::string text = big_record_text(state.range(0));
+  for (auto _ : state) {
+    nlohmann::json skeleton;
+    JsonStreamCheck check(&skeleton);
+    for (size_t at = 0; at < text.size(); at += 65536) {
+      check.feed(std::string_view(text).substr(at, 65536));
+    }
+    benchmark::DoNotOptimize(check.finish());
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * text.size()));
+}
+BENCHMARK(BM_RecordCheckInPieces)->Arg(20000)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 void BM_Peer_NlohmannAccept(benchmark::State& state) {
   const std::string text = big_record_text(state.range(0));

@@ -21,6 +21,10 @@ extern "C" {
 #endif
 
 #define SONDA_ABI_VERSION 1u
+/* The revision of sonda_host a host fills in (sonda_host.abi_version):
+   1 = through set_error; 2 = adds append_result. Fields are only ever
+   appended; a plugin reads one only when the revision covers it. */
+#define SONDA_HOST_REVISION 2u
 
 /* Default member initialisers for C++ designated initialisers; no effect on
    layout, absent in C. */
@@ -96,6 +100,8 @@ enum {
 /// What the host hands a running action. Valid only during run(); all
 /// callbacks are thread-safe and copy their arguments.
 typedef struct sonda_host {
+  /// SONDA_HOST_REVISION of the host that filled this in (1 in hosts older
+  /// than the field): which of the fields below exist.
   uint32_t abi_version;
   void* ctx;
   /// Set to non-zero (read it atomically) when the action must stop: Ctrl-C,
@@ -114,6 +120,13 @@ typedef struct sonda_host {
   void (*set_result)(void* ctx, const char* json);
   /// Why the step failed (one line). Return non-zero from run() too.
   void (*set_error)(void* ctx, const char* message);
+  /// Revision 2 (read only when abi_version >= 2). Appends `size` bytes to
+  /// the step's record text, for a record the plugin writes out piece by
+  /// piece (megabytes of sockets): the host stores and checks each piece as
+  /// it comes instead of after a whole copy exists. The record is every
+  /// piece appended since the last set_result(), which replaces them; it
+  /// must make one JSON object when run() returns.
+  void (*append_result)(void* ctx, const char* data, size_t size);
 } sonda_host;
 
 /// A headline figure of an action: where its value sits in the record and

@@ -39,6 +39,7 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace sonda {
 
@@ -105,9 +106,32 @@ class Context {
   /// used instead of the json the action returns. For records too large to
   /// build as a DOM cheaply — a socket table of tens of thousands of
   /// entries — that the plugin can write directly.
-  void set_record_text(std::string text) { record_text_ = std::move(text); }
+  void set_record_text(std::string text) {
+    record_text_ = std::move(text);
+    appending_ = false;
+    streamed_ = false;
+  }
+  /// Appends a piece of the record text, the same way: the record is the
+  /// concatenation of the pieces appended since the last set_record_text()
+  /// (which they replace). A host that takes pieces (sonda_host
+  /// revision 2) stores and checks each as it comes; an older one gets the
+  /// whole text at the end.
+  void append_record_text(std::string_view piece) {
+    if (!appending_) {
+      record_text_.clear();
+      appending_ = true;
+    }
+    if (host_->abi_version >= 2 && host_->append_result != nullptr) {
+      streamed_ = true;
+      host_->append_result(host_->ctx, piece.data(), piece.size());
+    } else {
+      record_text_.append(piece);
+    }
+  }
   /// The text given to set_record_text(), empty when none.
   const std::string& record_text() const { return record_text_; }
+  /// The record went to the host piece by piece (append_record_text).
+  bool record_streamed() const { return streamed_; }
 
   /// CLOCK_MONOTONIC now, nanoseconds.
   static int64_t now_ns() {
@@ -119,6 +143,8 @@ class Context {
  private:
   const sonda_host* host_;
   std::string record_text_;
+  bool appending_ = false;
+  bool streamed_ = false;
 };
 
 using ActionFn = json (*)(const json& params, Context& ctx);
@@ -176,7 +202,9 @@ int dispatch(const Action (&actions)[N], const char* action, const char* params_
       Context ctx(host);
       json params = json::parse(params_json);
       json record = a.fn(params, ctx);
-      if (!ctx.record_text().empty()) {
+      if (ctx.record_streamed()) {
+        // The host has it.
+      } else if (!ctx.record_text().empty()) {
         host->set_result(host->ctx, ctx.record_text().c_str());
       } else {
         host->set_result(host->ctx,

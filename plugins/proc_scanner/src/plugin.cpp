@@ -15,12 +15,14 @@ json scan(const ScanParams& params, sonda::Context& ctx) {
   const auto result = collect_scan(options);
   // Written as text: building the record as a json DOM cost ~0.5 s for
   // 27k sockets, the text renderer (pinned to the same JSON by a test) 10 ms.
-  std::string text = render_scan_text(result, options);
+  // Handed over in the renderer's 64 KiB pieces as they are written: the
+  // host stores and checks each while the next is rendered, and no copy of
+  // the whole record (megabytes) is made here.
+  write_scan_text(result, options, [&ctx](std::string_view piece) { ctx.append_record_text(piece); });
   if (const std::string partial = partial_reason(result, options); !partial.empty()) {
     ctx.warn(partial);
   }
   ctx.debug(std::to_string(result.sockets.size()) + " sockets, owners via " + result.owners.source);
-  ctx.set_record_text(std::move(text));
   return json();
 }
 
