@@ -332,6 +332,65 @@ TEST_F(AgentCli, LargeRecordThatIsNotJsonFailsItsStepAndLeavesNoRecordFile) {
   EXPECT_FALSE(std::filesystem::exists(run_dir("big-broken") + "/records/subject.json"));
 }
 
+// A record the plugin streams (append_record_text, 64 KiB pieces): the
+// agent writes each piece into records/subject.json as it comes and checks
+// it on the way; the record is whole, the skeleton (figures, summaries) is
+// what a one-piece hand-over gives.
+TEST_F(AgentCli, StreamedRecordIsWrittenAndCheckedAsItComes) {
+  ASSERT_NO_FATAL_FAILURE(
+      run_case("streamed", "{ id: subject, use: chaos.big, with: { bytes: 5MB, pieces: 64KiB } }", 0));
+  EXPECT_EQ(subject_["status"], "ok") << subject_["reason"];
+  EXPECT_EQ(step_of(latest_run(out(), "streamed", /*raw=*/true), "subject")["record_file"], "records/subject.json");
+  EXPECT_EQ(std::filesystem::file_size(run_dir("streamed") + "/records/subject.json"),
+            subject_["record_bytes"].get<uint64_t>() + 1);
+  EXPECT_EQ(subject_["record"]["bytes"], 5'000'000);
+  const json& filler = subject_["record"]["filler"];
+  ASSERT_TRUE(filler.is_string()) << "record.filler is a " << filler.type_name();
+  EXPECT_NEAR(static_cast<double>(filler.get_ref<const std::string&>().size()), 5e6, 100);
+  EXPECT_EQ(filler.get_ref<const std::string&>().find_first_not_of('x'), std::string::npos);
+}
+
+// Streamed but not JSON: found out while it streams; the file goes, the
+// bytes are handed over and the step fails as for a one-piece record.
+TEST_F(AgentCli, StreamedRecordThatIsNotJsonFailsItsStepAndLeavesNoRecordFile) {
+  ASSERT_NO_FATAL_FAILURE(run_case(
+      "streamed-broken", "{ id: subject, use: chaos.big, with: { bytes: 3MB, pieces: 100KB, valid: false } }", 4));
+  EXPECT_EQ(subject_["status"], "failed");
+  EXPECT_EQ(subject_["reason"], "plugin chaos: action big returned a record that is not JSON");
+  EXPECT_FALSE(subject_.contains("record_file"));
+  EXPECT_FALSE(std::filesystem::exists(run_dir("streamed-broken") + "/records/subject.json"));
+}
+
+// A set_record_text() after the pieces replaces them, file and all.
+TEST_F(AgentCli, RecordSetAfterStreamedPiecesReplacesThem) {
+  ASSERT_NO_FATAL_FAILURE(run_case(
+      "streamed-replaced", "{ id: subject, use: chaos.big, with: { bytes: 3MB, pieces: 64KiB, then_replace: true } }",
+      0));
+  EXPECT_EQ(subject_["status"], "ok") << subject_["reason"];
+  EXPECT_EQ(subject_["record"], json({{"replaced", true}}));
+  EXPECT_FALSE(std::filesystem::exists(run_dir("streamed-replaced") + "/records/subject.json"));
+}
+
+// Small streamed records stay in memory and cross the channel as bytes;
+// in-process runs (no agent) gather the pieces too.
+TEST_F(AgentCli, SmallAndInProcessStreamedRecordsArriveWhole) {
+  ASSERT_NO_FATAL_FAILURE(
+      run_case("streamed-small", "{ id: subject, use: chaos.big, with: { bytes: 20KB, pieces: 1000B } }", 0));
+  EXPECT_EQ(subject_["status"], "ok") << subject_["reason"];
+  EXPECT_EQ(subject_["record"]["bytes"], 20'000);
+  EXPECT_FALSE(std::filesystem::exists(run_dir("streamed-small") + "/records/subject.json"));
+  const std::string file = dir_.write("inproc.yaml", R"(name: inproc
+steps:
+  - { id: subject, use: chaos.big, with: { bytes: 2MB, pieces: 64KiB } }
+)");
+  const SondaResult r = run_sonda({"run", file, "-o", out(), "--in-process"}, marked_env(), 60);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json step = step_of(latest_run(out(), "inproc"), "subject");
+  EXPECT_EQ(step["status"], "ok") << step["reason"];
+  EXPECT_EQ(step["record"]["bytes"], 2'000'000);
+  EXPECT_NEAR(static_cast<double>(step["record"]["filler"].get_ref<const std::string&>().size()), 2e6, 100);
+}
+
 TEST_F(AgentCli, SigintDuringAgentStepsStopsWithin1sAndLeavesNoProcessBehind) {
   const std::string file = dir_.write("intr.yaml", R"(name: intr
 steps:

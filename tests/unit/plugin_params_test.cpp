@@ -273,6 +273,62 @@ TEST(PluginParams, OldStyleAndBoundActionsShareOneTable) {
   EXPECT_EQ(json::parse(new_out.result), (json{{"count", 3}, {"target", "h:9"}, {"nodelay", true}}));
 }
 
+// ---- a record handed over in pieces (Context::append_record_text): to a
+// host of revision 2 as pieces, to an older one gathered into one
+// set_result; a set_record_text() afterwards replaces the pieces.
+
+json pieces_fn(const json& params, sonda::Context& ctx) {
+  for (const auto& p : params.at("pieces")) {
+    ctx.append_record_text(p.get<std::string>());
+  }
+  if (params.contains("then")) {
+    ctx.set_record_text(params.at("then").get<std::string>());
+  }
+  return json::object();
+}
+
+const sonda::Action kPieces[] = {{{.name = "pieces"}, &pieces_fn}};
+
+struct Pieces {
+  std::vector<std::string> appended;
+  std::vector<std::string> set;
+};
+
+Pieces run_pieces(uint32_t revision, const json& params) {
+  static const int kStop = 0;
+  Pieces out;
+  sonda_host host{};
+  host.abi_version = revision;
+  host.ctx = &out;
+  host.stop_flag = &kStop;
+  host.log = [](void*, int, const char*) {};
+  host.ready = [](void*, const char*) {};
+  host.sample = [](void*, const char*) {};
+  host.set_result = [](void* c, const char* j) { static_cast<Pieces*>(c)->set.emplace_back(j); };
+  host.set_error = [](void*, const char*) {};
+  // A revision-1 host has no such field: whatever is there must not be called.
+  host.append_result = revision >= 2 ? +[](void* c, const char* d, size_t n) {
+    static_cast<Pieces*>(c)->appended.emplace_back(d, n);
+  } : +[](void*, const char*, size_t) { ADD_FAILURE() << "append_result called on a revision-1 host"; };
+  EXPECT_EQ(sonda::detail::dispatch(kPieces, "pieces", params.dump().c_str(), &host), 0);
+  return out;
+}
+
+TEST(PluginParams, RecordPiecesReachANewHostAsPiecesAndAnOldOneWhole) {
+  const json params = {{"pieces", {"{\"a\":", "[1,2]", "}"}}};
+  const Pieces now = run_pieces(SONDA_HOST_REVISION, params);
+  EXPECT_EQ(now.appended, (std::vector<std::string>{"{\"a\":", "[1,2]", "}"}));
+  EXPECT_TRUE(now.set.empty());  // nothing to replace the pieces with
+  const Pieces old = run_pieces(1, params);
+  EXPECT_TRUE(old.appended.empty());
+  EXPECT_EQ(old.set, (std::vector<std::string>{"{\"a\":[1,2]}"}));
+
+  json replaced = params;
+  replaced["then"] = "{\"b\":2}";
+  EXPECT_EQ(run_pieces(SONDA_HOST_REVISION, replaced).set, (std::vector<std::string>{"{\"b\":2}"}));
+  EXPECT_EQ(run_pieces(1, replaced).set, (std::vector<std::string>{"{\"b\":2}"}));
+}
+
 TEST(PluginParams, DispatcherTurnsABadValueIntoAnInvalidParamStep) {
   Captured out;
   EXPECT_EQ(run("new", {{"target", "h:1"}, {"count", "many"}}, out), 1);

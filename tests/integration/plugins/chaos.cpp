@@ -82,7 +82,18 @@ json big_action(const json& params, sonda::Context& ctx) {
   if (!params.at("valid").get<bool>()) {
     text.back() = ',';  // one object left open: not JSON
   }
-  ctx.set_record_text(std::move(text));
+  const int64_t piece = params.at("pieces").get<int64_t>();
+  if (piece <= 0) {
+    ctx.set_record_text(std::move(text));
+    return json::object();
+  }
+  // Streamed: handed over `piece` bytes at a time, as a renderer would.
+  for (size_t at = 0; at < text.size(); at += static_cast<size_t>(piece)) {
+    ctx.append_record_text(std::string_view(text).substr(at, static_cast<size_t>(piece)));
+  }
+  if (params.at("then_replace").get<bool>()) {
+    ctx.set_record_text(R"({"replaced":true})");  // replaces every piece
+  }
   return json::object();
 }
 
@@ -135,7 +146,11 @@ const sonda_param_spec kBigParams[] = {
     {.name = "bytes", .type = SONDA_PARAM_SIZE, .default_value = "50MB", .min = 0, .max = 1e9, .unit = "bytes",
      .doc = "About how large the record text is"},
     {.name = "valid", .type = SONDA_PARAM_BOOL, .default_value = "true",
-     .doc = "false: the text ends in ',' instead of '}' (not JSON)"}};
+     .doc = "false: the text ends in ',' instead of '}' (not JSON)"},
+    {.name = "pieces", .type = SONDA_PARAM_SIZE, .default_value = "0B", .min = 0, .max = 1e9, .unit = "bytes",
+     .doc = "Above 0: hand the text over in pieces of this size (append_record_text)"},
+    {.name = "then_replace", .type = SONDA_PARAM_BOOL, .default_value = "false",
+     .doc = "After the pieces, set_record_text({\"replaced\":true}), which replaces them"}};
 
 const sonda::Action kActions[] = {
     {{.name = "segv", .doc = "Print to stderr, then dereference a null pointer"}, &segv_action},
