@@ -112,6 +112,21 @@ constexpr size_t kMemfdRecordBytes = 256 * 1024;
 /// the runner names the file (results.hpp: RunWriter::kRecordFileBytes).
 constexpr size_t kRecordFileBytes = RunWriter::kRecordFileBytes;
 
+/// write(2) all of `text`; false (errno set) when a call fails.
+bool write_all(int fd, std::string_view text) {
+  while (!text.empty()) {
+    const ssize_t n = ::write(fd, text.data(), text.size());
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      return false;
+    }
+    text.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
+
 /// A sealed memfd holding `text` and a NUL (the runner's validator reads up
 /// to a NUL; the file is sized first, so its last byte is already zero).
 /// -1 when any call fails: the record then goes as bytes.
@@ -120,15 +135,7 @@ int record_memfd(std::string_view text) {
   if (fd < 0) {
     return -1;
   }
-  bool ok = ::ftruncate(fd, static_cast<off_t>(text.size() + 1)) == 0;
-  while (ok && !text.empty()) {
-    const ssize_t n = ::write(fd, text.data(), text.size());
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    ok = n > 0;
-    text.remove_prefix(ok ? static_cast<size_t>(n) : 0);
-  }
+  const bool ok = ::ftruncate(fd, static_cast<off_t>(text.size() + 1)) == 0 && write_all(fd, text);
   if (!ok || fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) {
     ::close(fd);
     return -1;
@@ -159,21 +166,6 @@ bool write_record_file(FrameWriter& out, const std::string& id, const std::strin
     return false;
   }
   return out.write({{"type", "record"}, {"id", id}, {"file", path}, {"size", text.size()}, {"skeleton", std::move(skeleton)}});
-}
-
-/// write(2) all of `text`; false (errno set) when a call fails.
-bool write_all(int fd, std::string_view text) {
-  while (!text.empty()) {
-    const ssize_t n = ::write(fd, text.data(), text.size());
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n <= 0) {
-      return false;
-    }
-    text.remove_prefix(static_cast<size_t>(n));
-  }
-  return true;
 }
 
 /// A record the plugin appends piece by piece (sonda_host.append_result):
