@@ -215,7 +215,8 @@ class StreamedRecord {
   void finish(FrameWriter& out, const std::string& id, const std::function<void(std::string_view)>& as_text) {
     if (fd_ >= 0) {
       stop_checker();
-      if (root_ == JsonRoot::kObject && write_all(fd_, "\n") && ::close(std::exchange(fd_, -1)) == 0) {
+      if (root_ == JsonRoot::kObject && write_all(fd_, "\n")) {
+        ::close(std::exchange(fd_, -1));  // written already: a close error would say nothing new
         out.write({{"type", "record"}, {"id", id}, {"file", path_}, {"size", written_}, {"skeleton", std::move(skeleton_)}});
         return;
       }
