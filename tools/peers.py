@@ -293,7 +293,7 @@ def sockperf_pp(duration, udp):
 
 def sonda_rr(sonda, duration, plugin):
     mode = "echo"
-    warm = ", warmup: 400ms" if plugin == "tcp_transport" else ""
+    warm = ", warmup: 400ms"  # sockperf sends warm-up messages first and leaves them out
     target = "${srv.listen}" if plugin == "tcp_transport" else "127.0.0.1:${srv.port}"
     rec, _ = sonda.record(f"""name: peers_{plugin}_rr
 steps:

@@ -46,6 +46,7 @@ struct RrParams {
   int64_t duration_ns = 0;
   int64_t count = 0;
   int64_t timeout_ns = 0;
+  int64_t warmup_ns = 0;
 };
 
 /// The TCP port `control` names: -1 for "same" (the UDP port's number).
@@ -54,6 +55,7 @@ int control_port_of(const std::string& control);
 
 void check_server_params(const ServerParams& p);
 void check_stream_params(const StreamParams& p);
+void check_rr_params(const RrParams& p);
 
 inline constexpr auto kServerParams = sonda::params<ServerParams, &check_server_params>(
     sonda::param<&ServerParams::listen>(
@@ -119,7 +121,7 @@ inline constexpr auto kStreamParams = sonda::params<StreamParams, &check_stream_
                                                     .default_value = "10s", .min = 1e8, .max = 3.6e12,
                                                     .unit = "ns", .doc = "how long to wait for the receiver's report"}));
 
-inline constexpr auto kRrParams = sonda::params<RrParams>(
+inline constexpr auto kRrParams = sonda::params<RrParams, &check_rr_params>(
     sonda::param<&RrParams::target>(
         {.name = "target", .type = SONDA_PARAM_ENDPOINT, .required = 1, .doc = "UDP echo server (any)"}),
     sonda::param<&RrParams::payload_bytes>({.name = "size", .type = SONDA_PARAM_SIZE, .default_value = "64B",
@@ -132,6 +134,9 @@ inline constexpr auto kRrParams = sonda::params<RrParams>(
                                     .max = 1e15, .doc = "stop after this many requests (0: duration only)"}),
     sonda::param<&RrParams::timeout_ns>(
         {.name = "timeout", .type = SONDA_PARAM_DURATION, .default_value = "200ms", .min = 1e5, .max = 6e10,
-         .unit = "ns", .doc = "per request; no reply by then counts as lost (a later reply: late_replies)"}));
+         .unit = "ns", .doc = "per request; no reply by then counts as lost (a later reply: late_replies)"}),
+    sonda::param<&RrParams::warmup_ns>({.name = "warmup", .type = SONDA_PARAM_DURATION, .default_value = "0s",
+                                        .min = 0, .max = 8.64e13, .unit = "ns",
+                                        .doc = "first part of the run excluded from the figures (reported)"}));
 
 }  // namespace sonda::udp

@@ -75,6 +75,12 @@ class RecvWait {
 
 }  // namespace
 
+void check_rr_params(const RrParams& p) {
+  if (p.warmup_ns > 0 && p.duration_ns > 0 && p.warmup_ns >= p.duration_ns) {
+    invalid_param("warmup", "must be shorter than duration");
+  }
+}
+
 nlohmann::json rr(const RrParams& p, Context& ctx) {
   const auto size = static_cast<size_t>(p.payload_bytes);
   const int64_t duration_ns = p.duration_ns;
@@ -94,10 +100,26 @@ nlohmann::json rr(const RrParams& p, Context& ctx) {
   common::LatencyHistogram latency;
   RrCounts c;
   const int64_t start = common::monotonic_ns();
+  // Warm-up (as sockperf does by default): the first `warmup` of the run
+  // goes through the same loop and then is forgotten: every figure of the
+  // record counts from its end; only how many transactions it took is kept.
+  const int64_t warmup_end = start + p.warmup_ns;
+  bool warming = p.warmup_ns > 0;
+  uint64_t warmup_transactions = 0;
+  uint64_t next_seq = 0;
+  int64_t measured_from = start;
   int64_t now = start;
   while (!ctx.should_stop() && (count == 0 || c.requests < count) &&
          (duration_ns <= 0 || now - start < duration_ns)) {
-    const uint64_t seq = c.requests++;
+    if (warming && now >= warmup_end) {
+      warming = false;
+      warmup_transactions = c.requests;
+      c = RrCounts{};
+      latency.reset();
+      measured_from = now;
+    }
+    const uint64_t seq = next_seq++;  // never restarts: a warm-up reply cannot match a later request
+    ++c.requests;
     const int64_t sent_at = common::monotonic_ns();
     write_header({session, seq, sent_at}, request.data());
     if (::send(fd.get(), request.data(), size, 0) < 0) {
@@ -144,7 +166,7 @@ nlohmann::json rr(const RrParams& p, Context& ctx) {
     wait.reset();
     now = common::monotonic_ns();
   }
-  const int64_t elapsed = now - start;
+  const int64_t elapsed = now - measured_from;
   const double tps = elapsed > 0 ? static_cast<double>(c.replies) * 1e9 / static_cast<double>(elapsed) : 0.0;
   nlohmann::json rec = {
       {"target", target.to_string()},
@@ -161,7 +183,8 @@ nlohmann::json rr(const RrParams& p, Context& ctx) {
       {"refused", c.refused},
       {"send_errors", c.send_errors},
       {"transactions_per_sec", tps},
-      {"latency", latency.summary("_ns")}};
+      {"latency", latency.summary("_ns")},
+      {"warmup", {{"duration_ns", p.warmup_ns}, {"transactions", warmup_transactions}}}};
   char summary[256];
   std::snprintf(summary, sizeof summary,
                 "udp rr %zu B to %s: %llu/%llu replies, %llu lost, %.0f trans/s, p50 %.1f us, p99 %.1f us",

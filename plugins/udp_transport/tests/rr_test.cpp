@@ -37,6 +37,34 @@ TEST(UdpRr, MeasuresLatencyAgainstSondaEcho) {
   EXPECT_GE(server.stop()["echoed"].get<uint64_t>(), rec["replies"].get<uint64_t>());
 }
 
+// warmup (as sockperf warms up by default): the first part of the run is
+// left out of every figure, and how many transactions it took is reported;
+// the server echoed both parts.
+TEST(UdpRr, WarmupIsLeftOutOfTheFiguresAndReported) {
+  ServerThread server(json{{"listen", "127.0.0.1:0"}, {"mode", "echo"}});
+  const json rec = run_rr({{"target", "127.0.0.1:" + std::to_string(server.port())}, {"size", 64},
+                           {"duration", 600'000'000}, {"warmup", 200'000'000}, {"timeout", 1'000'000'000}});
+  ASSERT_FALSE(rec.contains("error")) << rec.dump();
+  const uint64_t warm = rec["warmup"]["transactions"].get<uint64_t>();
+  EXPECT_EQ(rec["warmup"]["duration_ns"], 200'000'000);
+  EXPECT_GT(warm, 0u);
+  EXPECT_EQ(rec["latency"]["count"], rec["replies"]);
+  EXPECT_EQ(rec["replies"].get<uint64_t>() + rec["lost"].get<uint64_t>(), rec["requests"].get<uint64_t>());
+  // Measured part: ~400 of the 600 ms.
+  EXPECT_GT(rec["duration_ns"].get<int64_t>(), 350'000'000);
+  EXPECT_LT(rec["duration_ns"].get<int64_t>(), 500'000'000);
+  EXPECT_EQ(server.stop()["echoed"].get<uint64_t>(), warm + rec["requests"].get<uint64_t>());
+}
+
+TEST(UdpRr, WarmupMustBeShorterThanTheRun) {
+  ServerThread server(json{{"listen", "127.0.0.1:0"}, {"mode", "echo"}});
+  const json rec = run_rr({{"target", "127.0.0.1:" + std::to_string(server.port())}, {"duration", 100'000'000},
+                           {"warmup", 100'000'000}});
+  ASSERT_TRUE(rec.contains("error")) << rec.dump();
+  EXPECT_EQ(rec["error"]["kind"], "invalid_param");
+  EXPECT_EQ(rec["error"]["parameter"], "warmup");
+}
+
 TEST(UdpRr, WorksAgainstAnExternalPythonEchoServer) {
   ChildProcess echo({"python3", UDP_TESTS_DIR "/udp_echo_server.py", "--port", "0"});
   const uint16_t port = port_of(echo);
