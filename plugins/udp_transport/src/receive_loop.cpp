@@ -6,8 +6,10 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include "sonda_common/net.hpp"
@@ -77,22 +79,33 @@ void account_batch(ReceiveTable& table, RecvBuffers& bufs, int n, int64_t arriva
 }
 
 /// Sends the batch back to where each datagram came from, reusing the
-/// received buffers as the replies.
+/// received buffers as the replies. Leaves the batch as recvmmsg left it
+/// (lengths and control data), for account_batch after it.
 void echo_batch(int fd, RecvBuffers& bufs, int n, ReceiveLoopStats& stats) {
+  std::array<std::pair<void*, size_t>, kBatch> control;
+  std::array<unsigned, kBatch> length;
   for (int i = 0; i < n; ++i) {
+    msghdr& m = bufs.hdr[i].msg_hdr;
+    control[i] = {m.msg_control, m.msg_controllen};
+    length[i] = bufs.hdr[i].msg_len;
     bufs.iov[i].iov_len = bufs.hdr[i].msg_len;
-    bufs.hdr[i].msg_hdr.msg_control = nullptr;
-    bufs.hdr[i].msg_hdr.msg_controllen = 0;
+    m.msg_control = nullptr;  // a received UDP_GRO message is not one to send
+    m.msg_controllen = 0;
   }
   int done = 0;
   while (done < n) {
     const int s = ::sendmmsg(fd, bufs.hdr.data() + done, static_cast<unsigned>(n - done), 0);
     if (s <= 0) {
       stats.echo_errors += static_cast<uint64_t>(n - done);
-      return;
+      break;
     }
     done += s;
     stats.echoed += static_cast<uint64_t>(s);
+  }
+  for (int i = 0; i < n; ++i) {
+    bufs.hdr[i].msg_hdr.msg_control = control[i].first;
+    bufs.hdr[i].msg_hdr.msg_controllen = control[i].second;
+    bufs.hdr[i].msg_len = length[i];
   }
 }
 
@@ -127,12 +140,15 @@ ReceiveLoopStats run_receive_loop(int fd, ReceiveTable& table, bool echo,
         common::throw_sys("recvmmsg", "udp receive socket", errno);
       }
       b = {n, common::monotonic_ns()};
+      // Echoed before it is accounted: the flow table's work then overlaps
+      // the reply's trip instead of delaying it (an RR client waits for
+      // each reply: ~1 us of its round trip against a recvfrom/sendto echo).
+      if (echo) {
+        echo_batch(fd, bufs, b.n, stats);
+      }
       account_batch(table, bufs, b.n, b.arrival);
     }
     ++stats.batches;
-    if (echo) {
-      echo_batch(fd, bufs, b.n, stats);
-    }
     return b;
   };
   // Reads until the socket is empty, or for at most one tick interval so a
