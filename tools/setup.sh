@@ -105,7 +105,12 @@ if [[ $mode == sanitize ]]; then
   cmake --build "$tbuild" -j "$jobs" --target host_cli_test host_loader_test sonda \
     iface_scanner proc_scanner tcp_transport udp_transport
   export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:handle_segv=0
-  (cd "$tbuild" && ctest --output-on-failure --timeout 600 -j 1 -R '^(RunnerCli|AgentCli|AgentProtocol|Chaos/[A-Za-z]+|HostsCli|SshHostCli|Cli|SpawnCli|RecordsCli|ActionTask|Describe|PluginLoader|Registry)\.')
+  # Races, not rates: the shaped-rate truth test asks for the tbf rate within
+  # 3 %, which a TSan-slowed sender missed in 1 of 3 runs on a busy VM (91 of
+  # 95.6 Mbit/s); the release and ASan runs above check that figure.
+  (cd "$tbuild" && ctest --output-on-failure --timeout 600 -j 1 \
+    -R '^(RunnerCli|AgentCli|AgentProtocol|Chaos/[A-Za-z]+|HostsCli|SshHostCli|Cli|SpawnCli|RecordsCli|ActionTask|Describe|PluginLoader|Registry)\.' \
+    -E 'ReportsTheShapedRate$')
   exit 0
 fi
 
