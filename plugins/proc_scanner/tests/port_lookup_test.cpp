@@ -40,9 +40,12 @@ TEST(Owner, NamesTheProcessHoldingThePort) {
   testing::ChildProcess parent(forking_listener(port, 0));
   const int child = std::stoi(parent.read_line());
   json record;
+  // The child binds, then listens: a lookup between the two finds the port
+  // held by a bound socket (state CLOSE), which is right but not yet what
+  // this test waits for.
   for (int i = 0; i < 200; ++i) {
     record = find_port_owner(port, "tcp");
-    if (record["found"] == true) {
+    if (record["found"] == true && record["owners"].size() == 1 && record["owners"][0]["state"] == "LISTEN") {
       break;
     }
     ::usleep(20000);
