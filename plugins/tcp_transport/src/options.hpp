@@ -71,6 +71,7 @@ struct StreamOptions {
   bool recv_trunc = false;
   bool recv_mmap = false;  ///< the receiver maps the payload (TCP_ZEROCOPY_RECEIVE) where it can
   bool zerocopy = false;   ///< the client's sends use MSG_ZEROCOPY (SO_ZEROCOPY)
+  bool sendfile = false;   ///< the client sends with sendfile() from an in-memory file (iperf3 -Z)
   bool handshake = false;  ///< send the 32-byte sonda hello (see wire.hpp)
   int64_t timeout_ns = 0;
   SocketTuning tuning;
@@ -227,6 +228,10 @@ inline constexpr auto kStreamParams = sonda::params<StreamOptions, &check_stream
         {.name = "zerocopy", .type = SONDA_PARAM_BOOL, .default_value = "false",
          .doc = "the client's sends use MSG_ZEROCOPY: pages pinned, not copied; the record counts the sends the "
                 "kernel copied anyway (all of them on loopback)"}),
+    sonda::param<&StreamOptions::sendfile>(
+        {.name = "sendfile", .type = SONDA_PARAM_BOOL, .default_value = "false",
+         .doc = "the client sends with sendfile() from an in-memory file, as iperf3 -Z does: the kernel takes "
+                "the pages by reference, no send-side copy (the receiver still copies)"}),
     sonda::param<&StreamOptions::handshake>(
         {.name = "handshake", .type = SONDA_PARAM_BOOL, .default_value = "true",
          .doc = "open with the 32-byte sonda hello so a sonda server reports receiver counts"}),

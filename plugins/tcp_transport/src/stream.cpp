@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <chrono>
 #include <atomic>
 #include <memory>
 #include <thread>
@@ -24,6 +25,30 @@ uint64_t receiver_bytes_now(StreamConnection& s, bool handshake) {
   const TcpInfoSnapshot info = read_tcp_info(s.fd.get());
   const uint64_t hello = handshake ? wire::kHelloBytes : 0;
   return info.bytes_acked > hello ? info.bytes_acked - hello : 0;
+}
+
+/// A forward stream that no sonda report will end (handshake off, or a peer
+/// that is not sonda): waits up to `timeout_ns` for the peer's TCP to
+/// acknowledge every byte sent, so the acked count is the whole stream and
+/// its interval ends at the last acknowledgement, not at the last send()
+/// while megabytes still sat in the send buffer.
+void await_acks(StreamConnection& s, bool handshake, int64_t timeout_ns) {
+  const uint64_t want = s.bytes.load() + (handshake ? wire::kHelloBytes : 0);
+  const int64_t give_up_ns = common::monotonic_ns() + timeout_ns;
+  for (;;) {
+    const TcpInfoSnapshot info = read_tcp_info(s.fd.get());
+    const int64_t now = common::monotonic_ns();
+    if (!info.valid || info.bytes_acked >= want || now >= give_up_ns) {
+      if (info.valid && info.bytes_acked >= want) {
+        s.last_byte_ns = std::max(s.last_byte_ns, now);
+      }
+      return;
+    }
+    if (s.foreign_peer) {
+      s.drain_reports(0);  // an echo server reads on only once its copy of our bytes is read
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
 }
 
 /// Totals of one direction: what the receiver got and how that was measured.
@@ -90,11 +115,9 @@ json direction_totals(std::vector<std::unique_ptr<StreamConnection>>& conns, boo
     }
     elapsed_ns = last_ns - start_ns;
     out["cpu"] = {{"sender_ns", client_cpu_ns}};
-    if (handshake) {
-      // What the peer sent back (an echo server: our hello and bytes), read
-      // and discarded as the stream went so that it never stalled.
-      out["returned_bytes"] = returned;
-    }
+    // What the peer sent back (an echo server: our hello and bytes), read
+    // and discarded as the stream went so that it never stalled.
+    out["returned_bytes"] = returned;
   }
   const double bps = elapsed_ns > 0 ? static_cast<double>(receiver_bytes) * 8e9 / static_cast<double>(elapsed_ns) : 0;
   out[forward ? "bytes_sent" : "bytes_received"] = client_bytes;
@@ -217,6 +240,9 @@ json stream(const StreamOptions& o, Context& ctx) {
     if (s->forward && o.handshake && !s->error) {
       s->drain_reports(o.timeout_ns);
     }
+    if (s->forward && !s->final_report && !s->error) {
+      await_acks(*s, o.handshake, o.timeout_ns);
+    }
     if (s->forward) {
       s->tcp_info = read_tcp_info(s->fd.get());
     }
@@ -241,7 +267,7 @@ json stream(const StreamOptions& o, Context& ctx) {
                                : o.recv_mmap ? "TCP_ZEROCOPY_RECEIVE: receiver mapped what the kernel could and "
                                                "copied the rest (its record counts both)"
                                              : "copy"},
-                 {"send_mode", o.zerocopy ? "MSG_ZEROCOPY" : "copy"},
+                 {"send_mode", o.zerocopy ? "MSG_ZEROCOPY" : (o.sendfile ? "sendfile" : "copy")},
                  {"duration_ns", common::monotonic_ns() - start_ns}};
   uint64_t zc_sends = 0;
   uint64_t zc_completed = 0;
@@ -300,6 +326,9 @@ json stream(const StreamOptions& o, Context& ctx) {
   }
   if (o.recv_mmap) {
     summary += " (TCP_ZEROCOPY_RECEIVE receive)";
+  }
+  if (o.sendfile) {
+    summary += " (sendfile send: no send-side copy)";
   }
   if (o.zerocopy) {
     summary += " (MSG_ZEROCOPY send: the kernel copied " + std::to_string(zc_copied) + " of " +

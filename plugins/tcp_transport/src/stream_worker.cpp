@@ -3,7 +3,10 @@
 #include <linux/errqueue.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -56,11 +59,35 @@ void reap_zerocopy(StreamConnection& s, int wait_ms) {
   }
 }
 
+/// sendfile: the message's bytes as an in-memory file (memfd, shmem pages)
+/// that sendfile() hands to TCP by reference, as iperf3 -Z does with a
+/// temporary file: the send side makes no copy. The file is never written
+/// again, so the pages the socket still holds always carry these bytes.
+common::Fd payload_file(const std::vector<char>& buf, const std::string& target) {
+  common::Fd f(::memfd_create("sonda-stream-payload", MFD_CLOEXEC));
+  if (!f) {
+    common::throw_sys("memfd_create", "for sendfile to " + target, errno);
+  }
+  size_t done = 0;
+  while (done < buf.size()) {
+    const ssize_t n = ::pwrite(f.get(), buf.data() + done, buf.size() - done, static_cast<off_t>(done));
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      common::throw_sys("write", "the sendfile payload for " + target, n < 0 ? errno : ENOSPC);
+    }
+    done += static_cast<size_t>(n);
+  }
+  return f;
+}
+
 void send_loop(StreamConnection& s, const StreamOptions& o, int64_t end_ns, const std::atomic<bool>& stop) {
   std::vector<char> buf(static_cast<size_t>(o.message_bytes));
   for (size_t i = 0; i < buf.size(); ++i) {
     buf[i] = static_cast<char>(i * 131 + 7);
   }
+  const common::Fd file = o.sendfile ? payload_file(buf, s.target_text) : common::Fd();
   int send_flags = MSG_NOSIGNAL;
   if (o.zerocopy) {
     const int one = 1;
@@ -81,8 +108,12 @@ void send_loop(StreamConnection& s, const StreamOptions& o, int64_t end_ns, cons
   // time goes"). A peer that is no sonda server (an echo server) is read
   // after every send, so its copy of our bytes never stalls it.
   int64_t next_drain_ns = progress_ns;
+  // Without the hello nothing tells a sonda server from another peer: what
+  // comes back is read and discarded after every send, like an echo
+  // server's copy of our bytes with the hello on.
+  s.foreign_peer = s.foreign_peer || !o.handshake;
   const auto drain = [&](int64_t now) {
-    if (o.handshake && !s.final_report && (s.foreign_peer || now >= next_drain_ns)) {
+    if (!s.final_report && (s.foreign_peer || now >= next_drain_ns)) {
       s.drain_reports(0);
       next_drain_ns = now + kReportDrainNs;
     }
@@ -100,7 +131,9 @@ void send_loop(StreamConnection& s, const StreamOptions& o, int64_t end_ns, cons
     } else if (common::monotonic_ns() >= end_ns) {
       break;
     }
-    const ssize_t n = ::send(s.fd.get(), buf.data(), len, send_flags);
+    off_t from = 0;  // every call sends the file from its start
+    const ssize_t n = file ? ::sendfile(s.fd.get(), file.get(), &from, len)
+                           : ::send(s.fd.get(), buf.data(), len, send_flags);
     if (n > 0) {
       sent += static_cast<uint64_t>(n);
       s.bytes.store(sent, std::memory_order_relaxed);
@@ -129,7 +162,7 @@ void send_loop(StreamConnection& s, const StreamOptions& o, int64_t end_ns, cons
       drain(now);
       continue;
     }
-    common::throw_sys("send", "to " + s.target_text, errno);
+    common::throw_sys(file ? "sendfile" : "send", "to " + s.target_text, errno);
   }
   s.last_byte_ns = common::monotonic_ns();
   // EOF tells a sonda server to send its final report.

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <thread>
+#include <vector>
 
 #include "test_support.hpp"
 #include "wire.hpp"
@@ -98,6 +99,74 @@ TEST(LoopbackTest, StreamZerocopySendsAreCountedAndTheBytesAreExact) {
   EXPECT_EQ(zc["copied_by_kernel"], zc["completed"]) << zc;
   EXPECT_NE(r["summary"].get<std::string>().find("MSG_ZEROCOPY send: the kernel copied"), std::string::npos)
       << r["summary"];
+}
+
+TEST(LoopbackTest, StreamSendfileSendsTheSameBytesAsACopyingSend) {
+  // A listener of the test's own reads the whole stream (no sonda hello)
+  // and checks every byte. A send sends the message from its start, so the
+  // stream is the message pattern ((i * 131 + 7) mod 256), restarted at 0
+  // after a partial send (SO_SNDTIMEO): the check follows the pattern and
+  // accepts such a restart only where the byte is the message's first.
+  const int lfd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  ASSERT_EQ(::bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(::listen(lfd, 4), 0);
+  ::getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &len);
+  const int64_t message = 100'003;  // not a page multiple: the file's last page is partial
+  const int64_t want = 8 * 1024 * 1024 + 77;
+  uint64_t received = 0;
+  uint64_t restarts = 0;
+  int64_t first_bad = -1;
+  std::thread reader([&] {
+    const int c = ::accept(lfd, nullptr, nullptr);
+    std::vector<unsigned char> buf(256 * 1024);
+    int64_t j = 0;  // position in the message
+    for (;;) {
+      const ssize_t n = ::recv(c, buf.data(), buf.size(), 0);
+      if (n <= 0) {
+        break;
+      }
+      for (ssize_t k = 0; k < n; ++k) {
+        const auto expect = static_cast<unsigned char>(j * 131 + 7);
+        if (buf[static_cast<size_t>(k)] == expect) {
+          j = (j + 1) % message;
+        } else if (buf[static_cast<size_t>(k)] == 7) {
+          ++restarts;
+          j = 1;
+        } else if (first_bad < 0) {
+          first_bad = static_cast<int64_t>(received) + k;
+        }
+      }
+      received += static_cast<uint64_t>(n);
+    }
+    ::close(c);
+  });
+  const std::string target = "127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+  const json r = run_action("stream", {{"target", target}, {"bytes", want}, {"size", message}, {"sendfile", true},
+                                       {"handshake", false}});
+  reader.join();
+  ::close(lfd);
+  EXPECT_EQ(received, static_cast<uint64_t>(want));
+  EXPECT_EQ(first_bad, -1) << "the first byte off the pattern, of " << received << " (restarts " << restarts << ")";
+  EXPECT_EQ(r["send_mode"], "sendfile");
+  EXPECT_EQ(r["bytes"].get<int64_t>(), want) << r;
+  EXPECT_NE(r["summary"].get<std::string>().find("sendfile send"), std::string::npos) << r["summary"];
+
+  // Through a sonda server too, and the refusals name the parameter.
+  ServerThread server(test::plugin(), "server", json{{"mode", "sink"}});
+  const json viasonda = run_action("stream", {{"target", server.ready()["listen"]}, {"bytes", want}, {"sendfile", true}});
+  EXPECT_EQ(viasonda["bytes"].get<int64_t>(), want);
+  for (const json& bad : {json{{"reverse", true}}, json{{"zerocopy", true}}}) {
+    json p = {{"target", server.ready()["listen"]}, {"sendfile", true}};
+    p.update(bad);
+    const StepError e = run_expect_error("stream", p);
+    EXPECT_EQ(e.kind(), "invalid_param");
+    EXPECT_NE(std::string(e.what()).find("sendfile"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(server.stop()["bytes_in"].get<int64_t>(), want);
 }
 
 TEST(LoopbackTest, StreamMmapReceiveMapsWhatTheKernelLendsAndCountsEveryByte) {
