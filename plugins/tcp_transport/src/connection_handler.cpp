@@ -43,7 +43,7 @@ class ConnectionSession {
                       (hello.flags & wire::kFlagRecvMmap) != 0);
         case wire::Op::kSource:
           c_.source_sessions.fetch_add(1, std::memory_order_relaxed);
-          return source();
+          return source((hello.flags & wire::kFlagSendfile) != 0);
         case wire::Op::kRr:
           c_.rr_sessions.fetch_add(1, std::memory_order_relaxed);
           return request_response(prefix, hello.request_bytes, hello.response_bytes);
@@ -55,7 +55,7 @@ class ConnectionSession {
     }
     if (o_.mode == "source") {
       c_.bytes_in.fetch_add(prefix.size(), std::memory_order_relaxed);
-      return source();
+      return source(o_.sendfile);
     }
     return echo(prefix);
   }
@@ -161,11 +161,16 @@ class ConnectionSession {
     }
   }
 
-  void source() {
+  void source(bool sendfile) {
     std::vector<char> buf(static_cast<size_t>(o_.message_bytes), 'x');
+    const common::Fd file = sendfile ? payload_file(buf.data(), buf.size(), peer_) : common::Fd();
+    if (sendfile) {
+      c_.sendfile_sessions.fetch_add(1, std::memory_order_relaxed);
+    }
     uint64_t bytes = 0;
     for (;;) {
-      const ssize_t n = ::send(fd_, buf.data(), buf.size(), MSG_NOSIGNAL);
+      const ssize_t n = file ? send_file_prefix(fd_, file.get(), buf.size())
+                             : ::send(fd_, buf.data(), buf.size(), MSG_NOSIGNAL);
       if (n > 0) {
         bytes += static_cast<uint64_t>(n);
         continue;
@@ -267,6 +272,7 @@ nlohmann::json ServerCounters::to_json() const {
             {"rr", rr_sessions.load()},
             {"plain", plain_connections.load()}}},
           {"resets", resets.load()},
+          {"sendfile_connections", sendfile_sessions.load()},
           {"connection_errors", error_count_},
           {"first_errors", first_errors_}};
   if (mmap_sessions.load() > 0) {

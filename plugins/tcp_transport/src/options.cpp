@@ -34,9 +34,6 @@ void check_stream_options(const StreamOptions& o) {
   if (o.zerocopy && o.reverse) {
     invalid_param("zerocopy", "applies to the client's sends: not with reverse (the server sends)");
   }
-  if (o.sendfile && o.reverse) {
-    invalid_param("sendfile", "applies to the client's sends: not with reverse (the server sends)");
-  }
   if (o.sendfile && o.zerocopy) {
     invalid_param("sendfile", "cannot be combined with zerocopy (one send path at a time)");
   }

@@ -2,7 +2,10 @@
 
 #include <linux/tcp.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -194,6 +197,50 @@ common::Fd connect_to(const common::SockAddr& target, const std::string& target_
     throw_sys("connect", "to " + target_text, err);
   }
   return fd;
+}
+
+common::Fd payload_file(const char* data, size_t size, const std::string& what) {
+  common::Fd f(::memfd_create("sonda-stream-payload", MFD_CLOEXEC));
+  if (!f) {
+    throw_sys("memfd_create", "for sendfile to " + what, errno);
+  }
+  size_t done = 0;
+  while (done < size) {
+    const ssize_t n = ::pwrite(f.get(), data + done, size - done, static_cast<off_t>(done));
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      throw_sys("write", "the sendfile payload for " + what, n < 0 ? errno : ENOSPC);
+    }
+    done += static_cast<size_t>(n);
+  }
+  return f;
+}
+
+ssize_t send_file_prefix(int fd, int file, size_t len) {
+  // sendfile() has no MSG_NOSIGNAL: to a peer that has gone it raises
+  // SIGPIPE, which would end the whole process (the agent, or a test). The
+  // signal is blocked for the call, and the one it raised is taken back.
+  sigset_t pipe;
+  sigset_t old;
+  sigemptyset(&pipe);
+  sigaddset(&pipe, SIGPIPE);
+  ::pthread_sigmask(SIG_BLOCK, &pipe, &old);
+  off_t from = 0;
+  const ssize_t n = ::sendfile(fd, file, &from, len);
+  const int err = errno;
+  // The signal can come with a short count as well as with EPIPE (sent
+  // bytes first, then the peer's reset): whenever less than asked went out.
+  sigset_t pending;
+  if ((n < 0 || static_cast<size_t>(n) < len) && sigismember(&old, SIGPIPE) == 0 && ::sigpending(&pending) == 0 &&
+      sigismember(&pending, SIGPIPE) == 1) {
+    const timespec now{};
+    ::sigtimedwait(&pipe, nullptr, &now);
+  }
+  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  errno = err;
+  return n;
 }
 
 void send_all(int fd, const void* buf, size_t len, const std::string& peer) {

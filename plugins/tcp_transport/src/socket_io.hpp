@@ -31,6 +31,17 @@ common::Fd connect_to(const common::SockAddr& target, const std::string& target_
 /// stop flag and deadlines.
 void set_io_timeout(int fd, int64_t timeout_ns);
 
+/// sendfile: `size` bytes of `data` as an in-memory file (memfd, shmem
+/// pages) that sendfile() hands to TCP by reference, as iperf3 -Z does with
+/// a temporary file: the sending side makes no copy. The file is never
+/// written again, so the pages a socket still holds keep these bytes.
+/// Throws StepError naming `what` (the peer).
+common::Fd payload_file(const char* data, size_t size, const std::string& what);
+
+/// One sendfile() of the first `len` bytes of `file` (every call sends the
+/// file from its start, as a send() of the same buffer would).
+ssize_t send_file_prefix(int fd, int file, size_t len);
+
 /// Writes all `len` bytes (MSG_NOSIGNAL). Throws StepError "send to <peer>"
 /// (kind timeout when the socket send timeout expires).
 void send_all(int fd, const void* buf, size_t len, const std::string& peer);

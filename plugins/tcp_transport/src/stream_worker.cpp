@@ -3,10 +3,7 @@
 #include <linux/errqueue.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <sys/mman.h>
-#include <sys/sendfile.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -59,35 +56,12 @@ void reap_zerocopy(StreamConnection& s, int wait_ms) {
   }
 }
 
-/// sendfile: the message's bytes as an in-memory file (memfd, shmem pages)
-/// that sendfile() hands to TCP by reference, as iperf3 -Z does with a
-/// temporary file: the send side makes no copy. The file is never written
-/// again, so the pages the socket still holds always carry these bytes.
-common::Fd payload_file(const std::vector<char>& buf, const std::string& target) {
-  common::Fd f(::memfd_create("sonda-stream-payload", MFD_CLOEXEC));
-  if (!f) {
-    common::throw_sys("memfd_create", "for sendfile to " + target, errno);
-  }
-  size_t done = 0;
-  while (done < buf.size()) {
-    const ssize_t n = ::pwrite(f.get(), buf.data() + done, buf.size() - done, static_cast<off_t>(done));
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n <= 0) {
-      common::throw_sys("write", "the sendfile payload for " + target, n < 0 ? errno : ENOSPC);
-    }
-    done += static_cast<size_t>(n);
-  }
-  return f;
-}
-
 void send_loop(StreamConnection& s, const StreamOptions& o, int64_t end_ns, const std::atomic<bool>& stop) {
   std::vector<char> buf(static_cast<size_t>(o.message_bytes));
   for (size_t i = 0; i < buf.size(); ++i) {
     buf[i] = static_cast<char>(i * 131 + 7);
   }
-  const common::Fd file = o.sendfile ? payload_file(buf, s.target_text) : common::Fd();
+  const common::Fd file = o.sendfile ? payload_file(buf.data(), buf.size(), s.target_text) : common::Fd();
   int send_flags = MSG_NOSIGNAL;
   if (o.zerocopy) {
     const int one = 1;
@@ -131,8 +105,7 @@ void send_loop(StreamConnection& s, const StreamOptions& o, int64_t end_ns, cons
     } else if (common::monotonic_ns() >= end_ns) {
       break;
     }
-    off_t from = 0;  // every call sends the file from its start
-    const ssize_t n = file ? ::sendfile(s.fd.get(), file.get(), &from, len)
+    const ssize_t n = file ? send_file_prefix(s.fd.get(), file.get(), len)
                            : ::send(s.fd.get(), buf.data(), len, send_flags);
     if (n > 0) {
       sent += static_cast<uint64_t>(n);

@@ -40,7 +40,7 @@ struct Hello {
   uint32_t report_interval_ms = 0;  ///< kSink: 0 = final report only
   uint32_t request_bytes = 0;       ///< kRr
   uint32_t response_bytes = 0;      ///< kRr
-  uint64_t flags = 0;               ///< kFlagRecvTrunc | kFlagRecvMmap
+  uint64_t flags = 0;               ///< kFlagRecvTrunc | kFlagRecvMmap | kFlagSendfile
 };
 
 /// Hello flag: the receiving server should read with MSG_TRUNC.
@@ -48,6 +48,9 @@ inline constexpr uint64_t kFlagRecvTrunc = 1;
 /// Hello flag: the receiving server should map the payload
 /// (TCP_ZEROCOPY_RECEIVE) where the kernel can, and copy the rest.
 inline constexpr uint64_t kFlagRecvMmap = 2;
+/// Hello flag (kSource): the sending server should send with sendfile()
+/// from an in-memory file, no send-side copy (the stream's `sendfile`).
+inline constexpr uint64_t kFlagSendfile = 4;
 
 /// A receiver's cumulative count, sent by the server for kSink sessions.
 struct Report {

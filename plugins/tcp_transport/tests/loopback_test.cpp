@@ -6,8 +6,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstring>
 #include <thread>
 #include <vector>
+
+#include <sonda_common/net.hpp>
 
 #include "test_support.hpp"
 #include "wire.hpp"
@@ -155,18 +159,45 @@ TEST(LoopbackTest, StreamSendfileSendsTheSameBytesAsACopyingSend) {
   EXPECT_EQ(r["bytes"].get<int64_t>(), want) << r;
   EXPECT_NE(r["summary"].get<std::string>().find("sendfile send"), std::string::npos) << r["summary"];
 
-  // Through a sonda server too, and the refusals name the parameter.
+  // Through a sonda server too, both ways: with reverse the hello asks the
+  // server to send with sendfile, and its record counts the connection.
   ServerThread server(test::plugin(), "server", json{{"mode", "sink"}});
   const json viasonda = run_action("stream", {{"target", server.ready()["listen"]}, {"bytes", want}, {"sendfile", true}});
   EXPECT_EQ(viasonda["bytes"].get<int64_t>(), want);
-  for (const json& bad : {json{{"reverse", true}}, json{{"zerocopy", true}}}) {
-    json p = {{"target", server.ready()["listen"]}, {"sendfile", true}};
-    p.update(bad);
-    const StepError e = run_expect_error("stream", p);
-    EXPECT_EQ(e.kind(), "invalid_param");
-    EXPECT_NE(std::string(e.what()).find("sendfile"), std::string::npos) << e.what();
+  const json back = run_action("stream", {{"target", server.ready()["listen"]}, {"bytes", want}, {"sendfile", true},
+                                          {"reverse", true}});
+  EXPECT_EQ(back["bytes"].get<int64_t>(), want);
+  EXPECT_EQ(back["send_mode"], "sendfile");
+  const StepError e = run_expect_error("stream", {{"target", server.ready()["listen"]}, {"sendfile", true},
+                                                  {"zerocopy", true}});
+  EXPECT_EQ(e.kind(), "invalid_param");
+  EXPECT_NE(std::string(e.what()).find("sendfile"), std::string::npos) << e.what();
+  const json served = server.stop();
+  EXPECT_EQ(served["bytes_in"].get<int64_t>(), want);
+  EXPECT_EQ(served["sendfile_connections"], 1) << served;
+}
+
+TEST(LoopbackTest, SourceServerWithSendfileSendsItsPayloadToAPlainClient) {
+  // A client of the test's own, without the hello: the server's configured
+  // mode (source) and its sendfile apply. Every byte is the payload's 'x'.
+  ServerThread server(test::plugin(), "server", json{{"mode", "source"}, {"sendfile", true}, {"size", 100'003}});
+  const common::SockAddr addr = common::resolve_endpoint(server.ready()["listen"].get<std::string>(), SOCK_STREAM);
+  const int c = ::socket(addr.family(), SOCK_STREAM, 0);
+  ASSERT_EQ(::connect(c, addr.get(), addr.len), 0) << std::strerror(errno);
+  std::vector<char> buf(256 * 1024);
+  uint64_t got = 0;
+  uint64_t not_x = 0;
+  while (got < (32U << 20)) {
+    const ssize_t n = ::recv(c, buf.data(), buf.size(), 0);
+    ASSERT_GT(n, 0) << std::strerror(errno);
+    not_x += static_cast<uint64_t>(std::count_if(buf.begin(), buf.begin() + n, [](char ch) { return ch != 'x'; }));
+    got += static_cast<uint64_t>(n);
   }
-  EXPECT_EQ(server.stop()["bytes_in"].get<int64_t>(), want);
+  ::close(c);
+  EXPECT_EQ(not_x, 0U);
+  const json served = server.stop();
+  EXPECT_EQ(served["sendfile_connections"], 1) << served;
+  EXPECT_GE(served["bytes_out"].get<uint64_t>(), got) << served;
 }
 
 TEST(LoopbackTest, StreamMmapReceiveMapsWhatTheKernelLendsAndCountsEveryByte) {
