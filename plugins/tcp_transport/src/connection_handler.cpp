@@ -40,7 +40,7 @@ class ConnectionSession {
         case wire::Op::kSink:
           c_.sink_sessions.fetch_add(1, std::memory_order_relaxed);
           return sink(prefix, hello.report_interval_ms, true, (hello.flags & wire::kFlagRecvTrunc) != 0,
-                      (hello.flags & wire::kFlagRecvMmap) != 0);
+                      (hello.flags & wire::kFlagRecvMmap) != 0, (hello.flags & wire::kFlagSendfile) != 0);
         case wire::Op::kSource:
           c_.source_sessions.fetch_add(1, std::memory_order_relaxed);
           return source((hello.flags & wire::kFlagSendfile) != 0);
@@ -51,7 +51,7 @@ class ConnectionSession {
     }
     c_.plain_connections.fetch_add(1, std::memory_order_relaxed);
     if (o_.mode == "sink") {
-      return sink(prefix, 0, false, o_.recv_trunc, o_.recv_mmap);
+      return sink(prefix, 0, false, o_.recv_trunc, o_.recv_mmap, false);
     }
     if (o_.mode == "source") {
       c_.bytes_in.fetch_add(prefix.size(), std::memory_order_relaxed);
@@ -100,8 +100,12 @@ class ConnectionSession {
   }
 
   void sink(const std::vector<char>& prefix, uint32_t report_interval_ms, bool session, bool recv_trunc,
-            bool recv_mmap) {
-    std::vector<char> buf(static_cast<size_t>(o_.recv_bytes));
+            bool recv_mmap, bool sendfile_sender) {
+    if (sendfile_sender) {
+      c_.sendfile_clients.fetch_add(1, std::memory_order_relaxed);
+    }
+    const int64_t size = o_.recv_bytes.value_or(sendfile_sender ? kSendfileRecvBytes : kDefaultRecvBytes);
+    std::vector<char> buf(static_cast<size_t>(size));
     const int flags = recv_trunc && !recv_mmap ? MSG_TRUNC : 0;
     uint64_t bytes = prefix.size();
     MmapReceive mmap(recv_mmap, fd_, bytes, [this](uint64_t mapped, uint64_t copied, const std::string& refused) {
@@ -273,6 +277,7 @@ nlohmann::json ServerCounters::to_json() const {
             {"plain", plain_connections.load()}}},
           {"resets", resets.load()},
           {"sendfile_connections", sendfile_sessions.load()},
+          {"sendfile_clients", sendfile_clients.load()},
           {"connection_errors", error_count_},
           {"first_errors", first_errors_}};
   if (mmap_sessions.load() > 0) {

@@ -155,7 +155,8 @@ json serve(const ServerOptions& o, Context& ctx) {
   record["mode"] = o.mode;
   record["served_ns"] = common::monotonic_ns() - started_ns;
   record["recv_trunc"] = o.recv_trunc;
-  record["recv_size_bytes"] = o.recv_bytes;
+  // null: unset, 64 KiB or 256 KiB per client (kSendfileRecvBytes).
+  record["recv_size_bytes"] = o.recv_bytes ? json(*o.recv_bytes) : json(nullptr);
   record["summary"] = "server " + listen_text + " (" + o.mode + "): " +
                       std::to_string(record["connections"].get<uint64_t>()) + " connections, " +
                       std::to_string(record["bytes_in"].get<uint64_t>()) + " bytes in, " +

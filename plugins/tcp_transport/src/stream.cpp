@@ -153,7 +153,7 @@ json stream(const StreamOptions& o, Context& ctx) {
       h.op = s->forward ? wire::Op::kSink : wire::Op::kSource;
       h.report_interval_ms = static_cast<uint32_t>(std::max<int64_t>(10, o.interval_ns / 10 / 1'000'000));
       h.flags = (o.recv_trunc ? wire::kFlagRecvTrunc : 0) | (o.recv_mmap ? wire::kFlagRecvMmap : 0) |
-                (o.sendfile && !s->forward ? wire::kFlagSendfile : 0);
+                (o.sendfile ? wire::kFlagSendfile : 0);
       const auto b = wire::encode(h);
       send_all(s->fd.get(), b.data(), b.size(), target);
     }

@@ -48,8 +48,9 @@ inline constexpr uint64_t kFlagRecvTrunc = 1;
 /// Hello flag: the receiving server should map the payload
 /// (TCP_ZEROCOPY_RECEIVE) where the kernel can, and copy the rest.
 inline constexpr uint64_t kFlagRecvMmap = 2;
-/// Hello flag (kSource): the sending server should send with sendfile()
-/// from an in-memory file, no send-side copy (the stream's `sendfile`).
+/// Hello flag: the stream's sender uses sendfile() (its `sendfile`). kSource:
+/// the server should send that way; kSink: the client does, and a server
+/// without a set recv_size reads kSendfileRecvBytes at a time.
 inline constexpr uint64_t kFlagSendfile = 4;
 
 /// A receiver's cumulative count, sent by the server for kSink sessions.

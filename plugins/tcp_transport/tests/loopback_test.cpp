@@ -175,6 +175,10 @@ TEST(LoopbackTest, StreamSendfileSendsTheSameBytesAsACopyingSend) {
   const json served = server.stop();
   EXPECT_EQ(served["bytes_in"].get<int64_t>(), want);
   EXPECT_EQ(served["sendfile_connections"], 1) << served;
+  // The forward stream's hello said its client sends with sendfile: the
+  // server (recv_size unset) read it 256 KiB at a time.
+  EXPECT_EQ(served["sendfile_clients"], 1) << served;
+  EXPECT_TRUE(served["recv_size_bytes"].is_null()) << served;
 }
 
 TEST(LoopbackTest, SourceServerWithSendfileSendsItsPayloadToAPlainClient) {
