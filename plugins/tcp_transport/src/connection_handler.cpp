@@ -55,7 +55,7 @@ class ConnectionSession {
     }
     if (o_.mode == "source") {
       c_.bytes_in.fetch_add(prefix.size(), std::memory_order_relaxed);
-      return source(o_.sendfile);
+      return source(uses_sendfile(o_.sendfile, o_.message_bytes));
     }
     return echo(prefix);
   }
@@ -167,13 +167,13 @@ class ConnectionSession {
 
   void source(bool sendfile) {
     std::vector<char> buf(static_cast<size_t>(o_.message_bytes), 'x');
-    const common::Fd file = sendfile ? payload_file(buf.data(), buf.size(), peer_) : common::Fd();
+    const PayloadFile file = sendfile ? payload_file(buf.data(), buf.size(), peer_) : PayloadFile{};
     if (sendfile) {
       c_.sendfile_sessions.fetch_add(1, std::memory_order_relaxed);
     }
     uint64_t bytes = 0;
     for (;;) {
-      const ssize_t n = file ? send_file_prefix(fd_, file.get(), buf.size())
+      const ssize_t n = file.fd ? send_file_prefix(fd_, file.fd.get(), buf.size())
                              : ::send(fd_, buf.data(), buf.size(), MSG_NOSIGNAL);
       if (n > 0) {
         bytes += static_cast<uint64_t>(n);

@@ -34,7 +34,7 @@ void check_stream_options(const StreamOptions& o) {
   if (o.zerocopy && o.reverse) {
     invalid_param("zerocopy", "applies to the client's sends: not with reverse (the server sends)");
   }
-  if (o.sendfile && o.zerocopy) {
+  if (o.sendfile.value_or(false) && o.zerocopy) {
     invalid_param("sendfile", "cannot be combined with zerocopy (one send path at a time)");
   }
   check_tuning(o.tuning);

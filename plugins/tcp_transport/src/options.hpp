@@ -61,7 +61,7 @@ struct ServerOptions {
   std::optional<int64_t> recv_bytes;
   bool recv_trunc = false;  ///< sink: MSG_TRUNC, skip the copy to user space
   bool recv_mmap = false;   ///< sink: TCP_ZEROCOPY_RECEIVE, map what the kernel can
-  bool sendfile = false;    ///< source: sendfile() from an in-memory file, no send-side copy
+  std::optional<bool> sendfile;  ///< source: sendfile(), no send-side copy; unset: uses_sendfile()
   int backlog = 0;
   SocketTuning tuning;
 };
@@ -80,7 +80,9 @@ struct StreamOptions {
   bool recv_trunc = false;
   bool recv_mmap = false;  ///< the receiver maps the payload (TCP_ZEROCOPY_RECEIVE) where it can
   bool zerocopy = false;   ///< the client's sends use MSG_ZEROCOPY (SO_ZEROCOPY)
-  bool sendfile = false;   ///< the sender (client, or a sonda server in reverse) uses sendfile() (iperf3 -Z)
+  /// The sender (client, or a sonda server in reverse) uses sendfile()
+  /// (iperf3 -Z); unset: uses_sendfile() (socket_io.hpp).
+  std::optional<bool> sendfile;
   bool handshake = false;  ///< send the 32-byte sonda hello (see wire.hpp)
   int64_t timeout_ns = 0;
   SocketTuning tuning;
@@ -196,9 +198,9 @@ inline constexpr auto kServerParams = sonda::params<ServerOptions, &check_server
          .doc = "sink: map the payload into memory (TCP_ZEROCOPY_RECEIVE) where the kernel can, copy the rest; "
                 "the record counts mapped and copied bytes"}),
     sonda::param<&ServerOptions::sendfile>(
-        {.name = "sendfile", .type = SONDA_PARAM_BOOL, .default_value = "false",
-         .doc = "source: send with sendfile() from an in-memory file (no send-side copy), as iperf3 -Z; a sonda "
-                "client asks for it per stream (its sendfile)"}),
+        {.name = "sendfile", .type = SONDA_PARAM_BOOL,
+         .doc = "source: send with sendfile() from a file (no send-side copy), as iperf3 -Z; unset: when size is "
+                "64 KiB or more; a sonda client says per stream (its sendfile)"}),
     sonda::param<&ServerOptions::backlog>({.name = "backlog", .type = SONDA_PARAM_INT, .default_value = "1024",
                                            .min = 1, .max = 65535, .doc = "listen() backlog"}),
     params_detail::tuning_params<ServerOptions>("0", "true"));
@@ -243,10 +245,10 @@ inline constexpr auto kStreamParams = sonda::params<StreamOptions, &check_stream
          .doc = "the client's sends use MSG_ZEROCOPY: pages pinned, not copied; the record counts the sends the "
                 "kernel copied anyway (all of them on loopback)"}),
     sonda::param<&StreamOptions::sendfile>(
-        {.name = "sendfile", .type = SONDA_PARAM_BOOL, .default_value = "false",
-         .doc = "the sender (this client, or a sonda server with reverse/bidir) sends with sendfile() from an "
-                "in-memory file, as iperf3 -Z does: the kernel takes the pages by reference, no send-side copy "
-                "(the receiver still copies)"}),
+        {.name = "sendfile", .type = SONDA_PARAM_BOOL,
+         .doc = "the sender (this client, or a sonda server with reverse/bidir) sends with sendfile() from a "
+                "file, as iperf3 -Z does: the kernel takes the pages by reference, no send-side copy (the "
+                "receiver still copies); unset: when size is 64 KiB or more and zerocopy is off; false: copy"}),
     sonda::param<&StreamOptions::handshake>(
         {.name = "handshake", .type = SONDA_PARAM_BOOL, .default_value = "true",
          .doc = "open with the 32-byte sonda hello so a sonda server reports receiver counts"}),

@@ -1,6 +1,7 @@
 #include "socket_io.hpp"
 
 #include <linux/tcp.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -15,6 +16,7 @@
 #include <cstdio>
 #include <ctime>
 #include <sonda/plugin.hpp>
+#include <vector>
 
 namespace sonda::tcp {
 
@@ -199,23 +201,42 @@ common::Fd connect_to(const common::SockAddr& target, const std::string& target_
   return fd;
 }
 
-common::Fd payload_file(const char* data, size_t size, const std::string& what) {
-  common::Fd f(::memfd_create("sonda-stream-payload", MFD_CLOEXEC));
-  if (!f) {
+PayloadFile payload_file(const char* data, size_t size, const std::string& what) {
+  PayloadFile out;
+  // An unnamed file in a disk filesystem first (nothing to clean up: it
+  // goes with its descriptor), then memory.
+  std::vector<std::string> dirs;
+  if (const char* t = ::getenv("TMPDIR"); t != nullptr && *t != '\0') {
+    dirs.emplace_back(t);
+  }
+  dirs.emplace_back("/var/tmp");
+  dirs.emplace_back("/tmp");
+  for (const std::string& dir : dirs) {
+    out.fd.reset(::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+    if (out.fd) {
+      out.where = "O_TMPFILE in " + dir;
+      break;
+    }
+  }
+  if (!out.fd) {
+    out.fd.reset(::memfd_create("sonda-stream-payload", MFD_CLOEXEC));
+    out.where = "memfd";
+  }
+  if (!out.fd) {
     throw_sys("memfd_create", "for sendfile to " + what, errno);
   }
   size_t done = 0;
   while (done < size) {
-    const ssize_t n = ::pwrite(f.get(), data + done, size - done, static_cast<off_t>(done));
+    const ssize_t n = ::pwrite(out.fd.get(), data + done, size - done, static_cast<off_t>(done));
     if (n < 0 && errno == EINTR) {
       continue;
     }
     if (n <= 0) {
-      throw_sys("write", "the sendfile payload for " + what, n < 0 ? errno : ENOSPC);
+      throw_sys("write", "the sendfile payload for " + what + " (" + out.where + ")", n < 0 ? errno : ENOSPC);
     }
     done += static_cast<size_t>(n);
   }
-  return f;
+  return out;
 }
 
 ssize_t send_file_prefix(int fd, int file, size_t len) {

@@ -136,6 +136,7 @@ json stream(const StreamOptions& o, Context& ctx) {
   const std::string target = addr.to_string();
 
   std::vector<std::unique_ptr<StreamConnection>> conns;
+  const bool sendfile = uses_sendfile(o.sendfile, o.message_bytes, o.zerocopy);
   const int n_forward = o.reverse ? 0 : o.parallel;
   const int n_reverse = (o.reverse || o.bidir) ? o.parallel : 0;
   for (int i = 0; i < n_forward + n_reverse; ++i) {
@@ -153,7 +154,7 @@ json stream(const StreamOptions& o, Context& ctx) {
       h.op = s->forward ? wire::Op::kSink : wire::Op::kSource;
       h.report_interval_ms = static_cast<uint32_t>(std::max<int64_t>(10, o.interval_ns / 10 / 1'000'000));
       h.flags = (o.recv_trunc ? wire::kFlagRecvTrunc : 0) | (o.recv_mmap ? wire::kFlagRecvMmap : 0) |
-                (o.sendfile ? wire::kFlagSendfile : 0);
+                (sendfile ? wire::kFlagSendfile : 0);
       const auto b = wire::encode(h);
       send_all(s->fd.get(), b.data(), b.size(), target);
     }
@@ -268,7 +269,7 @@ json stream(const StreamOptions& o, Context& ctx) {
                                : o.recv_mmap ? "TCP_ZEROCOPY_RECEIVE: receiver mapped what the kernel could and "
                                                "copied the rest (its record counts both)"
                                              : "copy"},
-                 {"send_mode", o.zerocopy ? "MSG_ZEROCOPY" : (o.sendfile ? "sendfile" : "copy")},
+                 {"send_mode", o.zerocopy ? "MSG_ZEROCOPY" : (sendfile ? "sendfile" : "copy")},
                  {"duration_ns", common::monotonic_ns() - start_ns}};
   uint64_t zc_sends = 0;
   uint64_t zc_completed = 0;
@@ -328,8 +329,12 @@ json stream(const StreamOptions& o, Context& ctx) {
   if (o.recv_mmap) {
     summary += " (TCP_ZEROCOPY_RECEIVE receive)";
   }
-  if (o.sendfile) {
-    summary += " (sendfile send: no send-side copy)";
+  if (sendfile && n_forward > 0) {
+    std::string where;
+    for (auto& s : conns) {
+      where = s->forward && !s->payload_where.empty() ? s->payload_where : where;
+    }
+    record["sendfile_payload"] = where;
   }
   if (o.zerocopy) {
     summary += " (MSG_ZEROCOPY send: the kernel copied " + std::to_string(zc_copied) + " of " +

@@ -61,7 +61,10 @@ void send_loop(StreamConnection& s, const StreamOptions& o, int64_t end_ns, cons
   for (size_t i = 0; i < buf.size(); ++i) {
     buf[i] = static_cast<char>(i * 131 + 7);
   }
-  const common::Fd file = o.sendfile ? payload_file(buf.data(), buf.size(), s.target_text) : common::Fd();
+  const PayloadFile file =
+      uses_sendfile(o.sendfile, o.message_bytes, o.zerocopy) ? payload_file(buf.data(), buf.size(), s.target_text)
+                                                             : PayloadFile{};
+  s.payload_where = file.where;
   int send_flags = MSG_NOSIGNAL;
   if (o.zerocopy) {
     const int one = 1;
@@ -105,7 +108,7 @@ void send_loop(StreamConnection& s, const StreamOptions& o, int64_t end_ns, cons
     } else if (common::monotonic_ns() >= end_ns) {
       break;
     }
-    const ssize_t n = file ? send_file_prefix(s.fd.get(), file.get(), len)
+    const ssize_t n = file.fd ? send_file_prefix(s.fd.get(), file.fd.get(), len)
                            : ::send(s.fd.get(), buf.data(), len, send_flags);
     if (n > 0) {
       sent += static_cast<uint64_t>(n);
@@ -135,7 +138,7 @@ void send_loop(StreamConnection& s, const StreamOptions& o, int64_t end_ns, cons
       drain(now);
       continue;
     }
-    common::throw_sys(file ? "sendfile" : "send", "to " + s.target_text, errno);
+    common::throw_sys(file.fd ? "sendfile" : "send", "to " + s.target_text, errno);
   }
   s.last_byte_ns = common::monotonic_ns();
   // EOF tells a sonda server to send its final report.

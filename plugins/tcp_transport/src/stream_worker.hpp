@@ -47,6 +47,8 @@ struct StreamConnection {
   uint64_t mmap_mapped = 0;
   uint64_t mmap_copied = 0;
   std::string mmap_refused;
+  /// sendfile, sending: where its payload file lives (PayloadFile::where).
+  std::string payload_where;
   std::exception_ptr error;
 
   // Receiver reports (forward + handshake): read by the send loop while it
