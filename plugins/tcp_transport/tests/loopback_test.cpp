@@ -27,6 +27,33 @@ using test::ServerThread;
 
 constexpr int64_t kMs = 1'000'000;
 
+/// A listening socket of the test's own on 127.0.0.1 (fd -1 when it
+/// could not be made), closed when it goes.
+struct OwnListener {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  std::string target;
+  OwnListener() {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd, 4) != 0 ||
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+      ::close(fd);
+      fd = -1;
+      return;
+    }
+    target = "127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+  }
+  ~OwnListener() {
+    if (fd >= 0) {
+      ::close(fd);
+    }
+  }
+  OwnListener(const OwnListener&) = delete;
+  OwnListener& operator=(const OwnListener&) = delete;
+};
+
 TEST(LoopbackTest, StreamForwardReceiverCountMatchesServer) {
   ServerThread server(test::plugin(), "server", json{{"mode", "sink"}});
   std::vector<json> samples;
@@ -113,14 +140,9 @@ TEST(LoopbackTest, StreamSendfileSendsTheSameBytesAsACopyingSend) {
   // stream is the message pattern ((i * 131 + 7) mod 256), restarted at 0
   // after a partial send (SO_SNDTIMEO): the check follows the pattern and
   // accepts such a restart only where the byte is the message's first.
-  const int lfd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  ASSERT_EQ(::bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  ASSERT_EQ(::listen(lfd, 4), 0);
-  ::getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &len);
+  const OwnListener listener;
+  ASSERT_GE(listener.fd, 0);
+  const int lfd = listener.fd;
   const int64_t message = 100'003;  // not a page multiple: the file's last page is partial
   const int64_t want = 8 * 1024 * 1024 + 77;
   uint64_t received = 0;
@@ -150,11 +172,10 @@ TEST(LoopbackTest, StreamSendfileSendsTheSameBytesAsACopyingSend) {
     }
     ::close(c);
   });
-  const std::string target = "127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+  const std::string target = listener.target;
   const json r = run_action("stream", {{"target", target}, {"bytes", want}, {"size", message}, {"sendfile", true},
                                        {"handshake", false}});
   reader.join();
-  ::close(lfd);
   EXPECT_EQ(received, static_cast<uint64_t>(want));
   EXPECT_EQ(first_bad, -1) << "the first byte off the pattern, of " << received << " (restarts " << restarts << ")";
   EXPECT_EQ(r["send_mode"], "sendfile");
@@ -380,14 +401,9 @@ TEST(LoopbackTest, ConnectionRefusedNamesTarget) {
 
 TEST(LoopbackTest, ResetMidRunFailsWithReason) {
   // A listener of the test's own that accepts, reads a little and resets.
-  const int lfd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  ASSERT_EQ(::bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  ASSERT_EQ(::listen(lfd, 4), 0);
-  ::getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &len);
+  const OwnListener listener;
+  ASSERT_GE(listener.fd, 0);
+  const int lfd = listener.fd;
   std::thread resetter([lfd] {
     const int c = ::accept(lfd, nullptr, nullptr);
     char buf[64];
@@ -396,10 +412,9 @@ TEST(LoopbackTest, ResetMidRunFailsWithReason) {
     ::setsockopt(c, SOL_SOCKET, SO_LINGER, &l, sizeof l);
     ::close(c);
   });
-  const std::string target = "127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+  const std::string target = listener.target;
   const StepError e = run_expect_error("rr", {{"target", target}, {"duration", 2000 * kMs}});
   resetter.join();
-  ::close(lfd);
   EXPECT_EQ(e.kind(), "reset");
   EXPECT_EQ(std::string(e.what()), "recv from " + target + ": Connection reset by peer");
 }
