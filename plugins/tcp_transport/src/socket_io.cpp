@@ -201,10 +201,32 @@ common::Fd connect_to(const common::SockAddr& target, const std::string& target_
   return fd;
 }
 
+namespace {
+
+/// Writes all of `data` into `fd` from offset 0; false (errno set) when it
+/// cannot (a full or read-only filesystem).
+bool write_payload(int fd, const char* data, size_t size) {
+  size_t done = 0;
+  while (done < size) {
+    const ssize_t n = ::pwrite(fd, data + done, size - done, static_cast<off_t>(done));
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      errno = n < 0 ? errno : ENOSPC;
+      return false;
+    }
+    done += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+}  // namespace
+
 PayloadFile payload_file(const char* data, size_t size, const std::string& what) {
-  PayloadFile out;
   // An unnamed file in a disk filesystem first (nothing to clean up: it
-  // goes with its descriptor), then memory.
+  // goes with its descriptor), then memory. A directory that will not take
+  // the whole payload (full, read-only, no O_TMPFILE) passes to the next.
   std::vector<std::string> dirs;
   if (const char* t = ::getenv("TMPDIR"); t != nullptr && *t != '\0') {
     dirs.emplace_back(t);
@@ -212,29 +234,17 @@ PayloadFile payload_file(const char* data, size_t size, const std::string& what)
   dirs.emplace_back("/var/tmp");
   dirs.emplace_back("/tmp");
   for (const std::string& dir : dirs) {
-    out.fd.reset(::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
-    if (out.fd) {
-      out.where = "O_TMPFILE in " + dir;
-      break;
+    PayloadFile out{common::Fd(::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600)), "O_TMPFILE in " + dir};
+    if (out.fd && write_payload(out.fd.get(), data, size)) {
+      return out;
     }
   }
-  if (!out.fd) {
-    out.fd.reset(::memfd_create("sonda-stream-payload", MFD_CLOEXEC));
-    out.where = "memfd";
-  }
+  PayloadFile out{common::Fd(::memfd_create("sonda-stream-payload", MFD_CLOEXEC)), "memfd"};
   if (!out.fd) {
     throw_sys("memfd_create", "for sendfile to " + what, errno);
   }
-  size_t done = 0;
-  while (done < size) {
-    const ssize_t n = ::pwrite(out.fd.get(), data + done, size - done, static_cast<off_t>(done));
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n <= 0) {
-      throw_sys("write", "the sendfile payload for " + what + " (" + out.where + ")", n < 0 ? errno : ENOSPC);
-    }
-    done += static_cast<size_t>(n);
+  if (!write_payload(out.fd.get(), data, size)) {
+    throw_sys("write", "the sendfile payload for " + what + " (memfd)", errno);
   }
   return out;
 }

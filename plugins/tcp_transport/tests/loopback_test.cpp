@@ -244,6 +244,33 @@ TEST(LoopbackTest, SendfileUnsetSendsLargeWritesWithItAndSmallOnesWithACopy) {
   EXPECT_EQ(served["sendfile_clients"], 2) << served;
 }
 
+TEST(LoopbackTest, SendfilePayloadSkipsATempDirectoryThatCannotHoldIt) {
+  // $TMPDIR on a 64 KiB tmpfs of the test's own: the 1 MiB payload does not
+  // fit, so the stream puts it in the next directory instead of failing.
+  ASSERT_EQ(::geteuid(), 0U) << "cannot run: needs root to mount a tmpfs";
+  char dir[] = "/tmp/sonda-tiny-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr) << std::strerror(errno);
+  ASSERT_EQ(std::system(("mount -t tmpfs -o size=64k sonda-tiny " + std::string(dir)).c_str()), 0);
+  const char* before = std::getenv("TMPDIR");
+  const std::string saved = before != nullptr ? before : "";
+  ::setenv("TMPDIR", dir, 1);
+  ServerThread server(test::plugin(), "server", json{{"mode", "sink"}});
+  const int64_t want = 8 * 1024 * 1024 + 3;
+  const json r = run_action("stream", {{"target", server.ready()["listen"]}, {"bytes", want}});
+  if (before != nullptr) {
+    ::setenv("TMPDIR", saved.c_str(), 1);
+  } else {
+    ::unsetenv("TMPDIR");
+  }
+  const int unmounted = std::system(("umount " + std::string(dir)).c_str());
+  ::rmdir(dir);
+  EXPECT_EQ(unmounted, 0);
+  EXPECT_EQ(r["send_mode"], "sendfile");
+  EXPECT_NE(r["sendfile_payload"], "O_TMPFILE in " + std::string(dir)) << r;
+  EXPECT_EQ(r["bytes"].get<int64_t>(), want);
+  EXPECT_EQ(server.stop()["bytes_in"].get<int64_t>(), want);
+}
+
 TEST(LoopbackTest, SourceServerWithSendfileSendsItsPayloadToAPlainClient) {
   // A client of the test's own, without the hello: the server's configured
   // mode (source) and its sendfile apply. Every byte is the payload's 'x'.
