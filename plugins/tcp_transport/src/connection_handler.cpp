@@ -169,7 +169,7 @@ class ConnectionSession {
     std::vector<char> buf(static_cast<size_t>(o_.message_bytes), 'x');
     const PayloadFile file = sendfile ? payload_file(buf.data(), buf.size(), peer_) : PayloadFile{};
     if (sendfile) {
-      c_.sendfile_sessions.fetch_add(1, std::memory_order_relaxed);
+      c_.sendfile_connections.fetch_add(1, std::memory_order_relaxed);
     }
     uint64_t bytes = 0;
     for (;;) {
@@ -276,7 +276,7 @@ nlohmann::json ServerCounters::to_json() const {
             {"rr", rr_sessions.load()},
             {"plain", plain_connections.load()}}},
           {"resets", resets.load()},
-          {"sendfile_connections", sendfile_sessions.load()},
+          {"sendfile_connections", sendfile_connections.load()},
           {"sendfile_clients", sendfile_clients.load()},
           {"connection_errors", error_count_},
           {"first_errors", first_errors_}};

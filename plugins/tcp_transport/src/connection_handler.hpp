@@ -24,7 +24,7 @@ struct ServerCounters {
   std::atomic<uint64_t> sink_sessions{0};
   std::atomic<uint64_t> source_sessions{0};
   std::atomic<uint64_t> sendfile_clients{0};   ///< sink sessions whose client sent with sendfile()
-  std::atomic<uint64_t> sendfile_sessions{0};  ///< connections sent to with sendfile() (source, hello or mode)
+  std::atomic<uint64_t> sendfile_connections{0};  ///< connections sent to with sendfile() (source, hello or mode)
   std::atomic<uint64_t> rr_sessions{0};
   std::atomic<uint64_t> plain_connections{0};  ///< no sonda hello: configured mode
   std::atomic<uint64_t> resets{0};             ///< peers that reset the connection
