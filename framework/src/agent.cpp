@@ -169,18 +169,22 @@ bool write_record_file(FrameWriter& out, const std::string& id, const std::strin
 }
 
 /// A record the plugin appends piece by piece (sonda_host.append_result):
-/// held here until it reaches kRecordFileBytes; from then on, when the
+/// held here until it reaches kStartFileBytes; from then on, when the
 /// runner named a record file, each piece goes into that file as it comes
 /// and a second thread reads it back and checks it (JsonStreamCheck), so the
 /// check ends a few KiB after the last piece instead of starting there, and
-/// no whole copy of the record is ever in memory. A record that turns out
-/// invalid, or a file that cannot be written, is read back and handed over
-/// as before (the runner then says what is wrong). Plugin thread only,
-/// except the checker.
+/// no whole copy of the record is ever in memory. A record that ends below
+/// kRecordFileBytes, turns out invalid, or whose file cannot be written, is
+/// read back and handed over as text (the runner then checks it, says what
+/// is wrong with it, or embeds it). Plugin thread only, except the checker.
 class StreamedRecord {
  public:
   /// The checker reads and checks this much at a time.
   static constexpr size_t kWakeBytes = size_t{256} << 10;
+  /// The file and its checker start here, not at kRecordFileBytes: a
+  /// checker that starts 1 MiB behind a renderer as fast as itself stays
+  /// 1 MiB behind, which was ~2 ms after the last piece of a 5 MB scan.
+  static constexpr size_t kStartFileBytes = kWakeBytes;
 
   explicit StreamedRecord(std::string path) : path_(std::move(path)) {}
   StreamedRecord(const StreamedRecord&) = delete;
@@ -190,7 +194,7 @@ class StreamedRecord {
   void append(std::string_view piece) {
     if (fd_ < 0) {
       held_.append(piece);
-      if (!path_.empty() && !gave_up_ && held_.size() >= kRecordFileBytes) {
+      if (!path_.empty() && !gave_up_ && held_.size() >= kStartFileBytes) {
         to_file();
       }
       return;
@@ -215,7 +219,7 @@ class StreamedRecord {
   void finish(FrameWriter& out, const std::string& id, const std::function<void(std::string_view)>& as_text) {
     if (fd_ >= 0) {
       stop_checker();
-      if (root_ == JsonRoot::kObject && write_all(fd_, "\n")) {
+      if (root_ == JsonRoot::kObject && written_ >= kRecordFileBytes && write_all(fd_, "\n")) {
         ::close(std::exchange(fd_, -1));  // written already: a close error would say nothing new
         out.write({{"type", "record"}, {"id", id}, {"file", path_}, {"size", written_}, {"skeleton", std::move(skeleton_)}});
         return;

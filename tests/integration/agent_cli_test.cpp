@@ -373,6 +373,31 @@ TEST_F(AgentCli, RecordSetAfterStreamedPiecesReplacesThem) {
 
 // Small streamed records stay in memory and cross the channel as bytes;
 // in-process runs (no agent) gather the pieces too.
+// Between the agent's start of the record file (256 KiB) and the size that
+// keeps a record in a file of its own (1 MiB): the agent wrote and checked
+// it on the way, then hands it over as text; run.json embeds it and no
+// record file is left.
+TEST_F(AgentCli, StreamedRecordBelowOneMebibyteIsEmbeddedAndLeavesNoFile) {
+  ASSERT_NO_FATAL_FAILURE(
+      run_case("streamed-mid", "{ id: subject, use: chaos.big, with: { bytes: 600KB, pieces: 64KiB } }", 0));
+  EXPECT_EQ(subject_["status"], "ok") << subject_["reason"];
+  EXPECT_FALSE(step_of(latest_run(out(), "streamed-mid", /*raw=*/true), "subject").contains("record_file"));
+  EXPECT_FALSE(std::filesystem::exists(run_dir("streamed-mid") + "/records/subject.json"));
+  EXPECT_EQ(subject_["record"]["bytes"], 600'000);
+  const json& filler = subject_["record"]["filler"];
+  ASSERT_TRUE(filler.is_string()) << "record.filler is a " << filler.type_name();
+  EXPECT_NEAR(static_cast<double>(filler.get_ref<const std::string&>().size()), 6e5, 100);
+}
+
+// The same size, not JSON: caught, no file left, the step fails.
+TEST_F(AgentCli, StreamedRecordBelowOneMebibyteThatIsNotJsonFailsItsStep) {
+  ASSERT_NO_FATAL_FAILURE(run_case(
+      "streamed-mid-broken", "{ id: subject, use: chaos.big, with: { bytes: 600KB, pieces: 64KiB, valid: false } }", 4));
+  EXPECT_EQ(subject_["status"], "failed");
+  EXPECT_EQ(subject_["reason"], "plugin chaos: action big returned a record that is not JSON");
+  EXPECT_FALSE(std::filesystem::exists(run_dir("streamed-mid-broken") + "/records/subject.json"));
+}
+
 TEST_F(AgentCli, SmallAndInProcessStreamedRecordsArriveWhole) {
   ASSERT_NO_FATAL_FAILURE(
       run_case("streamed-small", "{ id: subject, use: chaos.big, with: { bytes: 20KB, pieces: 1000B } }", 0));
