@@ -256,22 +256,29 @@ class Scanner {
   /// time, so a record's many 5- to 10-digit numbers (ports, inodes, pids)
   /// cost no mispredicted loop exit each.
   [[gnu::always_inline]] void skip_digits() {
+    skip_run<non_digits>();
+    while (is_digit(*p_)) {
+      ++p_;
+    }
+  }
+
+  /// Eight bytes at a time while eight remain before the end: p_ goes
+  /// straight to the first byte `stops` flags (its lowest flag is exact;
+  /// those above it may be borrows), or to where fewer than eight remain.
+  /// The caller then looks at bytes one at a time from p_.
+  template <uint64_t (*Stops)(uint64_t)>
+  [[gnu::always_inline]] void skip_run() {
     while (end_ - p_ >= 8) {
       uint64_t v;
       std::memcpy(&v, p_, 8);
-      const uint64_t stops = non_digits(v);
+      const uint64_t stops = Stops(v);
       if (stops != 0) {
         if constexpr (std::endian::native == std::endian::little) {
           p_ += static_cast<unsigned>(std::countr_zero(stops)) / 8;
-          return;
-        } else {
-          break;
         }
+        return;
       }
       p_ += 8;
-    }
-    while (is_digit(*p_)) {
-      ++p_;
     }
   }
 
@@ -314,21 +321,9 @@ class Scanner {
     escaped = false;
     ++p_;
     for (;;) {
-      while (end_ - p_ >= 8) {
-        uint64_t v;
-        std::memcpy(&v, p_, 8);
-        const uint64_t stops = ends_plain_run(v);
-        if (stops != 0) {
-          // Straight to the first byte that ends the run (the lowest flag
-          // is exact; flags above it may be borrows): most strings of a
-          // record are short keys, which otherwise went a byte at a time.
-          if constexpr (std::endian::native == std::endian::little) {
-            p_ += static_cast<unsigned>(std::countr_zero(stops)) / 8;
-          }
-          break;
-        }
-        p_ += 8;
-      }
+      // Straight to the first byte that ends the plain run: most strings of
+      // a record are short keys, which otherwise went a byte at a time.
+      skip_run<ends_plain_run>();
       const unsigned char c = *p_;
       if (c == '"') {
         ++p_;
