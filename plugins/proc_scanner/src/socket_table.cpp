@@ -1,13 +1,17 @@
 #include "socket_table.hpp"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <linux/inet_diag.h>
 #include <net/if.h>
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <strings.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -71,6 +75,62 @@ void parse_proc_address(const char*& p, int words, std::array<uint8_t, 16>& addr
   port = static_cast<uint16_t>(parse_hex_u32(p));
 }
 
+// TCP_BOUND_INACTIVE (include/net/tcp_states.h, Linux 6.7): a pseudo-state
+// that asks the dump for bound-only sockets. Older kernels ignore the bit.
+constexpr uint32_t kTcpfBoundInactive = 1u << 13;
+
+uint32_t dump_states(bool bound_inactive) {
+  return bound_inactive ? ~0u : ~0u & ~kTcpfBoundInactive;
+}
+
+// The number after `key` on the line starting with `line` ("TCP:"), if any.
+std::optional<uint64_t> sockstat_field(std::string_view text, std::string_view line,
+                                       std::string_view key) {
+  size_t at = 0;
+  while (at < text.size()) {
+    const size_t end = std::min(text.find('\n', at), text.size());
+    const std::string_view row = text.substr(at, end - at);
+    at = end + 1;
+    if (row.substr(0, line.size()) != line) {
+      continue;
+    }
+    const size_t k = row.find(key);
+    if (k == std::string_view::npos) {
+      return std::nullopt;
+    }
+    uint64_t v = 0;
+    const char* first = row.data() + k + key.size();
+    const auto [ptr, ec] = std::from_chars(first, row.data() + row.size(), v);
+    if (ec != std::errc() || ptr == first) {
+      return std::nullopt;
+    }
+    return v;
+  }
+  return std::nullopt;
+}
+
+// A small /proc file whole ("" when unreadable).
+std::string read_small_file(const char* path) {
+  std::string text;
+  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return text;
+  }
+  char buf[1024];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      break;
+    }
+    text.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return text;
+}
+
 }  // namespace
 
 const char* source_name(SocketSource source) {
@@ -98,12 +158,13 @@ bool parse_inet_diag(const nlmsghdr* message, uint8_t protocol, uint64_t netns, 
   return true;
 }
 
-void dump_inet_sockets(uint8_t protocol, uint8_t family, uint64_t netns,
-                       SocketList& out) {
+void dump_inet_sockets(uint8_t protocol, uint8_t family, uint64_t netns, SocketList& out,
+                       bool bound_inactive) {
   auto msg = common::make_dump_request<inet_diag_req_v2>(SOCK_DIAG_BY_FAMILY);
   msg.body.sdiag_family = family;
   msg.body.sdiag_protocol = protocol;
-  msg.body.idiag_states = ~0u;  // every state, TIME_WAIT and SYN_RECV included
+  // Every state, TIME_WAIT and SYN_RECV included.
+  msg.body.idiag_states = protocol == IPPROTO_TCP ? dump_states(bound_inactive) : ~0u;
   SocketEntry entry;
   common::netlink_dump(NETLINK_SOCK_DIAG, &msg, sizeof msg, [&](const nlmsghdr* h) {
     if (h->nlmsg_type == SOCK_DIAG_BY_FAMILY && parse_inet_diag(h, protocol, netns, entry)) {
@@ -112,13 +173,13 @@ void dump_inet_sockets(uint8_t protocol, uint8_t family, uint64_t netns,
   });
 }
 
-void dump_tcp_both_families(uint64_t netns, SocketList& out) {
+void dump_tcp_both_families(uint64_t netns, SocketList& out, bool bound_inactive) {
   // The legacy TCPDIAG_GETSOCK request is dumped with family AF_UNSPEC: one
   // walk of the TCP hash tables yields IPv4 and IPv6, where two
   // SOCK_DIAG_BY_FAMILY requests would walk them twice.
   auto msg = common::make_dump_request<inet_diag_req>(TCPDIAG_GETSOCK);
   msg.body.idiag_family = AF_INET;
-  msg.body.idiag_states = ~0u;
+  msg.body.idiag_states = dump_states(bound_inactive);
   SocketEntry entry;
   common::netlink_dump(NETLINK_SOCK_DIAG, &msg, sizeof msg, [&](const nlmsghdr* h) {
     if (h->nlmsg_type == TCPDIAG_GETSOCK && parse_inet_diag(h, IPPROTO_TCP, netns, entry)) {
@@ -176,6 +237,29 @@ void read_proc_net(const std::string& path, uint8_t protocol, uint8_t family, ui
   std::fclose(f);
 }
 
+std::optional<TcpSocketCounts> parse_tcp_socket_counts(std::string_view sockstat,
+                                                       std::string_view sockstat6) {
+  const auto inuse = sockstat_field(sockstat, "TCP: ", " inuse ");
+  const auto alloc = sockstat_field(sockstat, "TCP: ", " alloc ");
+  if (!inuse || !alloc) {
+    return std::nullopt;
+  }
+  TcpSocketCounts counts;
+  counts.allocated = *alloc;
+  counts.hashed = *inuse + sockstat_field(sockstat6, "TCP6: ", " inuse ").value_or(0);
+  return counts;
+}
+
+std::optional<TcpSocketCounts> read_tcp_socket_counts() {
+  // thread-self: the namespace of this thread, which may have setns()'d.
+  return parse_tcp_socket_counts(read_small_file("/proc/thread-self/net/sockstat"),
+                                 read_small_file("/proc/thread-self/net/sockstat6"));
+}
+
+bool bound_inactive_possible(const std::optional<TcpSocketCounts>& counts) {
+  return !counts || counts->allocated > counts->hashed;
+}
+
 void collect_inet_sockets(uint64_t netns, bool want_tcp, bool want_udp, bool force_procfs,
                           SocketList& out, SocketSource& source,
                           std::string& fallback_reason) {
@@ -192,9 +276,12 @@ void collect_inet_sockets(uint64_t netns, bool want_tcp, bool want_udp, bool for
   if (!force_procfs) {
     try {
       bool tcp_done = false;
+      // Read before the dump: a socket bound after this is as late as one
+      // bound after the dump, which no snapshot holds either.
+      const bool bound_inactive = want_tcp && bound_inactive_possible(read_tcp_socket_counts());
       if (want_tcp) {
         try {
-          dump_tcp_both_families(netns, out);
+          dump_tcp_both_families(netns, out, bound_inactive);
           tcp_done = true;
         } catch (const std::system_error&) {
           out.resize(first);  // kernel without the compat request: per family below
@@ -203,7 +290,7 @@ void collect_inet_sockets(uint64_t netns, bool want_tcp, bool want_udp, bool for
       for (const Table& t : kTables) {
         if ((t.protocol == IPPROTO_TCP && want_tcp && !tcp_done) ||
             (t.protocol == IPPROTO_UDP && want_udp)) {
-          dump_inet_sockets(t.protocol, t.family, netns, out);
+          dump_inet_sockets(t.protocol, t.family, netns, out, bound_inactive);
         }
       }
       source = SocketSource::kSockDiag;
