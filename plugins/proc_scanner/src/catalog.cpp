@@ -10,8 +10,11 @@
 #include <cstring>
 #include <fstream>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
+
+#include "catalog_cache.hpp"
 
 namespace sonda::proc_scanner {
 namespace {
@@ -80,18 +83,44 @@ bool exists(const std::string& path) {
 
 }  // namespace
 
-void Catalog::load_file(const std::string& path) {
+void Catalog::load_file(const std::string& path, bool cached) {
   std::ifstream in(path);
   if (!in) {
     throw std::runtime_error("catalog " + path + ": cannot open: " + std::strerror(errno));
   }
-  std::stringstream text;
-  text << in.rdbuf();
-  load_text(text.str(), path);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  const std::string text = std::move(buffer).str();
+  const std::string dir = cached ? catalog_cache_dir() : std::string();
+  std::optional<CatalogParts> parts;
+  if (!dir.empty()) {
+    parts = read_catalog_cache(dir, text, path);
+  }
+  if (!parts) {
+    parts = parse_catalog(text, path);
+    if (!dir.empty()) {
+      write_catalog_cache(dir, text, path, *parts);
+    }
+  }
+  append(std::move(*parts));
   files_.push_back(path);
 }
 
+void Catalog::append(CatalogParts&& parts) {
+  for (CatalogEntry& e : parts.entries) {
+    entries_.push_back(std::move(e));
+  }
+  for (KernelThreadEntry& k : parts.kernel_threads) {
+    kernel_threads_.push_back(std::move(k));
+  }
+}
+
 void Catalog::load_text(const std::string& text, const std::string& origin) {
+  append(parse_catalog(text, origin));
+}
+
+CatalogParts parse_catalog(const std::string& text, const std::string& origin) {
+  CatalogParts parts;
   YAML::Node root;
   try {
     root = YAML::Load(text);
@@ -108,14 +137,14 @@ void Catalog::load_text(const std::string& text, const std::string& origin) {
     for (const auto& k : kthreads) {
       const std::string where = origin + ":" + std::to_string(k.Mark().line + 1);
       try {
-        kernel_threads_.push_back({k["name"].as<std::string>(), k["what"].as<std::string>(), origin});
+        parts.kernel_threads.push_back({k["name"].as<std::string>(), k["what"].as<std::string>(), origin});
       } catch (const YAML::Exception& ex) {
         throw std::runtime_error(where + ": " + ex.what() + " (each kernel thread needs name and what)");
       }
     }
   }
   if (!apps || !apps.IsSequence()) {
-    return;
+    return parts;
   }
   for (const auto& app : apps) {
     const std::string where = origin + ":" + std::to_string(app.Mark().line + 1);
@@ -136,11 +165,12 @@ void Catalog::load_text(const std::string& text, const std::string& origin) {
         throw std::runtime_error(where + ": application '" + e.id + "' needs process: or exe:");
       }
       e.source = origin;
-      entries_.push_back(std::move(e));
+      parts.entries.push_back(std::move(e));
     } catch (const YAML::Exception& ex) {
       throw std::runtime_error(where + ": " + ex.what() + " (each application needs id and name)");
     }
   }
+  return parts;
 }
 
 const KernelThreadEntry* Catalog::explain_kernel_thread(const std::string& group) const {

@@ -53,13 +53,25 @@ struct KernelThreadEntry {
   std::string source;
 };
 
+/// What one catalog file adds.
+struct CatalogParts {
+  std::vector<CatalogEntry> entries;
+  std::vector<KernelThreadEntry> kernel_threads;
+};
+
+/// Parses one catalog's YAML text; `origin` names it in errors and is the
+/// entries' source. Throws std::runtime_error naming it (and the line).
+CatalogParts parse_catalog(const std::string& text, const std::string& origin);
+
 /// A loaded catalog: entries of later files (user catalogs) take precedence
 /// over the shipped one when both match equally well.
 class Catalog {
  public:
   /// Loads one YAML file ({applications: [...]}) and appends its entries.
   /// Throws std::runtime_error naming the file (and line) on bad input.
-  void load_file(const std::string& path);
+  /// `cached`: keep the parse for the rest of the boot and reuse it while
+  /// the file's text is the same (catalog_cache.hpp); for the shipped one.
+  void load_file(const std::string& path, bool cached = false);
   /// Loads YAML text; `origin` names it in errors.
   void load_text(const std::string& text, const std::string& origin);
   const std::vector<CatalogEntry>& entries() const { return entries_; }
@@ -73,6 +85,8 @@ class Catalog {
   Identification identify(const ServiceFacts& facts) const;
 
  private:
+  void append(CatalogParts&& parts);
+
   std::vector<CatalogEntry> entries_;
   std::vector<KernelThreadEntry> kernel_threads_;
   std::vector<std::string> files_;

@@ -47,7 +47,7 @@ Catalog load_catalog(const std::vector<std::string>& extra_files) {
   try {
     const std::string shipped = default_catalog_path();
     if (!shipped.empty()) {
-      catalog.load_file(shipped);
+      catalog.load_file(shipped, /*cached=*/true);
     }
     for (const std::string& f : extra_files) {
       catalog.load_file(f);
