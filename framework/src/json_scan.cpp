@@ -120,6 +120,11 @@ class Scanner {
   }
 
   [[gnu::always_inline]] void skip_layout() {
+    // Compact text (every record a plugin renders itself) has no layout at
+    // all: one comparison says so before the four below.
+    if (*p_ > ' ') [[likely]] {
+      return;
+    }
     for (;;) {
       const unsigned char c = *p_;
       if (c == ' ' || c == '\t') {
