@@ -10,6 +10,7 @@
 #include <cstring>
 #include <exception>
 #include <thread>
+#include <utility>
 #include <map>
 
 #include "kernel_threads.hpp"
@@ -170,15 +171,10 @@ class ChunkWriter {
 };
 
 /// The services part of the record: computed apart so it can run beside
-/// the socket rendering.
-struct Services {
-  json list = json::array();
-  json catalog_files;
-  std::vector<std::string> summary_lines;
-  /// The kernel-thread table, when it was made beside the render too (its
-  /// /proc/<pid>/comm reads are ~1 ms of a 19 000-socket scan); null: not made.
-  json kernel_threads;
-};
+/// the socket rendering, or during the dump (ScanResult::services). Its
+/// kernel-thread table (its /proc/<pid>/comm reads are ~1 ms of a
+/// 19 000-socket scan) is null when it was not made with it.
+using Services = ServiceTable;
 
 json kernel_threads_of(const ScanResult& result, const ScanOptions& options) {
   return kernel_thread_table(result.owners.kernel_thread_pids, options.proc_root,
@@ -186,6 +182,9 @@ json kernel_threads_of(const ScanResult& result, const ScanOptions& options) {
 }
 
 Services compute_services(const ScanResult& result, const ScanOptions& options) {
+  if (const auto made = std::exchange(result.services, nullptr)) {
+    return std::move(*made);  // made during the dump
+  }
   Services out;
   if (!options.identify) {
     return out;
@@ -297,7 +296,9 @@ void write_scan_text(const ScanResult& result, const ScanOptions& options,
   Services services;
   std::exception_ptr services_error;
   std::thread identifier;
-  if (options.identify) {  // without it there is nothing to compute: no thread
+  if (const auto made = std::exchange(result.services, nullptr)) {
+    services = std::move(*made);  // identified during the dump already
+  } else if (options.identify) {  // without it there is nothing to compute: no thread
     identifier = std::thread([&] {
       try {
         services = compute_services(result, options);

@@ -4,13 +4,18 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstring>
 #include <exception>
+#include <functional>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 #include <sonda/plugin.hpp>
 
+#include "kernel_threads.hpp"
 #include "services.hpp"
 #include "sonda_common/net.hpp"
 
@@ -205,12 +210,58 @@ void sort_sockets(SocketList& sockets) {
 ScanResult collect_scan(const ScanOptions& options) {
   ScanResult result;
   result.own_netns = current_netns();
+  // The filters. owner_matches reads result.owners: only once the walk is
+  // done (the owner thread uses it after its walk, this one after join).
+  const bool owner_filter = options.pid != 0 || !options.process.empty();
+  const auto owner_matches = [&](uint64_t inode) {
+    const auto [first, last] = result.owners.owners_of(inode);
+    for (size_t i = first; inode != 0 && i < last; ++i) {
+      const ProcessInfo& p = result.owners.processes[result.owners.inode_owners[i].second];
+      const bool pid_ok = options.pid == 0 || p.pid == options.pid;
+      const bool name_ok = options.process.empty() || p.comm == options.process ||
+                           (p.comm.size() == 15 && options.process.compare(0, 15, p.comm) == 0);
+      if (pid_ok && name_ok) {
+        return true;
+      }
+    }
+    return false;
+  };
+  const auto keep = [&](const SocketEntry& s) {
+    if (options.listening_only && !is_listening(s)) {
+      return false;
+    }
+    if (options.port != 0 && s.local_port != options.port && s.remote_port != options.port) {
+      return false;
+    }
+    if (!state_wanted(options, s)) {
+      return false;
+    }
+    return !owner_filter || owner_matches(s.inode);
+  };
   // The owner lookup and the socket dump are independent kernel work: run
   // them on two cores at once (the namespaces of other processes, needed
   // by all_netns, come from the owner walk, so those dumps wait for it).
+  // Services are identified on the owner thread too, while the dump is
+  // still in the connection table: its listeners are dumped first.
   std::exception_ptr walk_error;
   std::exception_ptr catalog_error;
   std::thread walker;
+  struct Listeners {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool settled = false;  // `sockets` is complete, or will never be
+    bool complete = false;
+    SocketList sockets;
+  } listeners;
+  const bool identify_early = options.identify && options.owners && !options.all_netns;
+  const auto settle_listeners = [&](bool complete) {
+    std::lock_guard lock(listeners.mu);
+    if (!listeners.settled) {
+      listeners.settled = true;
+      listeners.complete = complete;
+      listeners.cv.notify_one();
+    }
+  };
   if (options.owners || options.all_netns) {
     walker = std::thread([&] {
       try {
@@ -235,6 +286,32 @@ ScanResult collect_scan(const ScanOptions& options) {
         walk_error = std::current_exception();
       }
       load_catalog_into(options, result, catalog_error);
+      if (!identify_early || walk_error || catalog_error) {
+        return;
+      }
+      std::unique_lock lock(listeners.mu);
+      listeners.cv.wait(lock, [&] { return listeners.settled; });
+      if (!listeners.complete) {
+        return;
+      }
+      lock.unlock();
+      // What the renderer would identify: the listeners the filters keep,
+      // in the table's order.
+      SocketList& kept = listeners.sockets;
+      std::erase_if(kept, [&](const SocketEntry& s) { return !keep(s); });
+      sort_sockets(kept);
+      try {
+        auto table = std::make_shared<ServiceTable>();
+        table->list = identify_services(kept, result, options, *result.catalog, table->summary_lines);
+        table->catalog_files = result.catalog->files();
+        if (!result.owners.kernel_thread_pids.empty()) {
+          table->kernel_threads = kernel_thread_table(result.owners.kernel_thread_pids,
+                                                      options.proc_root, &*result.catalog);
+        }
+        result.services = std::move(table);
+      } catch (...) {
+        result.services = nullptr;  // the renderer identifies them, and reports what fails
+      }
     });
   } else {
     load_catalog_into(options, result, catalog_error);
@@ -243,8 +320,22 @@ ScanResult collect_scan(const ScanOptions& options) {
   result.sockets.reserve(32768);
   std::exception_ptr dump_error;
   try {
+    const auto copy_listeners = [&] {
+      SocketList copy;
+      for (const SocketEntry& s : result.sockets) {
+        if (is_listening(s)) {
+          copy.push_back(s);
+        }
+      }
+      {
+        std::lock_guard lock(listeners.mu);
+        listeners.sockets = std::move(copy);
+      }
+      settle_listeners(true);
+    };
     collect_inet_sockets(result.own_netns, options.tcp, options.udp, options.force_procfs,
-                         result.sockets, result.source, result.fallback_reason);
+                         result.sockets, result.source, result.fallback_reason,
+                         identify_early ? std::function<void()>(copy_listeners) : nullptr);
     name_bound_interfaces(result.sockets, 0, result.interfaces);
     if (options.unix_sockets) {
       dump_unix_sockets(result.own_netns, result.unix_sockets);
@@ -253,38 +344,13 @@ ScanResult collect_scan(const ScanOptions& options) {
     dump_error = std::make_exception_ptr(StepError(
         std::string("proc_scanner.scan: cannot read the socket table: ") + e.what(), "error"));
   }
+  settle_listeners(false);  // no-op when the listeners were handed over
   result.socket_dump_ns = common::monotonic_ns() - dump_start_ns;
   // Filtering and sorting need the owners only for the pid/process filters
   // and after the other namespaces are dumped; otherwise this thread does
   // them while the owner thread is still at work.
-  const bool owner_filter = options.pid != 0 || !options.process.empty();
   const auto filter_and_sort = [&] {
     result.sockets_dumped = result.sockets.size();
-    const auto owner_matches = [&](uint64_t inode) {
-      const auto [first, last] = result.owners.owners_of(inode);
-      for (size_t i = first; inode != 0 && i < last; ++i) {
-        const ProcessInfo& p = result.owners.processes[result.owners.inode_owners[i].second];
-        const bool pid_ok = options.pid == 0 || p.pid == options.pid;
-        const bool name_ok = options.process.empty() || p.comm == options.process ||
-                             (p.comm.size() == 15 && options.process.compare(0, 15, p.comm) == 0);
-        if (pid_ok && name_ok) {
-          return true;
-        }
-      }
-      return false;
-    };
-    const auto keep = [&](const SocketEntry& s) {
-      if (options.listening_only && !is_listening(s)) {
-        return false;
-      }
-      if (options.port != 0 && s.local_port != options.port && s.remote_port != options.port) {
-        return false;
-      }
-      if (!state_wanted(options, s)) {
-        return false;
-      }
-      return !owner_filter || owner_matches(s.inode);
-    };
     std::erase_if(result.sockets, [&](const SocketEntry& s) { return !keep(s); });
     sort_sockets(result.sockets);
     const auto keep_unix = [&](const UnixSocketEntry& u) {

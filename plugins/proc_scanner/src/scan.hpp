@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string_view>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -51,6 +52,16 @@ struct ScanOptions {
   static ScanOptions bind(const nlohmann::json& params);
 };
 
+/// The services part of a record: the listening services identified, the
+/// catalog files used, one summary line per service, and the kernel-thread
+/// table (null when it was not made with them).
+struct ServiceTable {
+  nlohmann::json list = nlohmann::json::array();
+  nlohmann::json catalog_files;
+  std::vector<std::string> summary_lines;
+  nlohmann::json kernel_threads;
+};
+
 /// Raw scan output before rendering: kept separate so the benchmark can time
 /// collection and rendering apart.
 struct ScanResult {
@@ -74,6 +85,12 @@ struct ScanResult {
   /// The runtimes' containers, read when a process is containerised, a
   /// docker-proxy or dockerd holds sockets, or all_netns is on.
   ContainerDirectory containers;
+  /// The services, when the owner thread identified them while the socket
+  /// dump was still running (the listeners are dumped first); null when
+  /// they are left to the renderer (identify off, all_netns, an error). The
+  /// first render takes the table (hence mutable); a result rendered again
+  /// (benchmarks, tests) is identified again.
+  mutable std::shared_ptr<ServiceTable> services;
 };
 
 /// Dumps, walks, joins and filters. Throws sonda::StepError when neither

@@ -61,8 +61,14 @@ Catalog load_catalog(const std::vector<std::string>& extra_files) {
 
 json identify_services(const ScanResult& result, const ScanOptions& options,
                        const Catalog& catalog, std::vector<std::string>& summary_lines) {
+  return identify_services(result.sockets, result, options, catalog, summary_lines);
+}
+
+json identify_services(const SocketList& sockets, const ScanResult& result,
+                       const ScanOptions& options, const Catalog& catalog,
+                       std::vector<std::string>& summary_lines) {
   std::map<ServiceKey, ServiceGroup> groups;
-  for (const SocketEntry& s : result.sockets) {
+  for (const SocketEntry& s : sockets) {
     if (!is_listening(s)) {
       continue;
     }

@@ -22,4 +22,12 @@ Catalog load_catalog(const std::vector<std::string>& extra_files);
 nlohmann::json identify_services(const ScanResult& result, const ScanOptions& options,
                                  const Catalog& catalog, std::vector<std::string>& summary_lines);
 
+/// The same over `sockets` (filtered and sorted as result.sockets would be)
+/// instead of result.sockets: the owner thread identifies the listeners
+/// while the rest of the table is still being dumped. Non-listening sockets
+/// in `sockets` are ignored.
+nlohmann::json identify_services(const SocketList& sockets, const ScanResult& result,
+                                 const ScanOptions& options, const Catalog& catalog,
+                                 std::vector<std::string>& summary_lines);
+
 }  // namespace sonda::proc_scanner

@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <system_error>
 
 #include "sonda_common/netlink.hpp"
@@ -78,6 +79,23 @@ void parse_proc_address(const char*& p, int words, std::array<uint8_t, 16>& addr
 // TCP_BOUND_INACTIVE (include/net/tcp_states.h, Linux 6.7): a pseudo-state
 // that asks the dump for bound-only sockets. Older kernels ignore the bit.
 constexpr uint32_t kTcpfBoundInactive = 1u << 13;
+constexpr uint32_t kTcpfListen = 1u << 10;
+
+// One compat TCP dump (both families) of the sockets in `states`.
+void dump_tcp_compat(uint64_t netns, SocketList& out, uint32_t states) {
+  // The legacy TCPDIAG_GETSOCK request is dumped with family AF_UNSPEC: one
+  // walk of the TCP hash tables yields IPv4 and IPv6, where two
+  // SOCK_DIAG_BY_FAMILY requests would walk them twice.
+  auto msg = common::make_dump_request<inet_diag_req>(TCPDIAG_GETSOCK);
+  msg.body.idiag_family = AF_INET;
+  msg.body.idiag_states = states;
+  SocketEntry entry;
+  common::netlink_dump(NETLINK_SOCK_DIAG, &msg, sizeof msg, [&](const nlmsghdr* h) {
+    if (h->nlmsg_type == TCPDIAG_GETSOCK && parse_inet_diag(h, IPPROTO_TCP, netns, entry)) {
+      out.push_back(entry);
+    }
+  });
+}
 
 uint32_t dump_states(bool bound_inactive) {
   return bound_inactive ? ~0u : ~0u & ~kTcpfBoundInactive;
@@ -174,19 +192,9 @@ void dump_inet_sockets(uint8_t protocol, uint8_t family, uint64_t netns, SocketL
 }
 
 void dump_tcp_both_families(uint64_t netns, SocketList& out, bool bound_inactive) {
-  // The legacy TCPDIAG_GETSOCK request is dumped with family AF_UNSPEC: one
-  // walk of the TCP hash tables yields IPv4 and IPv6, where two
-  // SOCK_DIAG_BY_FAMILY requests would walk them twice.
-  auto msg = common::make_dump_request<inet_diag_req>(TCPDIAG_GETSOCK);
-  msg.body.idiag_family = AF_INET;
-  msg.body.idiag_states = dump_states(bound_inactive);
-  SocketEntry entry;
-  common::netlink_dump(NETLINK_SOCK_DIAG, &msg, sizeof msg, [&](const nlmsghdr* h) {
-    if (h->nlmsg_type == TCPDIAG_GETSOCK && parse_inet_diag(h, IPPROTO_TCP, netns, entry)) {
-      out.push_back(entry);
-    }
-  });
+  dump_tcp_compat(netns, out, dump_states(bound_inactive));
 }
+
 
 void read_proc_net(const std::string& path, uint8_t protocol, uint8_t family, uint64_t netns,
                    SocketList& out) {
@@ -261,8 +269,8 @@ bool bound_inactive_possible(const std::optional<TcpSocketCounts>& counts) {
 }
 
 void collect_inet_sockets(uint64_t netns, bool want_tcp, bool want_udp, bool force_procfs,
-                          SocketList& out, SocketSource& source,
-                          std::string& fallback_reason) {
+                          SocketList& out, SocketSource& source, std::string& fallback_reason,
+                          const std::function<void()>& listeners_dumped) {
   struct Table {
     uint8_t protocol;
     uint8_t family;
@@ -272,28 +280,47 @@ void collect_inet_sockets(uint64_t netns, bool want_tcp, bool want_udp, bool for
                                       {IPPROTO_TCP, AF_INET6, "tcp6"},
                                       {IPPROTO_UDP, AF_INET, "udp"},
                                       {IPPROTO_UDP, AF_INET6, "udp6"}};
+  bool told = false;
+  const auto tell = [&] {
+    if (listeners_dumped && !told) {
+      told = true;
+      listeners_dumped();
+    }
+  };
   const size_t first = out.size();
   if (!force_procfs) {
     try {
-      bool tcp_done = false;
-      // Read before the dump: a socket bound after this is as late as one
-      // bound after the dump, which no snapshot holds either.
-      const bool bound_inactive = want_tcp && bound_inactive_possible(read_tcp_socket_counts());
-      if (want_tcp) {
-        try {
-          dump_tcp_both_families(netns, out, bound_inactive);
-          tcp_done = true;
-        } catch (const std::system_error&) {
-          out.resize(first);  // kernel without the compat request: per family below
+      // UDP and the TCP listeners first: every listening socket is then in
+      // `out` while the connection table (most of a large dump) is walked.
+      for (const Table& t : kTables) {
+        if (t.protocol == IPPROTO_UDP && want_udp) {
+          dump_inet_sockets(t.protocol, t.family, netns, out);
         }
       }
-      for (const Table& t : kTables) {
-        if ((t.protocol == IPPROTO_TCP && want_tcp && !tcp_done) ||
-            (t.protocol == IPPROTO_UDP && want_udp)) {
-          dump_inet_sockets(t.protocol, t.family, netns, out, bound_inactive);
+      if (want_tcp) {
+        // Read before the dump: a socket bound after this is as late as one
+        // bound after the dump, which no snapshot holds either.
+        const uint32_t states = dump_states(bound_inactive_possible(read_tcp_socket_counts()));
+        const size_t before_tcp = out.size();
+        try {
+          if (listeners_dumped) {
+            dump_tcp_compat(netns, out, kTcpfListen);  // the listening table only
+            tell();
+            dump_tcp_compat(netns, out, states & ~kTcpfListen);
+          } else {
+            dump_tcp_compat(netns, out, states);
+          }
+        } catch (const std::system_error&) {
+          out.resize(before_tcp);  // kernel without the compat request: per family
+          for (const Table& t : kTables) {
+            if (t.protocol == IPPROTO_TCP) {
+              dump_inet_sockets(t.protocol, t.family, netns, out, (states & kTcpfBoundInactive) != 0);
+            }
+          }
         }
       }
       source = SocketSource::kSockDiag;
+      tell();
       return;
     } catch (const std::system_error& e) {
       fallback_reason = std::string("sock_diag unavailable (") + e.what() + "), read /proc/net";
@@ -316,6 +343,7 @@ void collect_inet_sockets(uint64_t netns, bool want_tcp, bool want_udp, bool for
       }
     }
   }
+  tell();
 }
 
 void name_bound_interfaces(const SocketList& sockets, size_t from,

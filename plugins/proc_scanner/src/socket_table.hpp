@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -97,9 +98,13 @@ void read_proc_net(const std::string& path, uint8_t protocol, uint8_t family, ui
 /// Dumps TCP and UDP, IPv4 and IPv6, of the calling thread's namespace via
 /// sock_diag, or via /proc/thread-self/net when sock_diag fails (in which
 /// case `source` is set to kProcfs and `fallback_reason` says why).
+/// `listeners_dumped`, when given, is called once every listening socket
+/// is in `out` (UDP and the TCP listening table are dumped first, through
+/// sock_diag), before the TCP connection table; at the end otherwise. Not
+/// called when the dump throws.
 void collect_inet_sockets(uint64_t netns, bool want_tcp, bool want_udp, bool force_procfs,
-                          SocketList& out, SocketSource& source,
-                          std::string& fallback_reason);
+                          SocketList& out, SocketSource& source, std::string& fallback_reason,
+                          const std::function<void()>& listeners_dumped = {});
 
 /// A device sockets are bound to (SO_BINDTODEVICE, or an IPv6 link-local
 /// scope; ss prints it as `address%name`), named in its own namespace.
