@@ -34,6 +34,53 @@ TEST(Render, TextRendererPrintsTheSameRecordAsTheDom) {
   testing::close_all(fds);
 }
 
+// Services are identified on the owner thread during the dump (the
+// listeners are dumped first); a second render of the same result
+// identifies them again after the dump, as the renderer did before. Both
+// must agree under the scan's filters, and all_netns leaves them to the
+// renderer.
+TEST(Render, ServicesIdentifiedDuringTheDumpAreThoseTheRendererFinds) {
+  std::vector<int> fds;
+  const int tcp = testing::bound_socket(AF_INET, SOCK_STREAM, "127.0.0.1", 0, 8);
+  const int tcp6 = testing::bound_socket(AF_INET6, SOCK_STREAM, "::1", 0, 8);
+  const int udp = testing::bound_socket(AF_INET, SOCK_DGRAM, "127.0.0.1", 0);
+  fds = {tcp, tcp6, udp};
+  for (int i = 0; i < 5; ++i) {
+    fds.push_back(testing::connected_socket(AF_INET, SOCK_STREAM, "127.0.0.1", "127.0.0.1",
+                                            testing::local_port(tcp)));
+    fds.push_back(::accept(tcp, nullptr, nullptr));
+  }
+  const std::vector<json> filters = {
+      json::object(),
+      {{"protocol", "tcp"}, {"listening", true}},
+      {{"port", testing::local_port(tcp6)}},
+      {{"protocol", "udp"}, {"pid", static_cast<int>(::getpid())}},
+      {{"state", json::array({"LISTEN"})}, {"process", "proc_scanner_te"}},
+  };
+  for (const json& params : filters) {
+    const ScanOptions options = ScanOptions::bind(params);
+    const ScanResult result = collect_scan(options);
+    ASSERT_NE(result.services, nullptr) << params.dump() << ": not identified during the dump";
+    const json early = render_scan(result, options);  // takes the table made during the dump
+    ASSERT_EQ(result.services, nullptr);
+    const json late = render_scan(result, options);  // identifies again
+    EXPECT_EQ(early["services"], late["services"]) << params.dump();
+    EXPECT_EQ(early["summary"], late["summary"]) << params.dump();
+    EXPECT_EQ(early["kernel_threads"], late["kernel_threads"]) << params.dump();
+    bool ours = false;
+    for (const json& svc : early["services"]) {
+      for (const int port : {testing::local_port(tcp), testing::local_port(tcp6),
+                             testing::local_port(udp)}) {
+        ours = ours || svc["port"] == port;
+      }
+    }
+    EXPECT_TRUE(ours) << params.dump() << ": none of this test's listeners is a service";
+  }
+  const ScanResult all = collect_scan(ScanOptions::bind({{"all_netns", true}}));
+  EXPECT_EQ(all.services, nullptr) << "all_netns dumps other namespaces after the walk";
+  testing::close_all(fds);
+}
+
 // A socket lists its owners as {pid, process}, like `ss -p`; the record's
 // `processes` holds each of those processes whole, once, by pid, and no
 // process that owns no listed socket.
