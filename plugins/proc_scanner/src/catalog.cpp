@@ -192,7 +192,31 @@ const KernelThreadEntry* Catalog::explain_kernel_thread(const std::string& group
   return best;
 }
 
-Identification Catalog::identify(const ServiceFacts& facts) const {
+namespace {
+
+uint8_t process_hits(const CatalogEntry& e, const ServiceFacts& facts, const std::string& exe_base) {
+  const bool process_hit = any_glob(e.process, facts.comm) || any_glob(e.exe, exe_base) ||
+                           any_glob(e.process, exe_base);
+  bool cmdline_hit = false;
+  for (const std::string& needle : e.cmdline) {
+    cmdline_hit = cmdline_hit || facts.cmdline.find(needle) != std::string::npos;
+  }
+  return static_cast<uint8_t>((process_hit ? 1 : 0) | (cmdline_hit ? 2 : 0));
+}
+
+}  // namespace
+
+ProcessMatch Catalog::match_process(const ServiceFacts& facts) const {
+  const std::string exe_base = basename_of(facts.exe);
+  ProcessMatch match;
+  match.hits.reserve(entries_.size());
+  for (const CatalogEntry& e : entries_) {
+    match.hits.push_back(process_hits(e, facts, exe_base));
+  }
+  return match;
+}
+
+Identification Catalog::identify(const ServiceFacts& facts, const ProcessMatch* match) const {
   Identification best;
   best.port_name = service_port_name(facts.port, facts.protocol);
   int best_score = 0;
@@ -200,16 +224,15 @@ Identification Catalog::identify(const ServiceFacts& facts) const {
   bool best_port = false;
   bool best_banner = false;
   const std::string exe_base = basename_of(facts.exe);
-  const auto score_entry = [&](const CatalogEntry& e, bool& cmdline_hit, bool& port_hit,
+  if (match != nullptr && match->hits.size() != entries_.size()) {
+    match = nullptr;  // made by another catalog
+  }
+  const auto score_entry = [&](size_t index, bool& cmdline_hit, bool& port_hit,
                                bool& banner_hit) {
-    const bool process_hit = any_glob(e.process, facts.comm) || any_glob(e.exe, exe_base) ||
-                             any_glob(e.process, exe_base);
-    cmdline_hit = false;
-    if (!e.cmdline.empty()) {
-      for (const std::string& needle : e.cmdline) {
-        cmdline_hit = cmdline_hit || facts.cmdline.find(needle) != std::string::npos;
-      }
-    }
+    const CatalogEntry& e = entries_[index];
+    const uint8_t hits = match != nullptr ? match->hits[index] : process_hits(e, facts, exe_base);
+    const bool process_hit = (hits & 1) != 0;
+    cmdline_hit = (hits & 2) != 0;
     port_hit = false;
     for (const auto& [port, proto] : e.ports) {
       port_hit = port_hit || (port == facts.port && proto == facts.protocol);
@@ -222,14 +245,14 @@ Identification Catalog::identify(const ServiceFacts& facts) const {
     return 10 + (cmdline_hit ? 2 : 0) + (port_hit ? 1 : 0) + (banner_hit ? 2 : 0);
   };
   // Later files (user catalogs) win ties: iterate in reverse, keep first best.
-  for (auto it = entries_.rbegin(); it != entries_.rend(); ++it) {
+  for (size_t index = entries_.size(); index-- > 0;) {
     bool cmdline_hit = false;
     bool port_hit = false;
     bool banner_hit = false;
-    const int score = score_entry(*it, cmdline_hit, port_hit, banner_hit);
+    const int score = score_entry(index, cmdline_hit, port_hit, banner_hit);
     if (score > best_score) {
       best_score = score;
-      best.entry = &*it;
+      best.entry = &entries_[index];
       best_cmdline = cmdline_hit;
       best_port = port_hit;
       best_banner = banner_hit;

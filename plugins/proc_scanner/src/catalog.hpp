@@ -53,6 +53,14 @@ struct KernelThreadEntry {
   std::string source;
 };
 
+/// What the catalog makes of one process whatever its port: for each entry,
+/// whether the process name or executable fits (bit 0) and whether its
+/// command line holds one of the entry's patterns (bit 1). A server with
+/// hundreds of listening ports is matched once, not once per port.
+struct ProcessMatch {
+  std::vector<uint8_t> hits;
+};
+
 /// What one catalog file adds.
 struct CatalogParts {
   std::vector<CatalogEntry> entries;
@@ -82,7 +90,10 @@ class Catalog {
 
   /// Matches a listener: process/exe (+cmdline when the entry asks for it),
   /// then default port, then banner; falls back to a port-only guess.
-  Identification identify(const ServiceFacts& facts) const;
+  /// `match`: match_process() of the same facts' comm, exe and cmdline.
+  Identification identify(const ServiceFacts& facts, const ProcessMatch* match = nullptr) const;
+  /// The port-independent part of identify() for these facts.
+  ProcessMatch match_process(const ServiceFacts& facts) const;
 
  private:
   void append(CatalogParts&& parts);

@@ -90,6 +90,9 @@ json identify_services(const SocketList& sockets, const ScanResult& result,
     }
   }
   json services = json::array();
+  // Most listeners of a busy host belong to a few processes: each is
+  // matched against the catalog once.
+  std::map<const ProcessInfo*, ProcessMatch> matches;
   for (const auto& [key, group] : groups) {
     const std::string protocol = key.protocol == IPPROTO_TCP ? "tcp" : "udp";
     // The parent of a forked server is the one to name: lowest pid.
@@ -120,7 +123,11 @@ json identify_services(const SocketList& sockets, const ScanResult& result,
       banner_json = b.error.empty() ? json{{"text", b.text}, {"http", b.http}}
                                     : json{{"error", b.error}};
     }
-    const Identification id = catalog.identify(facts);
+    auto [m, added] = matches.try_emplace(main);
+    if (added) {
+      m->second = catalog.match_process(facts);
+    }
+    const Identification id = catalog.identify(facts, &m->second);
     json addresses = json::array();
     for (const SocketEntry* s : group.sockets) {
       addresses.push_back(format_endpoint(s->family, s->local_addr, s->local_port));
