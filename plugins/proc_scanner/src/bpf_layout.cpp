@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "kernel_btf.hpp"
+#include "private_file.hpp"
 #include "proc_read.hpp"
 #include "sonda_common/net.hpp"
 
@@ -115,15 +116,12 @@ std::optional<BpfLayout> read_layout_cache(const std::string& path, const std::s
   if (boot_id.empty()) {
     return std::nullopt;
   }
-  common::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-  struct stat st {};
-  std::string text;
   // Trust only a file this user wrote and nobody else can change.
-  if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != ::geteuid() ||
-      (st.st_mode & (S_IWGRP | S_IWOTH)) != 0 || !read_small_file(fd.get(), text)) {
+  const std::optional<std::string> text = read_private_file(path, 4095);
+  if (!text) {
     return std::nullopt;
   }
-  std::string_view rest = text;
+  std::string_view rest = *text;
   const auto next_line = [&rest]() {
     const size_t nl = rest.find('\n');
     const std::string_view line = rest.substr(0, nl);
@@ -169,13 +167,6 @@ bool write_layout_cache(const std::string& path, const std::string& boot_id,
   if (boot_id.empty()) {
     return false;
   }
-  const size_t slash = path.rfind('/');
-  if (slash != std::string::npos && slash > 0) {
-    const std::string dir = path.substr(0, slash);
-    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-      return false;
-    }
-  }
   std::string text(kMagic);
   text += "\nboot_id " + boot_id + "\n";
   for (const Field& f : kFields) {
@@ -184,19 +175,7 @@ bool write_layout_cache(const std::string& path, const std::string& boot_id,
     text += std::to_string(layout.*f.member);
     text += '\n';
   }
-  const std::string temporary = path + "." + std::to_string(::getpid()) + ".tmp";
-  common::Fd fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-  if (!fd) {
-    return false;
-  }
-  const bool written = ::write(fd.get(), text.data(), text.size()) ==
-                       static_cast<ssize_t>(text.size());
-  fd.reset();
-  if (!written || ::rename(temporary.c_str(), path.c_str()) != 0) {
-    ::unlink(temporary.c_str());
-    return false;
-  }
-  return true;
+  return write_private_file(path, text);
 }
 
 }  // namespace sonda::proc_scanner

@@ -1,16 +1,13 @@
 #include "catalog_cache.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
-#include "sonda_common/net.hpp"
+#include "private_file.hpp"
 
 namespace sonda::proc_scanner {
 namespace {
@@ -26,23 +23,6 @@ uint64_t fnv1a(const std::string& text) {
     h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
   }
   return h;
-}
-
-bool read_whole(int fd, std::string& out) {
-  char buf[16384];
-  for (;;) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n < 0) {
-      return false;
-    }
-    if (n == 0) {
-      return true;
-    }
-    out.append(buf, static_cast<size_t>(n));
-  }
 }
 
 }  // namespace
@@ -67,17 +47,14 @@ std::string catalog_cache_path(const std::string& dir, const std::string& origin
 
 std::optional<CatalogParts> read_catalog_cache(const std::string& dir, const std::string& text,
                                                const std::string& origin) {
-  const std::string path = catalog_cache_path(dir, origin);
-  common::Fd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-  struct stat st {};
-  std::string cached;
   // Trust only a file this user wrote and nobody else can change.
-  if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != ::geteuid() ||
-      (st.st_mode & (S_IWGRP | S_IWOTH)) != 0 || !read_whole(fd.get(), cached)) {
+  const std::optional<std::string> cached =
+      read_private_file(catalog_cache_path(dir, origin), size_t{4} << 20);
+  if (!cached) {
     return std::nullopt;
   }
   try {
-    const json j = json::parse(cached);
+    const json j = json::parse(*cached);
     if (j.at("format").get<int>() != kFormat || j.at("origin").get_ref<const std::string&>() != origin ||
         j.at("text").get_ref<const std::string&>() != text) {
       return std::nullopt;
@@ -109,7 +86,7 @@ std::optional<CatalogParts> read_catalog_cache(const std::string& dir, const std
 
 bool write_catalog_cache(const std::string& dir, const std::string& text,
                          const std::string& origin, const CatalogParts& parts) {
-  if (dir.empty() || (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)) {
+  if (dir.empty()) {
     return false;
   }
   json apps = json::array();
@@ -136,20 +113,7 @@ bool write_catalog_cache(const std::string& dir, const std::string& text,
                                 {"applications", std::move(apps)},
                                 {"kernel_threads", std::move(kthreads)}}
                                .dump();
-  const std::string path = catalog_cache_path(dir, origin);
-  const std::string temporary = path + "." + std::to_string(::getpid()) + ".tmp";
-  common::Fd fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-  if (!fd) {
-    return false;
-  }
-  const bool written =
-      ::write(fd.get(), body.data(), body.size()) == static_cast<ssize_t>(body.size());
-  fd.reset();
-  if (!written || ::rename(temporary.c_str(), path.c_str()) != 0) {
-    ::unlink(temporary.c_str());
-    return false;
-  }
-  return true;
+  return write_private_file(catalog_cache_path(dir, origin), body);
 }
 
 }  // namespace sonda::proc_scanner
