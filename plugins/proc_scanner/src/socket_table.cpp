@@ -18,6 +18,7 @@
 #include <functional>
 #include <system_error>
 
+#include "proc_read.hpp"
 #include "sonda_common/netlink.hpp"
 
 namespace sonda::proc_scanner {
@@ -127,28 +128,6 @@ std::optional<uint64_t> sockstat_field(std::string_view text, std::string_view l
   return std::nullopt;
 }
 
-// A small /proc file whole ("" when unreadable).
-std::string read_small_file(const char* path) {
-  std::string text;
-  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    return text;
-  }
-  char buf[1024];
-  for (;;) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n <= 0) {
-      break;
-    }
-    text.append(buf, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  return text;
-}
-
 }  // namespace
 
 const char* source_name(SocketSource source) {
@@ -194,7 +173,6 @@ void dump_inet_sockets(uint8_t protocol, uint8_t family, uint64_t netns, SocketL
 void dump_tcp_both_families(uint64_t netns, SocketList& out, bool bound_inactive) {
   dump_tcp_compat(netns, out, dump_states(bound_inactive));
 }
-
 
 void read_proc_net(const std::string& path, uint8_t protocol, uint8_t family, uint64_t netns,
                    SocketList& out) {
@@ -260,8 +238,12 @@ std::optional<TcpSocketCounts> parse_tcp_socket_counts(std::string_view sockstat
 
 std::optional<TcpSocketCounts> read_tcp_socket_counts() {
   // thread-self: the namespace of this thread, which may have setns()'d.
-  return parse_tcp_socket_counts(read_small_file("/proc/thread-self/net/sockstat"),
-                                 read_small_file("/proc/thread-self/net/sockstat6"));
+  char v4[1024];
+  char v6[1024];
+  const ssize_t n4 = read_small_file_at(AT_FDCWD, "/proc/thread-self/net/sockstat", v4, sizeof v4);
+  const ssize_t n6 = read_small_file_at(AT_FDCWD, "/proc/thread-self/net/sockstat6", v6, sizeof v6);
+  return parse_tcp_socket_counts(std::string_view(v4, n4 > 0 ? static_cast<size_t>(n4) : 0),
+                                 std::string_view(v6, n6 > 0 ? static_cast<size_t>(n6) : 0));
 }
 
 bool bound_inactive_possible(const std::optional<TcpSocketCounts>& counts) {
@@ -300,21 +282,21 @@ void collect_inet_sockets(uint64_t netns, bool want_tcp, bool want_udp, bool for
       if (want_tcp) {
         // Read before the dump: a socket bound after this is as late as one
         // bound after the dump, which no snapshot holds either.
-        const uint32_t states = dump_states(bound_inactive_possible(read_tcp_socket_counts()));
+        const bool bound_inactive = bound_inactive_possible(read_tcp_socket_counts());
         const size_t before_tcp = out.size();
         try {
           if (listeners_dumped) {
             dump_tcp_compat(netns, out, kTcpfListen);  // the listening table only
             tell();
-            dump_tcp_compat(netns, out, states & ~kTcpfListen);
+            dump_tcp_compat(netns, out, dump_states(bound_inactive) & ~kTcpfListen);
           } else {
-            dump_tcp_compat(netns, out, states);
+            dump_tcp_both_families(netns, out, bound_inactive);
           }
         } catch (const std::system_error&) {
           out.resize(before_tcp);  // kernel without the compat request: per family
           for (const Table& t : kTables) {
             if (t.protocol == IPPROTO_TCP) {
-              dump_inet_sockets(t.protocol, t.family, netns, out, (states & kTcpfBoundInactive) != 0);
+              dump_inet_sockets(t.protocol, t.family, netns, out, bound_inactive);
             }
           }
         }
